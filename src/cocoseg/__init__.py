@@ -1,0 +1,4 @@
+"""cocoseg: COCO-style instance segmentation end to end."""
+from __future__ import annotations
+
+__version__ = "0.1.0"

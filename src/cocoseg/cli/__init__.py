@@ -1,0 +1,1 @@
+"""The `cocoseg` command line: one thin module per subcommand."""
