@@ -1,0 +1,1 @@
+"""COCO JSON in and out: the dataset object, validation, results files."""
