@@ -1,1 +1,12 @@
-"""COCO JSON in and out: the dataset object, validation, results files."""
+"""COCO JSON in and out: the dataset object, validation, statistics, the category map."""
+from cocoseg.io.categories import CategoryMap
+from cocoseg.io.dataset import CocoDataset, load_coco, split_counts
+from cocoseg.io.geometry import complete_annotation, segmentation_area_bbox
+from cocoseg.io.jsonio import atomic_write, read_json, write_json
+from cocoseg.io.merge import merge_datasets
+from cocoseg.io.stats import DatasetStats, dataset_stats
+
+__all__ = [
+    "CategoryMap", "CocoDataset", "DatasetStats", "atomic_write", "complete_annotation", "dataset_stats",
+    "load_coco", "merge_datasets", "read_json", "segmentation_area_bbox", "split_counts", "write_json",
+]

@@ -1,0 +1,20 @@
+"""Masks and boxes in numpy, identical to pycocotools (its C codec underneath)."""
+from cocoseg.masks.boxes import box_iou, polygons_bbox, xywh_to_xyxy, xyxy_to_xywh
+from cocoseg.masks.rle import (
+    area,
+    compress,
+    decode,
+    decompress,
+    encode,
+    is_rle,
+    iou,
+    merge,
+    polygons_to_rle,
+    segmentation_to_rle,
+    to_bbox,
+)
+
+__all__ = [
+    "area", "box_iou", "compress", "decode", "decompress", "encode", "iou", "is_rle", "merge",
+    "polygons_bbox", "polygons_to_rle", "segmentation_to_rle", "to_bbox", "xywh_to_xyxy", "xyxy_to_xywh",
+]

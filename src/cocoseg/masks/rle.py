@@ -1,0 +1,152 @@
+"""Run-length encoded masks with pycocotools' codec, in JSON-friendly form (counts as str).
+
+RLE is column-major (Fortran order), the first run counts zeros. A compressed RLE is
+`{"size": [h, w], "counts": str}`; an uncompressed one has `counts` as a list of ints.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence, Union
+
+import numpy as np
+from pycocotools import mask as _coco_mask
+
+RLE = dict  # {"size": [h, w], "counts": str | bytes | list[int]}
+Segmentation = Union[list, dict]
+
+# pycocotools.mask.area (2.0.11) overflows under NumPy 2 for lists of 256 or more RLEs.
+_AREA_CHUNK = 255
+
+
+def _to_c(rle: RLE) -> dict:
+    """The form pycocotools' C code takes: compressed counts as bytes."""
+    counts = rle["counts"]
+    if isinstance(counts, str):
+        return {"size": list(rle["size"]), "counts": counts.encode("ascii")}
+    if isinstance(counts, bytes):
+        return rle
+    return compress(rle) if isinstance(counts, list) else rle
+
+
+def _from_c(rle: dict) -> RLE:
+    counts = rle["counts"]
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])],
+            "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
+
+
+def _c_list(rles: RLE | Sequence[RLE]) -> tuple[list[dict], bool]:
+    single = isinstance(rles, dict)
+    items = [rles] if single else list(rles)
+    return [_to_c(r) for r in items], single
+
+
+def encode(bitmaps: np.ndarray) -> RLE | list[RLE]:
+    """Bitmap(s) (H, W) or (N, H, W), any dtype, nonzero = 1 -> compressed RLE(s) with str counts."""
+    arr = np.asarray(bitmaps)
+    if arr.ndim == 2:
+        return _from_c(_coco_mask.encode(np.asfortranarray(arr != 0, dtype=np.uint8)))
+    if arr.ndim != 3:
+        raise ValueError(f"expected (H, W) or (N, H, W) bitmaps, got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        return []
+    stacked = np.asfortranarray(np.moveaxis(arr != 0, 0, -1), dtype=np.uint8)
+    return [_from_c(r) for r in _coco_mask.encode(stacked)]
+
+
+def decode(rles: RLE | Sequence[RLE]) -> np.ndarray:
+    """RLE(s) -> uint8 bitmap (H, W) for one, (N, H, W) for a list (all of one size)."""
+    items, single = _c_list(rles)
+    if not items:
+        return np.zeros((0, 0, 0), dtype=np.uint8)
+    if single:
+        return _coco_mask.decode(items[0])
+    return np.ascontiguousarray(np.moveaxis(_coco_mask.decode(items), -1, 0))
+
+
+def compress(rle: RLE) -> RLE:
+    """Uncompressed RLE (list counts) -> compressed RLE (str counts); compressed ones pass through."""
+    if not isinstance(rle["counts"], list):
+        return _from_c(rle) if isinstance(rle["counts"], bytes) else rle
+    h, w = (int(v) for v in rle["size"])
+    return _from_c(_coco_mask.frPyObjects(rle, h, w))
+
+
+def decompress(rle: RLE) -> RLE:
+    """Compressed RLE -> uncompressed RLE with list counts (maskApi.c `rleFrString`)."""
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        return rle
+    data = counts.encode("ascii") if isinstance(counts, str) else counts
+    out: list[int] = []
+    p, n = 0, len(data)
+    while p < n:
+        x, k, more = 0, 0, True
+        while more:
+            c = data[p] - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and (c & 0x10):
+                x |= -1 << (5 * k)
+        if len(out) > 2:
+            x += out[-2]
+        out.append(x)
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": out}
+
+
+def polygons_to_rle(polygons: Sequence[Sequence[float]], height: int, width: int) -> RLE:
+    """Polygon parts (flat [x1, y1, ...] lists) -> one merged RLE, as pycocotools' `annToRLE` does."""
+    parts = [list(map(float, p)) for p in polygons]
+    if not parts:
+        return encode(np.zeros((height, width), dtype=np.uint8))
+    return _from_c(_coco_mask.merge(_coco_mask.frPyObjects(parts, height, width)))
+
+
+def segmentation_to_rle(segmentation: Segmentation, height: int, width: int) -> RLE:
+    """Any COCO segmentation (polygons, uncompressed or compressed RLE) -> compressed RLE."""
+    if isinstance(segmentation, list):
+        return polygons_to_rle(segmentation, height, width)
+    if isinstance(segmentation.get("counts"), list):
+        return compress(segmentation)
+    return _from_c(_to_c(segmentation))
+
+
+def area(rles: RLE | Sequence[RLE]) -> np.ndarray | int:
+    """Foreground pixel count of each RLE (uint32 array), or an int for a single RLE."""
+    items, single = _c_list(rles)
+    if single:
+        return int(_coco_mask.area(items[0]))
+    parts = [_coco_mask.area(items[i:i + _AREA_CHUNK]) for i in range(0, len(items), _AREA_CHUNK)]
+    return np.concatenate(parts).astype(np.uint32) if parts else np.zeros(0, dtype=np.uint32)
+
+
+def to_bbox(rles: RLE | Sequence[RLE]) -> np.ndarray:
+    """Tight box [x, y, w, h] of each RLE (COCO convention: w = max - min + 1); (4,) or (N, 4)."""
+    items, single = _c_list(rles)
+    if not items:
+        return np.zeros((0, 4), dtype=np.float64)
+    boxes = _coco_mask.toBbox(items if not single else items[0])
+    return np.asarray(boxes, dtype=np.float64)
+
+
+def iou(dt: Sequence[RLE], gt: Sequence[RLE], iscrowd: Sequence[int]) -> np.ndarray:
+    """Mask IoU matrix (len(dt), len(gt)); for crowd GT the union is the detection's area."""
+    dt_c, _ = _c_list(dt)
+    gt_c, _ = _c_list(gt)
+    if not dt_c or not gt_c:
+        return np.zeros((len(dt_c), len(gt_c)), dtype=np.float64)
+    crowd = np.asarray(iscrowd, dtype=np.uint8)
+    return np.asarray(_coco_mask.iou(dt_c, gt_c, crowd), dtype=np.float64).reshape(len(dt_c), len(gt_c))
+
+
+def merge(rles: Sequence[RLE], intersect: bool = False) -> RLE:
+    """Union (or intersection) of RLEs of one size."""
+    items, _ = _c_list(rles)
+    if not items:
+        raise ValueError("merge needs at least one RLE")
+    return _from_c(_coco_mask.merge(items, intersect=int(intersect)))
+
+
+def is_rle(segmentation: Any) -> bool:
+    """True for an RLE dict (compressed or not), False for polygons."""
+    return isinstance(segmentation, dict) and "counts" in segmentation
