@@ -52,7 +52,7 @@ def build_parser() -> tuple[ArgumentParser, dict[str, object]]:
     modules = _available()
     for name, module in modules.items():
         help_text = getattr(module, "HELP")
-        p = sub.add_parser(name, help=help_text, description=help_text, parser_class=ArgumentParser)
+        p = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(p)  # type: ignore[attr-defined]
     return parser, modules
 
