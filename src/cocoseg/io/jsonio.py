@@ -5,6 +5,7 @@ import gzip
 import json
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Union
 
@@ -28,7 +29,7 @@ def read_json(path: PathLike) -> Any:
         raise DataError(f"{path}: is a folder, expected a JSON file")
     try:
         raw = gzip.open(path, "rb").read() if _is_gzip(path) else path.read_bytes()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a corrupt gzip stream
         raise DataError(f"{name}: cannot read: {exc}") from None
     if not raw.strip():
         raise DataError(f"{name}: the file is empty")
@@ -43,6 +44,8 @@ def read_json(path: PathLike) -> Any:
         raise DataError(f"{name}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}") from None
     except RecursionError:
         raise DataError(f"{name}: invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer literal over Python's 4300-digit limit
+        raise DataError(f"{name}: invalid JSON: {exc}") from None
 
 
 def atomic_write(path: PathLike, write: Callable[[Any], None], mode: str = "w") -> Path:
