@@ -1,0 +1,172 @@
+"""The training/validation dataset: images + polygon labels -> augmented tensors and masks.
+
+Randomness: each item draws from `np.random.default_rng((seed, epoch, index))`, so a batch depends
+only on the seed, the epoch and the indices, never on the number of workers or on what ran before;
+this is what makes `resume=True` exact.
+
+Masks are rasterised at 1/`mask_ratio` of the input size. `overlap_mask=True` (the reference default)
+stores all instances of an image in ONE index map (pixel = 1 + instance index): where two instances
+overlap, the pixel belongs only to the smaller one, so the larger object's training target has a hole
+where the smaller one covers it. It saves memory; it does not mean "allow overlapping masks".
+`overlap_mask=False` keeps one full binary mask per instance (overlaps belong to both).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from cocoseg.data.augment import LetterBox, RandomFlip, RandomHSV, RandomPerspective
+from cocoseg.data.geometry import rasterize_each, rasterize_overlap
+from cocoseg.data.labels import ImageLabels
+from cocoseg.data.mix import CopyPaste, MixUp, Mosaic
+from cocoseg.data.sample import Sample, Transform, run
+from cocoseg.errors import CocosegError
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Augmentation strengths (reference defaults); all zero means no augmentation."""
+
+    hsv_h: float = 0.015
+    hsv_s: float = 0.7
+    hsv_v: float = 0.4
+    degrees: float = 0.0
+    translate: float = 0.1
+    scale: float = 0.5
+    shear: float = 0.0
+    perspective: float = 0.0
+    flipud: float = 0.0
+    fliplr: float = 0.5
+    mosaic: float = 1.0
+    mixup: float = 0.0
+    copy_paste: float = 0.0
+
+    @classmethod
+    def from_object(cls, obj: Any) -> AugmentConfig:
+        """Pick the augmentation fields from any object with those attributes (e.g. a TrainConfig)."""
+        return cls(**{f.name: getattr(obj, f.name) for f in fields(cls)})
+
+
+class SegmentationDataset(torch.utils.data.Dataset):
+    """Items are dicts of tensors: img (3, S, S) uint8 RGB, labels, boxes_xyxy, masks, crowd boxes."""
+
+    def __init__(self, labels: Sequence[ImageLabels], imgsz: int, augment: bool = False,
+                 hyp: AugmentConfig | None = None, mask_ratio: int = 4, overlap_mask: bool = True,
+                 seed: int = 0, with_masks: bool = True):
+        if augment and not labels:
+            raise CocosegError("the training split has no images")
+        self.items = list(labels)
+        self.imgsz, self.augment, self.hyp = imgsz, augment, hyp or AugmentConfig()
+        self.mask_ratio, self.overlap_mask, self.seed, self.with_masks = mask_ratio, overlap_mask, seed, with_masks
+        self.epoch = 0
+        self.mosaic_closed = False
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the random stream of an epoch (call before building that epoch's loader iterator)."""
+        self.epoch = epoch
+
+    def close_mosaic(self) -> None:
+        """Turn mosaic, mixup and copy-paste off (the last `close_mosaic` epochs)."""
+        self.mosaic_closed = True
+
+    # ---- loading -----------------------------------------------------------------------------
+    def load(self, index: int) -> Sample:
+        """Image resized so its long side is `imgsz` (aspect kept), with its instances."""
+        item = self.items[index]
+        image = cv2.imread(item.file, cv2.IMREAD_COLOR)
+        if image is None:
+            raise CocosegError(f"{item.file}: cannot read image (image id {item.image_id})")
+        h0, w0 = image.shape[:2]
+        r = self.imgsz / max(h0, w0)
+        if r != 1:
+            interp = cv2.INTER_LINEAR if (self.augment or r > 1) else cv2.INTER_AREA
+            image = cv2.resize(image, (max(1, round(w0 * r)), max(1, round(h0 * r))), interpolation=interp)
+        sx, sy = image.shape[1] / item.width, image.shape[0] / item.height
+        scale = np.array([sx, sy], np.float32)
+        polys = [[p * scale for p in inst] for inst in item.polygons]
+        return Sample(image, item.labels.copy(), item.crowd.copy(), polys, item.image_id, (h0, w0),
+                      ratio=float(min(sx, sy)))
+
+    # ---- pipelines ---------------------------------------------------------------------------
+    def _pre_mosaic(self) -> list[Transform]:
+        h, s = self.hyp, self.imgsz
+        return [Mosaic(s, self.load, len(self)), CopyPaste(h.copy_paste),
+                RandomPerspective(s, h.degrees, h.translate, h.scale, h.shear, h.perspective, border=-s // 2)]
+
+    def _pre_single(self, scaleup: bool) -> list[Transform]:
+        h, s = self.hyp, self.imgsz
+        return [LetterBox(s, scaleup=scaleup),
+                RandomPerspective(s, h.degrees, h.translate, h.scale, h.shear, h.perspective)]
+
+    def _augmented(self, index: int, rng: np.random.Generator) -> Sample:
+        h = self.hyp
+        mosaic_on = not self.mosaic_closed and h.mosaic > 0
+        if mosaic_on and rng.random() < h.mosaic:
+            sample = run(self._pre_mosaic(), self.load(index), rng)
+            if h.mixup > 0:
+                def other(r: np.random.Generator) -> Sample:
+                    return run(self._pre_mosaic(), self.load(int(r.integers(len(self)))), r)
+                sample = run([MixUp(h.mixup, other)], sample, rng)
+        else:
+            sample = run(self._pre_single(scaleup=not mosaic_on), self.load(index), rng)
+        post = [RandomHSV(h.hsv_h, h.hsv_s, h.hsv_v), RandomFlip(h.flipud, horizontal=False),
+                RandomFlip(h.fliplr, horizontal=True)]
+        return run(post, sample, rng)
+
+    def sample(self, index: int) -> Sample:
+        """The transformed sample (before conversion to tensors)."""
+        if self.augment:
+            rng = np.random.default_rng((self.seed, self.epoch, index))
+            return self._augmented(index, rng)
+        lb = LetterBox(self.imgsz)
+        loaded = self.load(index)
+        return lb.apply(loaded, lb.get_params(None, loaded))
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.to_tensors(self.sample(index))
+
+    def to_tensors(self, sample: Sample) -> dict[str, Any]:
+        """Image CHW RGB uint8, non-crowd labels/boxes/masks, crowd boxes, and letterbox metadata."""
+        img = torch.from_numpy(np.ascontiguousarray(sample.image[:, :, ::-1].transpose(2, 0, 1)))
+        boxes = sample.boxes_xyxy()
+        obj = ~sample.crowd
+        polys = [p for p, keep in zip(sample.polygons, obj.tolist()) if keep]
+        out: dict[str, Any] = {
+            "img": img,
+            "labels": torch.from_numpy(sample.labels[obj].astype(np.int64)),
+            "boxes_xyxy": torch.from_numpy(boxes[obj].reshape(-1, 4)),
+            "crowd_boxes_xyxy": torch.from_numpy(boxes[~obj].reshape(-1, 4)),
+            "image_id": sample.image_id, "orig_hw": sample.orig_hw, "ratio": sample.ratio, "pad": sample.pad,
+        }
+        if self.with_masks:
+            mh, mw = img.shape[1] // self.mask_ratio, img.shape[2] // self.mask_ratio
+            raster = rasterize_overlap if self.overlap_mask else rasterize_each
+            out["masks"] = torch.from_numpy(raster(polys, mh, mw, 1.0 / self.mask_ratio))
+        return out
+
+
+def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack images; concatenate instances with `batch_idx` (instances stay grouped by image, in order)."""
+    batch: dict[str, Any] = {"img": torch.stack([it["img"] for it in items])}
+    counts = [len(it["labels"]) for it in items]
+    batch["batch_idx"] = torch.repeat_interleave(torch.arange(len(items)), torch.tensor(counts, dtype=torch.long))
+    batch["labels"] = torch.cat([it["labels"] for it in items])
+    batch["boxes_xyxy"] = torch.cat([it["boxes_xyxy"] for it in items]).float()
+    crowd_counts = [len(it["crowd_boxes_xyxy"]) for it in items]
+    batch["crowd_boxes_xyxy"] = torch.cat([it["crowd_boxes_xyxy"] for it in items]).float()
+    batch["crowd_batch_idx"] = torch.repeat_interleave(torch.arange(len(items)),
+                                                       torch.tensor(crowd_counts, dtype=torch.long))
+    if "masks" in items[0]:
+        masks = [it["masks"] for it in items]
+        batch["masks"] = torch.stack(masks).long() if masks[0].ndim == 2 else torch.cat(masks)
+    for key in ("image_id", "orig_hw", "ratio", "pad"):
+        batch[key] = [it[key] for it in items]
+    return batch

@@ -1,0 +1,132 @@
+"""Pure numpy geometry on polygon parts: transform, clip, boxes, areas, rasterisation.
+
+A polygon part is a (K, 2) float32 array of absolute pixel (x, y) vertices. An instance is a list of
+parts (COCO's multi-part polygons stay multi-part); parts are filled one by one, so their union is the
+instance, as pycocotools' `frPyObjects` + `merge` does.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+_SHIFT = 4  # sub-pixel bits for cv2.fillPoly: vertices at 1/16 px precision
+
+
+def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """(K, 2) points through a 3x3 homography (affine when the last row is 0 0 1) -> (K, 2) float32."""
+    if len(points) == 0:
+        return points.astype(np.float32)
+    homo = np.concatenate([points, np.ones((len(points), 1), points.dtype)], axis=1) @ matrix.T
+    if matrix[2, 0] != 0 or matrix[2, 1] != 0:
+        return (homo[:, :2] / homo[:, 2:3]).astype(np.float32)
+    return homo[:, :2].astype(np.float32)
+
+
+def clip_polygon(points: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    """Sutherland-Hodgman clip of one polygon to the rectangle [x0, x1] x [y0, y1]; may return (0, 2)."""
+    poly = points.astype(np.float32)
+    for axis, bound, keep_greater in ((0, x0, True), (0, x1, False), (1, y0, True), (1, y1, False)):
+        if len(poly) == 0:
+            break
+        poly = _clip_half_plane(poly, axis, bound, keep_greater)
+    return poly if len(poly) >= 3 else np.zeros((0, 2), np.float32)
+
+
+def _clip_half_plane(poly: np.ndarray, axis: int, bound: float, keep_greater: bool) -> np.ndarray:
+    coord = poly[:, axis]
+    inside = coord >= bound if keep_greater else coord <= bound
+    if inside.all():
+        return poly
+    if not inside.any():
+        return poly[:0]
+    nxt = np.roll(poly, -1, axis=0)
+    nxt_inside = np.roll(inside, -1)
+    out: list[np.ndarray] = []
+    denom = nxt[:, axis] - coord
+    t = np.divide(bound - coord, denom, out=np.zeros_like(coord), where=denom != 0)
+    cross = poly + (nxt - poly) * t[:, None]
+    cross[:, axis] = bound
+    for i in range(len(poly)):
+        if inside[i]:
+            out.append(poly[i])
+            if not nxt_inside[i]:
+                out.append(cross[i])
+        elif nxt_inside[i]:
+            out.append(cross[i])
+    return np.asarray(out, dtype=np.float32).reshape(-1, 2)
+
+
+def clip_instance(parts: Sequence[np.ndarray], width: float, height: float) -> list[np.ndarray]:
+    """Every part clipped to the image [0, width] x [0, height]; parts that vanish are dropped."""
+    clipped = (clip_polygon(p, 0.0, 0.0, width, height) for p in parts)
+    return [p for p in clipped if len(p)]
+
+
+def instance_box(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """Tight xyxy box (4,) float32 around all parts (zeros when there are none)."""
+    if not parts:
+        return np.zeros(4, np.float32)
+    pts = np.concatenate(parts)
+    return np.array([pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()], np.float32)
+
+
+def polygon_area(points: np.ndarray) -> float:
+    """Shoelace area of one part."""
+    if len(points) < 3:
+        return 0.0
+    x, y = points[:, 0].astype(np.float64), points[:, 1].astype(np.float64)
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+def instance_area(parts: Sequence[np.ndarray]) -> float:
+    """Sum of the part areas (parts of one COCO instance rarely overlap)."""
+    return sum(polygon_area(p) for p in parts)
+
+
+def fill_instance(canvas: np.ndarray, parts: Sequence[np.ndarray], value: int, scale: float = 1.0) -> None:
+    """Fill the parts (coordinates multiplied by `scale`) into `canvas` in place with `value`."""
+    for part in parts:
+        if len(part) >= 3:
+            pts = np.round(part * (scale * (1 << _SHIFT))).astype(np.int32)
+            cv2.fillPoly(canvas, [pts], color=int(value), shift=_SHIFT)
+
+
+def rasterize_overlap(instances: Sequence[Sequence[np.ndarray]], height: int, width: int, scale: float
+                      ) -> np.ndarray:
+    """One (H, W) index map: pixel = 1 + index of the instance covering it, 0 = background.
+
+    Instances are drawn largest first, so where they overlap the smaller one wins (the reference's
+    `overlap_mask=True` convention).
+    """
+    dtype = np.uint8 if len(instances) < 255 else np.int32
+    canvas = np.zeros((height, width), dtype=dtype)
+    order = np.argsort([-instance_area(parts) for parts in instances], kind="stable")
+    for i in order.tolist():
+        fill_instance(canvas, instances[i], i + 1, scale)
+    return canvas
+
+
+def rasterize_each(instances: Sequence[Sequence[np.ndarray]], height: int, width: int, scale: float
+                   ) -> np.ndarray:
+    """(N, H, W) uint8: one full binary mask per instance (overlaps kept in both)."""
+    out = np.zeros((len(instances), height, width), dtype=np.uint8)
+    for i, parts in enumerate(instances):
+        fill_instance(out[i], parts, 1, scale)
+    return out
+
+
+def rle_to_parts(bitmap: np.ndarray) -> list[np.ndarray]:
+    """Outer contours of a binary mask as polygon parts (holes are not representable as COCO polygons)."""
+    contours, _ = cv2.findContours(bitmap.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    parts = []
+    for c in contours:
+        pts = c.reshape(-1, 2).astype(np.float32)
+        if len(pts) >= 3:
+            parts.append(pts + 0.5)  # pixel centres -> the polygon covers those pixels when refilled
+        elif len(pts):  # 1-2 px blobs: keep them as a tiny box
+            x0, y0 = pts.min(0)
+            x1, y1 = pts.max(0) + 1
+            parts.append(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32))
+    return parts
