@@ -31,7 +31,6 @@ __all__ = ["check_coco", "read_and_validate", "validate_coco", "validate_file"]
 
 _SCREEN = True  # the fuzz test turns the fast screen off to compare with the detailed checks alone
 _NUMBER = frozenset((int, float))
-_FLOATS = frozenset((float,))
 _INTS = frozenset((int,))
 _VISIBILITY = frozenset((0, 1, 2))
 
@@ -215,7 +214,7 @@ def _check_annotations(anns: list, sizes: dict | None, counts: dict | None, file
     recheck = detailed.append
     screen = _SCREEN and sizes is not None and counts is not None
     size_of = sizes.get if sizes is not None else None
-    number, floats, ints, visibility = _NUMBER, _FLOATS, _INTS, _VISIBILITY
+    number, ints, visibility = _NUMBER, _INTS, _VISIBILITY
     slack, limit = BBOX_SLACK_PX, INT_LIMIT
     for i, a in enumerate(anns):
         if type(a) is not dict:
