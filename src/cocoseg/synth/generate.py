@@ -5,7 +5,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import cv2
 import numpy as np
@@ -150,7 +150,7 @@ def _write_yaml(root: Path) -> Path:
     return atomic_write(root / "data.yaml", lambda fh: fh.write(text))
 
 
-def generate(out_dir: Union[str, "os.PathLike[str]"], num_images: int = 200, seed: int = 0,
+def generate(out_dir: str | os.PathLike[str], num_images: int = 200, seed: int = 0,
              size: tuple[int, int] = (256, 256), val_fraction: float = 0.2, **options: Any) -> SynthResult:
     """Write a deterministic synthetic COCO dataset: images/{train,val}/*.png,
     annotations/instances_{train,val}.json and data.yaml under `out_dir`.

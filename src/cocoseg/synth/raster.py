@@ -5,7 +5,8 @@ pixel corners rasterizes (pycocotools) to exactly the pixels it encloses.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np

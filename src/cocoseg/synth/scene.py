@@ -7,7 +7,7 @@ there; an owner map records which instance each pixel shows, so each instance's 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -66,8 +66,8 @@ class Instance:
     y0: int
     # the outline's own polygons when they are valid COCO polygons lying inside the image; used
     # as the annotation when nothing covers the object, otherwise the visible mask is traced
-    polygons: Optional[tuple[np.ndarray, ...]] = None
-    keypoints: Optional[np.ndarray] = None  # (17, 2) image coordinates
+    polygons: tuple[np.ndarray, ...] | None = None
+    keypoints: np.ndarray | None = None  # (17, 2) image coordinates
 
     @property
     def full_area(self) -> int:
@@ -115,7 +115,7 @@ def _sample_area(rng: np.random.Generator, cfg: SynthConfig) -> float:
 
 
 def _pose(rng: np.random.Generator, outline: shapes.Outline, area: float, cfg: SynthConfig,
-          center: Optional[np.ndarray] = None):
+          center: np.ndarray | None = None):
     """Scale, rotate and place an outline (at `center`, else at random); polygons are snapped
     to quarter pixels, which are exact in binary so whole-pixel shifts never change a raster."""
     angle = rng.uniform(-outline.rotation_range, outline.rotation_range)

@@ -8,7 +8,6 @@ from the rasterized mask.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -22,7 +21,7 @@ class Outline:
     polygons: tuple[np.ndarray, ...]
     unit_area: float
     annotatable: bool = True
-    keypoints: Optional[np.ndarray] = None
+    keypoints: np.ndarray | None = None
     rotation_range: float = np.pi  # the scene rotates by an angle in [-range, range]
 
 
