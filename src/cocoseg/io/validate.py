@@ -207,15 +207,18 @@ def _check_categories(categories: list, file: str, out: list[Problem]) -> dict[i
 
 
 def _check_annotations(anns: list, sizes: dict | None, counts: dict | None, file: str, out: list[Problem]) -> None:
-    """Screen every annotation inline; check the ones the screen cannot pass in detail."""
+    """Screen every annotation inline; check the ones the screen cannot pass in detail.
+
+    The screen is one flat loop with local names and at most two helper calls per annotation: it
+    runs over every annotation of every file a user loads, so it must stay well under json.load.
+    """
     ids: list[int | None] = []
     keep_id = ids.append
     detailed: list[int] = []
     recheck = detailed.append
     screen = _SCREEN and sizes is not None and counts is not None
     size_of = sizes.get if sizes is not None else None
-    number, ints, visibility = _NUMBER, _INTS, _VISIBILITY
-    slack, limit = BBOX_SLACK_PX, INT_LIMIT
+    number, slack, limit = _NUMBER, BBOX_SLACK_PX, INT_LIMIT
     for i, a in enumerate(anns):
         if type(a) is not dict:
             keep_id(None)
@@ -226,8 +229,7 @@ def _check_annotations(anns: list, sizes: dict | None, counts: dict | None, file
         if not screen:
             recheck(i)
             continue
-        # Each test below either passes or sends the annotation to the detailed checks.
-        try:
+        try:  # every test passes, or the annotation goes to the detailed checks
             iid, cid = a.get("image_id"), a.get("category_id")
             if type(aid) is not int or type(iid) is not int or type(cid) is not int or not 0 < aid <= MAX_ID:
                 recheck(i)
@@ -248,61 +250,52 @@ def _check_annotations(anns: list, sizes: dict | None, counts: dict | None, file
                 continue
             segmentation = a.get("segmentation")
             if type(segmentation) is list:
-                if not segmentation:
-                    recheck(i)
-                    continue
-                for polygon in segmentation:
-                    if type(polygon) is not list or len(polygon) < 6 or len(polygon) & 1:
-                        break
-                    types = set(map(type, polygon))
-                    if types == ints:
-                        if max(polygon) >= limit or min(polygon) <= -limit:
-                            break
-                    elif not types <= number:
-                        break
-                    else:
-                        total = sum(polygon)  # an int too large for a float raises OverflowError
-                        if total - total != 0:  # NaN or infinity somewhere
-                            break
-                else:
-                    segmentation = None
-                if segmentation is not None:
+                if not _polygons_pass(segmentation):
                     recheck(i)
                     continue
             elif segmentation is not None or "segmentation" in a:
-                recheck(i)  # an RLE, or a wrong type
+                recheck(i)  # an RLE (checked in detail: rare in ground truth), or a wrong type
                 continue
-            points = a.get("keypoints")
-            if points is not None or "keypoints" in a:
-                count = counts[cid]
-                if count is None or type(points) is not list or len(points) != 3 * count:
-                    recheck(i)
-                    continue
-                shown = points[2::3]
-                types = set(map(type, points))
-                labelled = a.get("num_keypoints")
-                if (not set(shown) <= visibility or type(labelled) is not int
-                        or labelled != len(shown) - shown.count(0)):
-                    recheck(i)
-                    continue
-                if types == ints:
-                    if max(points) >= limit or min(points) <= -limit:
-                        recheck(i)
-                        continue
-                elif not types <= number:
-                    recheck(i)
-                    continue
-                else:
-                    total = sum(points)
-                    if total - total != 0:
-                        recheck(i)
-                        continue
+            if ("keypoints" in a and not _keypoints_pass(a, counts[cid])):
+                recheck(i)
         except (TypeError, OverflowError):
             recheck(i)
     for i in detailed:
         _annotation_in_detail(anns, i, sizes, counts, file, out)
     _duplicate_annotation_ids(ids, file, out)
     _all_crowd(anns, file, out)
+
+
+def _numbers_pass(values: list) -> bool:
+    """All finite JSON numbers (no bools, NaN, infinities or ints beyond float range)."""
+    types = set(map(type, values))
+    if types == _INTS:
+        return max(values) < INT_LIMIT and min(values) > -INT_LIMIT
+    if not types <= _NUMBER:
+        return False
+    total = sum(values)  # an int too large for a float raises OverflowError
+    return total - total == 0  # NaN or infinity anywhere makes this NaN
+
+
+def _polygons_pass(segmentation: list) -> bool:
+    """A non-empty list of polygons, each an even number >= 6 of finite numbers."""
+    if not segmentation:
+        return False
+    for polygon in segmentation:
+        if type(polygon) is not list or len(polygon) < 6 or len(polygon) & 1 or not _numbers_pass(polygon):
+            return False
+    return True
+
+
+def _keypoints_pass(ann: dict, count: int | None) -> bool:
+    """3*K finite numbers, visibilities 0/1/2, and num_keypoints equal to the labelled ones."""
+    points = ann["keypoints"]
+    if count is None or type(points) is not list or len(points) != 3 * count:
+        return False
+    shown = points[2::3]
+    labelled = ann.get("num_keypoints")
+    return (set(shown) <= _VISIBILITY and type(labelled) is int and labelled == len(shown) - shown.count(0)
+            and _numbers_pass(points))
 
 
 def _annotation_in_detail(anns: list, i: int, sizes: dict | None, counts: dict | None, file: str,
