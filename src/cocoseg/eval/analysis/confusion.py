@@ -1,0 +1,137 @@
+"""Confusion matrix with a background row and column, at one IoU threshold and confidence.
+
+Matching is done in two passes per image so that the diagonal is exactly what COCO counts as a
+true positive and the off-diagonal shows confusions instead of hiding them:
+
+1. class-aware, pycocotools' greedy matching (score order, highest IoU, crowd regions ignored):
+   each match adds one to cell [c, c];
+2. class-agnostic, for the detections still unmatched (score order across categories): each
+   takes the still-unmatched regular GT of highest IoU >= the threshold, whatever its category,
+   adding one to cell [gt category, predicted category].
+
+A detection left unmatched adds to [background, predicted] (a false positive: background taken
+for an object, duplicates included); a regular GT left unmatched adds to [true, background] (a
+missed object). Detections inside a crowd region of their own category are ignored, as COCO does;
+crowd GT are never counted as missed. Rows and columns are labelled by COCO category id (never by
+array position) and the matrix does not depend on `use_cats`.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cocoseg.eval.analysis._prepare import Instances
+from cocoseg.eval.analysis.matching import match_image
+
+BACKGROUND = "background"
+
+
+@dataclass(frozen=True)
+class ConfusionMatrix:
+    """Counts `matrix[true, predicted]`, (K + 1, K + 1) int64; index K is background.
+
+    Row K counts detections that matched no GT (false positives); column K counts GT that no
+    detection matched (missed). `category_ids[i]` / `names[i]` label row and column i.
+    """
+
+    matrix: np.ndarray
+    category_ids: tuple[int, ...]
+    names: tuple[str, ...]
+    iou_threshold: float
+    confidence: float
+    ignored: int
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Row/column names: the category names, then 'background'."""
+        return (*self.names, BACKGROUND)
+
+    def normalized(self) -> np.ndarray:
+        """Each row divided by its sum (rows with no entry stay 0): the share of each true class."""
+        sums = self.matrix.sum(axis=1, keepdims=True)
+        return np.divide(self.matrix, sums, out=np.zeros(self.matrix.shape), where=sums > 0)
+
+    def top_confusions(self, n: int = 10) -> list[tuple[str, str, int]]:
+        """The `n` largest off-diagonal cells as (true, predicted, count), background included."""
+        off = self.matrix.copy()
+        np.fill_diagonal(off, 0)
+        order = np.argsort(-off, axis=None, kind="stable")[:n]
+        rows, cols = np.unravel_index(order, off.shape)
+        labels = self.labels
+        return [(labels[r], labels[c], int(off[r, c])) for r, c in zip(rows.tolist(), cols.tolist()) if off[r, c] > 0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; `matrix` rows are true categories, columns predicted."""
+        return {"iou_threshold": self.iou_threshold, "confidence": self.confidence,
+                "category_ids": list(self.category_ids), "names": list(self.names),
+                "layout": "matrix[true][predicted]; the last row/column is background",
+                "matrix": self.matrix.tolist(), "ignored_detections": self.ignored}
+
+
+def confusion_from_instances(inst: Instances, iou_threshold: float = 0.5, confidence: float = 0.25) -> ConfusionMatrix:
+    """Confusion matrix of prepared GT/detections (see the module docstring for the matching)."""
+    cats = inst.category_ids.tolist()
+    k = len(cats)
+    label = {c: i for i, c in enumerate(cats)}
+    matrix = np.zeros((k + 1, k + 1), dtype=np.int64)
+    ignored = 0
+    for _, gt, dt in inst.images():
+        keep = np.flatnonzero(inst.dt_score[dt] >= confidence)
+        dt_label = np.asarray([label[c] for c in inst.dt_category[dt][keep].tolist()], dtype=np.int64)
+        gt_label = np.asarray([label[c] for c in inst.gt_category[gt].tolist()], dtype=np.int64)
+        ious = inst.ious(gt, dt)[keep] if len(keep) else np.zeros((0, gt.stop - gt.start))
+        ignored += _add_image(matrix, ious, dt_label, inst.dt_score[dt][keep], gt_label,
+                              inst.gt_crowd[gt], inst.gt_ignore[gt], iou_threshold)
+    names = tuple(inst.names[c] for c in cats)
+    return ConfusionMatrix(matrix, tuple(cats), names, float(iou_threshold), float(confidence), ignored)
+
+
+def _add_image(matrix: np.ndarray, ious: np.ndarray, dt_label: np.ndarray, dt_score: np.ndarray,
+               gt_label: np.ndarray, gt_crowd: np.ndarray, gt_ignore: np.ndarray, threshold: float) -> int:
+    """Add one image's counts to `matrix`; returns how many detections were ignored."""
+    background = matrix.shape[0] - 1
+    match, ignored = match_image(ious, dt_label, gt_label, gt_crowd, gt_ignore, threshold)
+    gt_taken = np.zeros(len(gt_label), dtype=bool)
+    gt_taken[match[match >= 0]] = True
+    tp = (match >= 0) & ~ignored
+    np.add.at(matrix, (dt_label[tp], dt_label[tp]), 1)
+    rest = np.flatnonzero(match < 0)
+    rest = rest[np.argsort(-dt_score[rest], kind="mergesort")]
+    free = ~gt_taken & ~gt_ignore
+    for d in rest.tolist():
+        cand = np.flatnonzero(free & (ious[d] >= min(threshold, 1 - 1e-10)))
+        if len(cand) == 0:
+            matrix[background, dt_label[d]] += 1
+            continue
+        g = int(cand[np.argmax(ious[d, cand])])
+        matrix[gt_label[g], dt_label[d]] += 1
+        free[g] = False
+    missed = free
+    np.add.at(matrix, (gt_label[missed], background), 1)
+    return int(np.count_nonzero(ignored))
+
+
+def confusion_matrix(
+    gt: Any,
+    results: Any,
+    iou_type: str,
+    *,
+    iou_threshold: float = 0.5,
+    confidence: float = 0.25,
+    image_ids: Sequence[int] | None = None,
+    category_ids: Sequence[int] | None = None,
+    max_dets: int = 100,
+) -> ConfusionMatrix:
+    """Confusion matrix of `results` against `gt` (paths, a CocoDataset, or loaded records).
+
+    Detections below `confidence` are left out (0.25 is Ultralytics' default for this plot);
+    `max_dets` per image and category as in COCO evaluation.
+    """
+    from cocoseg.eval.analysis._prepare import load_inputs, prepare
+
+    gt_ds, dets = load_inputs(gt, results, iou_type)
+    inst = prepare(gt_ds, dets, iou_type, image_ids=image_ids, category_ids=category_ids, max_dets=max_dets)
+    return confusion_from_instances(inst, iou_threshold, confidence)
