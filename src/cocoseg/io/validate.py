@@ -341,6 +341,6 @@ def _duplicate_annotation_ids(ids: list[int | None], file: str, out: list[Proble
 def _all_crowd(anns: list, file: str, out: list[Problem]) -> None:
     """CVAT exports mark every RLE mask iscrowd=1; COCO evaluation then ignores every object."""
     if anns and all(type(a) is dict and a.get("iscrowd") == 1 for a in anns):
-        out.append(Problem(file, "", "annotations", f"all {len(anns)} have iscrowd=1: evaluation ignores crowd "
-                           "regions, so nothing would be scored and converters drop them; set iscrowd=0 for "
-                           "single objects", "warning"))
+        out.append(Problem(file, "", "annotations", f"are all crowd regions (iscrowd=1 on all {len(anns)}): "
+                           "evaluation ignores crowd regions, so nothing would be scored, and converters drop "
+                           "them; set iscrowd=0 for single objects", "warning"))

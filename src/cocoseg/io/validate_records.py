@@ -215,7 +215,7 @@ def bbox_problems(bbox: Any, size: tuple[int, int] | None, add: Add) -> None:
     where = (f"{show(bbox)} reaches x {x:g}..{x + w:g}, y {y:g}..{y + h:g}, outside the image "
              f"(width {width}, height {height}) by {pixels:.4g} px")
     if overshoot <= BBOX_WARN_FRACTION:
-        add("bbox", where, "warning")
+        add("bbox", where + "; clip it to the image", "warning")
     else:
         add("bbox", where + "; wrong image_id, swapped width/height or coordinates of a resized image?")
 
@@ -229,6 +229,10 @@ def segmentation_problems(segmentation: Any, size: tuple[int, int] | None, add: 
     elif not segmentation:
         add("segmentation", "is an empty list: the annotation has no mask (pycocotools' segm evaluation "
                             "fails on it; leave the key out for box-only annotations)", "warning")
+    elif all(is_number(v) for v in segmentation):
+        # a common export bug (supervision #205); pycocotools' frPyObjects fails on it with a TypeError
+        add("segmentation", f"is a flat list of {len(segmentation)} numbers; polygons are a list of lists, "
+                            "[[x1, y1, x2, y2, ...]] (one list per part)")
     else:
         for i, polygon in enumerate(segmentation):
             polygon_problems(polygon, f"segmentation[{i}]", i == 0, add)
