@@ -1,7 +1,8 @@
 """Validate COCO JSON: structure, references, geometry and values, one `Problem` per finding.
 
-`validate_coco` screens every annotation with flat, inlined checks (a val2017-scale file takes about
-0.1 s) and hands only the records the screen cannot pass to the detailed checkers of
+`validate_coco` screens every annotation with flat, inlined checks (a val2017-scale file, 5k images and
+37k annotations, takes about 0.12 s) and hands only the records the screen cannot pass to the
+detailed checkers of
 `cocoseg.io.validate_records`, which name every problem by record and field. The screen never
 reports anything itself, so the result is the same as running the detailed checks on every record
 (the fuzz test asserts exactly that).
@@ -36,7 +37,7 @@ _VISIBILITY = frozenset((0, 1, 2))
 
 
 def validate_coco(data: Any, file: str = "<memory>") -> list[Problem]:
-    """Every problem (errors and warnings) of a parsed COCO dataset, in file order."""
+    """Every problem (errors and warnings) of a parsed COCO dataset: images, categories, then annotations."""
     out: list[Problem] = []
     if type(data) is not dict:
         out.append(Problem(file, "", "", _top_level_message(data)))
