@@ -1,9 +1,8 @@
 """Validate COCO JSON: structure, references, geometry and values, one `Problem` per finding.
 
-`validate_coco` screens every annotation with flat, inlined checks (a val2017-scale file, 5k images and
-37k annotations, takes about 0.12 s) and hands only the records the screen cannot pass to the
-detailed checkers of
-`cocoseg.io.validate_records`, which name every problem by record and field. The screen never
+`validate_coco` screens every annotation with flat, inlined checks (a val2017-scale file, 5k images
+and 37k annotations, takes about 0.12 s) and hands only the records the screen cannot pass to the
+detailed checkers of `cocoseg.io.validate_records`, which name every problem by record and field. The screen never
 reports anything itself, so the result is the same as running the detailed checks on every record
 (the fuzz test asserts exactly that).
 """
