@@ -6,7 +6,7 @@ import numpy as np
 from cocoseg.synth.categories import KEYPOINT_NAMES
 from cocoseg.synth.shapes import Outline, _ngon, _shoelace
 
-_LIMB = 0.13  # limb thickness, in unit coordinates (about 6.5% of the height)
+_LIMB = 0.16  # limb thickness, in unit coordinates (8% of the height: thick enough for stride-4 masks)
 _HEAD = (0.0, -0.80)
 _HEAD_RADIUS = 0.16
 
