@@ -1,5 +1,6 @@
 """Masks and boxes in numpy, identical to pycocotools (its C codec underneath)."""
 from cocoseg.masks.boxes import box_iou, polygons_bbox, xywh_to_xyxy, xyxy_to_xywh
+from cocoseg.masks.contours import bitmap_to_polygons
 from cocoseg.masks.rle import (
     area,
     compress,
@@ -15,6 +16,6 @@ from cocoseg.masks.rle import (
 )
 
 __all__ = [
-    "area", "box_iou", "compress", "decode", "decompress", "encode", "iou", "is_rle", "merge",
+    "area", "bitmap_to_polygons", "box_iou", "compress", "decode", "decompress", "encode", "iou", "is_rle", "merge",
     "polygons_bbox", "polygons_to_rle", "segmentation_to_rle", "to_bbox", "xywh_to_xyxy", "xyxy_to_xywh",
 ]
