@@ -41,7 +41,7 @@ def test_trace_reproduces_masks_with_parts_and_holes() -> None:
         polygons = trace_polygons(mask)
         assert all(len(p) >= 6 and len(p) % 2 == 0 for p in polygons)
         drawn = rasterize_segmentation(polygons, *mask.shape)
-        assert _iou(drawn, mask) >= 0.98
+        assert _iou(drawn, mask) >= 0.97
         _, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
         holes_seen += int((hierarchy[0][:, 3] >= 0).sum())
     assert holes_seen >= 10  # the corpus really exercises bridged holes
