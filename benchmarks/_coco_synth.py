@@ -57,3 +57,82 @@ def write_gt(path: Path, **kwargs: object) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(make_gt(**kwargs)))  # type: ignore[arg-type]
     return path
+
+
+# ---- detection results (used by eval_bench.py) ---------------------------------------------------
+def _random_box(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+    bw, bh = np.exp(rng.uniform(np.log(4), np.log(min(w, h) * 0.9), 2))
+    return np.array([rng.uniform(0, w - bw), rng.uniform(0, h - bh), bw, bh])
+
+
+def _ellipse(rng: np.random.Generator, box: np.ndarray) -> list[float]:
+    k = int(rng.integers(8, 25))
+    t = np.sort(rng.uniform(0, 2 * np.pi, k))
+    r = rng.uniform(0.8, 1.0, k)
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    return np.round(np.c_[cx + np.cos(t) * r * box[2] / 2, cy + np.sin(t) * r * box[3] / 2].ravel(), 2).tolist()
+
+
+def _image_detections(rng: np.random.Generator, image: dict, anns: list[dict], cat_ids: list[int],
+                      per_image: int) -> list[tuple]:
+    """(box_xywh, category_id, score): jittered copies of the GT (15% with a wrong class), then random boxes."""
+    w, h = image["width"], image["height"]
+    out: list[tuple] = []
+    for ann in anns:
+        if ann["iscrowd"] or rng.random() > 0.9:
+            continue
+        for _ in range(1 + int(rng.poisson(0.6))):
+            x, y, bw, bh = ann["bbox"]
+            s = rng.normal(0, 0.08, 4)
+            box = np.array([x + s[0] * bw, y + s[1] * bh, bw * np.exp(s[2]), bh * np.exp(s[3])])
+            box[:2] = np.clip(box[:2], 0, [w - 2, h - 2])
+            box[2:] = np.clip(box[2:], 1, [w - box[0], h - box[1]])
+            cat = ann["category_id"] if rng.random() < 0.85 else int(rng.choice(cat_ids))
+            out.append((box, cat, rng.beta(5, 2)))
+    while len(out) < per_image:
+        out.append((_random_box(rng, w, h), int(rng.choice(cat_ids)), rng.beta(1.2, 6)))
+    return out[:per_image]
+
+
+def make_results(gt: dict, iou_type: str = "bbox", per_image: int = 100, seed: int = 1) -> list[dict]:
+    """COCO results for `gt`: `per_image` detections per image, 'bbox' boxes or 'segm' compressed RLEs.
+
+    Scores are rounded to 5 decimals (so ties occur, as in Ultralytics' JSON) and boxes to 2.
+    """
+    from pycocotools import mask as cm
+
+    rng = np.random.default_rng(seed)
+    cat_ids = [c["id"] for c in gt["categories"]]
+    by_image: dict[int, list[dict]] = {}
+    for ann in gt["annotations"]:
+        by_image.setdefault(ann["image_id"], []).append(ann)
+    results = []
+    for image in gt["images"]:
+        dets = _image_detections(rng, image, by_image.get(image["id"], []), cat_ids, per_image)
+        if iou_type == "segm":
+            rles = cm.frPyObjects([_ellipse(rng, box) for box, _, _ in dets], image["height"], image["width"])
+        for i, (box, cat, score) in enumerate(dets):
+            rec: dict = {"image_id": image["id"], "category_id": cat}
+            if iou_type == "segm":
+                rec["segmentation"] = {"size": [image["height"], image["width"]], "counts": rles[i]["counts"].decode()}
+            else:
+                rec["bbox"] = [round(float(v), 2) for v in box]
+            rec["score"] = round(float(score), 5)
+            results.append(rec)
+    return results
+
+
+def write_eval_files(folder: Path, num_images: int = 5000, per_image: int = 100, seed: int = 0) -> dict[str, Path]:
+    """Write (once, then reuse) gt.json, results_bbox.json and results_segm.json under `folder`."""
+    folder = Path(folder) / f"eval_{num_images}img_{per_image}det_seed{seed}"
+    paths = {"gt": folder / "gt.json", "bbox": folder / "results_bbox.json", "segm": folder / "results_segm.json"}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    folder.mkdir(parents=True, exist_ok=True)
+    gt = make_gt(num_images=num_images, seed=seed)
+    for key, data in (("gt", gt), ("bbox", make_results(gt, "bbox", per_image, seed + 1)),
+                      ("segm", make_results(gt, "segm", per_image, seed + 1))):
+        tmp = paths[key].with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(paths[key])
+    return paths

@@ -8,10 +8,12 @@ import numpy as np
 
 from cocoseg.errors import CocosegError
 
+ALL_RANGE = ("all", 0.0, 1e10)  # pycocotools' 'all' area range
+
 
 def run_evaluate(gt: Any, results: Any, iou_type: str, **options: Any) -> Any:
-    """`cocoseg.eval.evaluate` (imported late: the engine package imports this subpackage's users)."""
-    from cocoseg.eval import evaluate
+    """The engine's `evaluate` (imported when called, so this subpackage loads without it)."""
+    from cocoseg.eval.evaluator import evaluate
 
     return evaluate(gt, results, iou_type, **options)
 
@@ -45,3 +47,10 @@ def ap_at_threshold(gt: Any, results: Any, iou_type: str, iou_threshold: float, 
     result = run_evaluate(gt, results, iou_type, image_ids=image_ids, category_ids=category_ids,
                           max_dets=(1, 10, 100) if max_dets == 100 else (max_dets,))
     return mean_precision(result, iou_threshold)
+
+
+def mean_recall(result: Any, area_index: int = 0, max_det_index: int = -1) -> float:
+    """AR as pycocotools' summarize computes it: the mean of recall entries > -1 over IoU thresholds."""
+    recall = np.asarray(result.recall)[..., area_index, max_det_index]
+    valid = recall > -1
+    return float(recall[valid].mean()) if valid.any() else -1.0

@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from cocoseg.eval.analysis._prepare import Instances
-from cocoseg.eval.analysis.matching import match_image
+from cocoseg.eval.analysis._engine import ALL_RANGE, run_evaluate
+from cocoseg.eval.analysis._prepare import Instances, check_iou_type, instances_from_result, load_inputs
+from cocoseg.eval.analysis.matching import Matches, matches_from_result
 
 BACKGROUND = "background"
 
@@ -71,47 +72,45 @@ class ConfusionMatrix:
                 "matrix": self.matrix.tolist(), "ignored_detections": self.ignored}
 
 
-def confusion_from_instances(inst: Instances, iou_threshold: float = 0.5, confidence: float = 0.25) -> ConfusionMatrix:
-    """Confusion matrix of prepared GT/detections (see the module docstring for the matching)."""
+def confusion_from_instances(inst: Instances, matches: Matches, confidence: float = 0.25) -> ConfusionMatrix:
+    """Confusion matrix of an evaluation's rows and class-aware matches (see the module docstring)."""
     cats = inst.category_ids.tolist()
-    k = len(cats)
     label = {c: i for i, c in enumerate(cats)}
-    matrix = np.zeros((k + 1, k + 1), dtype=np.int64)
+    matrix = np.zeros((len(cats) + 1, len(cats) + 1), dtype=np.int64)
+    to_label = np.vectorize(label.__getitem__, otypes=[np.int64])
     ignored = 0
     for _, gt, dt in inst.images():
-        keep = np.flatnonzero(inst.dt_score[dt] >= confidence)
-        dt_label = np.asarray([label[c] for c in inst.dt_category[dt][keep].tolist()], dtype=np.int64)
-        gt_label = np.asarray([label[c] for c in inst.gt_category[gt].tolist()], dtype=np.int64)
-        ious = inst.ious(gt, dt)[keep] if len(keep) else np.zeros((0, gt.stop - gt.start))
-        ignored += _add_image(matrix, ious, dt_label, inst.dt_score[dt][keep], gt_label,
-                              inst.gt_crowd[gt], inst.gt_ignore[gt], iou_threshold)
+        keep = inst.dt_score[dt] >= confidence
+        ignored += int(np.count_nonzero(keep & matches.ignored[dt]))
+        dt_label = to_label(inst.dt_category[dt]) if dt.stop > dt.start else np.zeros(0, np.int64)
+        gt_label = to_label(inst.gt_category[gt]) if gt.stop > gt.start else np.zeros(0, np.int64)
+        # pass 1: greedy matching is in score order, so the matches of the detections kept at
+        # this confidence are the evaluation's own
+        tp = keep & matches.tp[dt]
+        np.add.at(matrix, (dt_label[tp], dt_label[tp]), 1)
+        free = ~inst.gt_ignore[gt]
+        free[matches.gt_match[dt][tp] - gt.start] = False
+        rest = np.flatnonzero(keep & matches.fp[dt])
+        rest = rest[np.argsort(-inst.dt_score[dt][rest], kind="mergesort")]
+        _second_pass(matrix, inst.ious(gt, dt, rest), dt_label[rest], gt_label, free, matches.iou_threshold)
+        np.add.at(matrix, (gt_label[free], len(cats)), 1)
     names = tuple(inst.names[c] for c in cats)
-    return ConfusionMatrix(matrix, tuple(cats), names, float(iou_threshold), float(confidence), ignored)
+    return ConfusionMatrix(matrix, tuple(cats), names, matches.iou_threshold, float(confidence), ignored)
 
 
-def _add_image(matrix: np.ndarray, ious: np.ndarray, dt_label: np.ndarray, dt_score: np.ndarray,
-               gt_label: np.ndarray, gt_crowd: np.ndarray, gt_ignore: np.ndarray, threshold: float) -> int:
-    """Add one image's counts to `matrix`; returns how many detections were ignored."""
+def _second_pass(matrix: np.ndarray, ious: np.ndarray, dt_label: np.ndarray, gt_label: np.ndarray,
+                 free: np.ndarray, threshold: float) -> None:
+    """Class-agnostic greedy matching of unmatched detections (score order) to free GT; updates `free`."""
     background = matrix.shape[0] - 1
-    match, ignored = match_image(ious, dt_label, gt_label, gt_crowd, gt_ignore, threshold)
-    gt_taken = np.zeros(len(gt_label), dtype=bool)
-    gt_taken[match[match >= 0]] = True
-    tp = (match >= 0) & ~ignored
-    np.add.at(matrix, (dt_label[tp], dt_label[tp]), 1)
-    rest = np.flatnonzero(match < 0)
-    rest = rest[np.argsort(-dt_score[rest], kind="mergesort")]
-    free = ~gt_taken & ~gt_ignore
-    for d in rest.tolist():
-        cand = np.flatnonzero(free & (ious[d] >= min(threshold, 1 - 1e-10)))
+    thr = min(threshold, 1 - 1e-10)  # pycocotools' cap, so IoU 1 still matches at threshold 1
+    for d in range(len(dt_label)):
+        cand = np.flatnonzero(free & (ious[d] >= thr))
         if len(cand) == 0:
             matrix[background, dt_label[d]] += 1
             continue
         g = int(cand[np.argmax(ious[d, cand])])
         matrix[gt_label[g], dt_label[d]] += 1
         free[g] = False
-    missed = free
-    np.add.at(matrix, (gt_label[missed], background), 1)
-    return int(np.count_nonzero(ignored))
 
 
 def confusion_matrix(
@@ -125,13 +124,14 @@ def confusion_matrix(
     category_ids: Sequence[int] | None = None,
     max_dets: int = 100,
 ) -> ConfusionMatrix:
-    """Confusion matrix of `results` against `gt` (paths, a CocoDataset, or loaded records).
+    """Confusion matrix of `results` against `gt` (paths, a CocoDataset, or loaded results).
 
     Detections below `confidence` are left out (0.25 is Ultralytics' default for this plot);
-    `max_dets` per image and category as in COCO evaluation.
+    `max_dets` per image and category as in COCO evaluation. One engine run at `iou_threshold`.
     """
-    from cocoseg.eval.analysis._prepare import load_inputs, prepare
-
+    check_iou_type(iou_type)
     gt_ds, dets = load_inputs(gt, results, iou_type)
-    inst = prepare(gt_ds, dets, iou_type, image_ids=image_ids, category_ids=category_ids, max_dets=max_dets)
-    return confusion_from_instances(inst, iou_threshold, confidence)
+    result = run_evaluate(gt_ds, dets, iou_type, image_ids=image_ids, category_ids=category_ids,
+                          max_dets=(max_dets,), iou_thresholds=(iou_threshold,), area_ranges=[ALL_RANGE])
+    return confusion_from_instances(instances_from_result(gt_ds, dets, result),
+                                    matches_from_result(result, iou_threshold), confidence)

@@ -1,0 +1,159 @@
+"""Compiled loops of the evaluation (numba, cached): box IoU per cell, greedy matching, accumulation.
+
+Each loop follows pycocotools' operation order exactly (same comparisons, same floating-point
+expressions), so the results are bit-identical, not merely close.
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_EPS = np.spacing(1.0)  # pycocotools: pr = tp / (fp + tp + np.spacing(1))
+_IOU_CAP = 1.0 - 1e-10  # pycocotools: iou = min([t, 1 - 1e-10])
+
+
+@nb.njit(cache=True, nogil=True)
+def bbox_iou_cells(dt_boxes, gt_boxes, gt_crowd, cell_dt, cell_gt, offsets):  # pragma: no cover - compiled
+    """Per cell c, the IoU matrix (D_c, G_c) row-major at offsets[c] (maskApi.c `bbIou`, same arithmetic)."""
+    out = np.zeros(offsets[-1], dtype=np.float64)
+    for c in range(len(cell_dt)):
+        d0, d1 = cell_dt[c, 0], cell_dt[c, 1]
+        g0, g1 = cell_gt[c, 0], cell_gt[c, 1]
+        ng = g1 - g0
+        base = offsets[c]
+        for g in range(ng):
+            gx, gy, gw, gh = gt_boxes[g0 + g, 0], gt_boxes[g0 + g, 1], gt_boxes[g0 + g, 2], gt_boxes[g0 + g, 3]
+            ga = gw * gh
+            crowd = gt_crowd[g0 + g]
+            for d in range(d1 - d0):
+                dx, dy, dw, dh = dt_boxes[d0 + d, 0], dt_boxes[d0 + d, 1], dt_boxes[d0 + d, 2], dt_boxes[d0 + d, 3]
+                da = dw * dh
+                w = min(dw + dx, gw + gx) - max(dx, gx)
+                if w <= 0:
+                    continue
+                h = min(dh + dy, gh + gy) - max(dy, gy)
+                if h <= 0:
+                    continue
+                inter = w * h
+                union = da if crowd else da + ga - inter
+                out[base + d * ng + g] = inter / union
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area,
+                area_rng, thresholds):  # pragma: no cover - compiled
+    """Greedy matching of every cell, area range and IoU threshold (COCOeval.evaluateImg).
+
+    Returns dt_gt (A, T, D) int32 matched GT row or -1, dt_ignore (A, T, D) bool,
+    gt_dt (A, T, G) int32 matching detection row or -1, gt_ignore (A, G) bool.
+    """
+    n_a, n_t = area_rng.shape[0], thresholds.shape[0]
+    n_dt, n_gt = dt_area.shape[0], gt_area.shape[0]
+    dt_gt = np.full((n_a, n_t, n_dt), -1, dtype=np.int32)
+    dt_ign = np.zeros((n_a, n_t, n_dt), dtype=np.bool_)
+    gt_dt = np.full((n_a, n_t, n_gt), -1, dtype=np.int32)
+    gt_ign = np.zeros((n_a, n_gt), dtype=np.bool_)
+    order = np.empty(n_gt, dtype=np.int64)
+    for c in range(len(cell_dt)):
+        d0, d1 = cell_dt[c, 0], cell_dt[c, 1]
+        g0, g1 = cell_gt[c, 0], cell_gt[c, 1]
+        nd, ng = d1 - d0, g1 - g0
+        base, stride = iou_base[c], iou_stride[c]
+        for a in range(n_a):
+            lo, hi = area_rng[a, 0], area_rng[a, 1]
+            k = 0
+            for g in range(g0, g1):  # ignored GT last, stable (argsort mergesort of _ignore)
+                gt_ign[a, g] = gt_ignore[g] or gt_area[g] < lo or gt_area[g] > hi
+                if not gt_ign[a, g]:
+                    order[k] = g
+                    k += 1
+            for g in range(g0, g1):
+                if gt_ign[a, g]:
+                    order[k] = g
+                    k += 1
+            if nd > 0 and ng > 0:
+                for t in range(n_t):
+                    cap = min(thresholds[t], _IOU_CAP)
+                    for d in range(nd):
+                        best = cap
+                        m = -1
+                        for j in range(ng):
+                            g = order[j]
+                            if gt_dt[a, t, g] >= 0 and not gt_crowd[g]:
+                                continue
+                            if m > -1 and not gt_ign[a, m] and gt_ign[a, g]:
+                                break
+                            v = iou[base + d * stride + (g - g0)]
+                            if v < best:
+                                continue
+                            best = v
+                            m = g
+                        if m == -1:
+                            continue
+                        dt_ign[a, t, d0 + d] = gt_ign[a, m]
+                        dt_gt[a, t, d0 + d] = m
+                        gt_dt[a, t, m] = d0 + d
+            for d in range(d0, d1):  # unmatched detections outside the area range are ignored
+                if dt_area[d] < lo or dt_area[d] > hi:
+                    for t in range(n_t):
+                        if dt_gt[a, t, d] < 0:
+                            dt_ign[a, t, d] = True
+    return dt_gt, dt_ign, gt_dt, gt_ign
+
+
+@nb.njit(cache=True, nogil=True)
+def accumulate_sorted(order, seg_starts, rank, scores, dt_gt, dt_ign, npig, max_dets, rec_thr):  # pragma: no cover
+    """precision (T,R,K,A,M), recall (T,K,A,M), scores (T,R,K,A,M) as COCOeval.accumulate.
+
+    `order` lists detection rows by (category, -score, image, rank) and category k owns
+    order[seg_starts[k]:seg_starts[k + 1]] (the mergesort of the image-ordered concatenation).
+    """
+    n_a, n_t = dt_gt.shape[0], dt_gt.shape[1]
+    n_k, n_m, n_r = npig.shape[0], max_dets.shape[0], rec_thr.shape[0]
+    precision = -np.ones((n_t, n_r, n_k, n_a, n_m))
+    recall = -np.ones((n_t, n_k, n_a, n_m))
+    score_out = -np.ones((n_t, n_r, n_k, n_a, n_m))
+    idx = np.empty(len(order), dtype=np.int64)
+    rc = np.empty(len(order))
+    pr = np.empty(len(order))
+    for k in range(n_k):
+        s0, s1 = seg_starts[k], seg_starts[k + 1]
+        for m in range(n_m):
+            n = 0
+            for i in range(s0, s1):
+                if rank[order[i]] < max_dets[m]:
+                    idx[n] = order[i]
+                    n += 1
+            for a in range(n_a):
+                total = npig[k, a]
+                if total == 0:
+                    continue
+                for t in range(n_t):
+                    tp = 0.0
+                    fp = 0.0
+                    for i in range(n):
+                        r = idx[i]
+                        if not dt_ign[a, t, r]:
+                            if dt_gt[a, t, r] >= 0:
+                                tp += 1.0
+                            else:
+                                fp += 1.0
+                        rc[i] = tp / total
+                        pr[i] = tp / (fp + tp + _EPS)
+                    recall[t, k, a, m] = rc[n - 1] if n else 0.0
+                    for i in range(n - 1, 0, -1):
+                        if pr[i] > pr[i - 1]:
+                            pr[i - 1] = pr[i]
+                    j = 0
+                    for q in range(n_r):  # searchsorted(rc, recThrs, side='left'); past the end stays 0
+                        while j < n and rc[j] < rec_thr[q]:
+                            j += 1
+                        if j >= n:
+                            for q2 in range(q, n_r):
+                                precision[t, q2, k, a, m] = 0.0
+                                score_out[t, q2, k, a, m] = 0.0
+                            break
+                        precision[t, q, k, a, m] = pr[j]
+                        score_out[t, q, k, a, m] = scores[idx[j]]
+    return precision, recall, score_out

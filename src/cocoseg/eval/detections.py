@@ -1,0 +1,120 @@
+"""Detections into the pipeline's columns: from loaded results, or from one image's arrays."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cocoseg import masks as cmasks
+from cocoseg.errors import CocosegError
+from cocoseg.eval.iou import rle_for_c
+from cocoseg.eval.pipeline import Detections
+from cocoseg.io.results import DetectionResults
+
+
+def results_detections(res: DetectionResults, iou_type: str, sizes: dict[int, tuple[int, int]], offset: int = 0) -> Detections:
+    """Pipeline columns of loaded results; masks are converted lazily, one row at a time."""
+    rle = None
+    if iou_type == "segm":
+        if res.kind == "keypoints":
+            raise CocosegError(f"{res.source}: segm evaluation needs mask results, these are keypoint results")
+
+        def rle(i: int) -> dict:
+            segm = res.segmentation(i)
+            if isinstance(segm, dict) and isinstance(segm.get("counts"), (str, bytes)):
+                return rle_for_c(segm)
+            image_id = int(res.image_ids[i])
+            if image_id not in sizes:
+                raise CocosegError(f"{res.source}: result {i}: image {image_id} has no height/width in the GT")
+            return rle_for_c(cmasks.segmentation_to_rle(segm, *sizes[image_id]))
+    if iou_type == "keypoints" and res.keypoints is None:
+        raise CocosegError(f"{res.source}: keypoints evaluation needs results with keypoints")
+    n = len(res)
+    return Detections(res.image_ids, res.category_ids, res.scores, res.boxes_xywh, res.areas,
+                      np.arange(offset, offset + n, dtype=np.int64), rle, res.keypoints)
+
+
+def image_detections(image_id: int, iou_type: str, scores: Any, category_ids: Any, boxes_xyxy: Any, boxes_xywh: Any,
+                     masks: Any, keypoints: Any, size: tuple[int, int] | None) -> Detections:
+    """One image's detections from arrays, completed with loadRes' rules (see Evaluator.add)."""
+    score = _vector(scores, "scores", np.float64)
+    n = len(score)
+    cats = _vector(category_ids, "category_ids", np.int64, n)
+    if np.isnan(score).any():
+        raise CocosegError(f"image {image_id}: scores must not be NaN")
+    boxes = _boxes(boxes_xyxy, boxes_xywh, n, image_id)
+    rles = _rles(masks, n, image_id, size) if iou_type == "segm" or masks is not None else None
+    kps = _keypoints(keypoints, n, image_id) if keypoints is not None else None
+    if boxes is not None:
+        areas = boxes[:, 2] * boxes[:, 3]
+    elif iou_type == "segm" and rles is not None:
+        boxes = cmasks.to_bbox(rles).reshape(-1, 4) if n else np.zeros((0, 4))
+        areas = np.asarray(cmasks.area(rles), np.float64).reshape(-1) if n else np.zeros(0)
+    elif iou_type == "keypoints" and kps is not None:
+        x, y = kps[:, 0::3], kps[:, 1::3]
+        x0, x1, y0, y1 = (x.min(1), x.max(1), y.min(1), y.max(1)) if n else (np.zeros(0),) * 4
+        boxes, areas = np.stack([x0, y0, x1 - x0, y1 - y0], 1), (x1 - x0) * (y1 - y0)
+    else:
+        raise CocosegError(f"image {image_id}: {iou_type} evaluation needs "
+                           + {"bbox": "boxes_xyxy or boxes_xywh", "segm": "masks", "keypoints": "keypoints"}[iou_type])
+    if iou_type == "segm" and rles is None:
+        raise CocosegError(f"image {image_id}: segm evaluation needs masks")
+    if iou_type == "keypoints" and kps is None:
+        raise CocosegError(f"image {image_id}: keypoints evaluation needs keypoints")
+    c_rles = [rle_for_c(r) for r in rles] if rles is not None else None
+    return Detections(np.full(n, image_id, np.int64), cats, score, boxes, areas, np.arange(n, dtype=np.int64),
+                      c_rles.__getitem__ if c_rles is not None else None, kps)
+
+
+def _vector(values: Any, name: str, dtype: type, n: int | None = None) -> np.ndarray:
+    arr = np.asarray(values if values is not None else [], dtype=dtype).reshape(-1)
+    if n is not None and len(arr) != n:
+        raise CocosegError(f"{name} has {len(arr)} values, expected {n} (one per score)")
+    return arr
+
+
+def _boxes(xyxy: Any, xywh: Any, n: int, image_id: int) -> np.ndarray | None:
+    if xyxy is not None and xywh is not None:
+        raise CocosegError(f"image {image_id}: give boxes_xyxy or boxes_xywh, not both")
+    given = xyxy if xyxy is not None else xywh
+    if given is None:
+        return None
+    b = np.asarray(given, dtype=np.float64).reshape(-1, 4) if np.size(given) else np.zeros((0, 4))
+    if len(b) != n:
+        raise CocosegError(f"image {image_id}: {len(b)} boxes for {n} scores")
+    if not np.isfinite(b).all():
+        raise CocosegError(f"image {image_id}: boxes must be finite")
+    return cmasks.xyxy_to_xywh(b) if xyxy is not None else b
+
+
+def _rles(masks: Any, n: int, image_id: int, size: tuple[int, int] | None) -> list[dict] | None:
+    if masks is None:
+        return None
+    if isinstance(masks, (list, tuple)):
+        if len(masks) != n:
+            raise CocosegError(f"image {image_id}: {len(masks)} masks for {n} scores")
+        out = []
+        for m in masks:
+            if isinstance(m, dict) and isinstance(m.get("counts"), (str, bytes)):
+                out.append(m)
+            elif size is None:
+                raise CocosegError(f"image {image_id}: polygon or uncompressed masks need the image size in the GT")
+            else:
+                out.append(cmasks.segmentation_to_rle(m, *size))
+        return out
+    arr = np.asarray(masks)
+    if n == 0:
+        return []
+    if arr.ndim != 3 or arr.shape[0] != n:
+        raise CocosegError(f"image {image_id}: masks must be (N, H, W) bitmaps with N = {n}, got shape {arr.shape}")
+    if size is not None and tuple(arr.shape[1:]) != tuple(size):
+        raise CocosegError(f"image {image_id}: masks are {arr.shape[1]}x{arr.shape[2]} but the image is {size[0]}x{size[1]}")
+    return cmasks.encode(arr)
+
+
+def _keypoints(keypoints: Any, n: int, image_id: int) -> np.ndarray:
+    k = np.asarray(keypoints, dtype=np.float64)
+    k = k.reshape(n, -1) if n else k.reshape(0, max(k.size, 3))
+    if k.shape[1] % 3:
+        raise CocosegError(f"image {image_id}: keypoints must be (N, K, 3) or (N, 3K), got shape {np.shape(keypoints)}")
+    return k

@@ -1,0 +1,235 @@
+"""The evaluator: detections in (per image or as a results file), per-image states out, metrics on demand."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from cocoseg.errors import CocosegError
+from cocoseg.eval.detections import image_detections, results_detections
+from cocoseg.eval.iou import gt_rles
+from cocoseg.eval.params import AreaRanges, EvalParams
+from cocoseg.eval.pipeline import Detections, accumulate, evaluate_batch
+from cocoseg.eval.result import EvalResult
+from cocoseg.eval.state import EvalState, _same_params
+from cocoseg.eval.summary import mean_valid, per_class_rows, summary_items
+from cocoseg.eval.tables import build_gt_table
+from cocoseg.io.dataset import CocoDataset
+from cocoseg.io.results import DetectionResults, ResultsSource, load_results
+
+_FLUSH_IMAGES = 256  # images buffered by add() before they are matched in one batch
+
+
+class Evaluator:
+    """COCO evaluation fed batch by batch; exact against pycocotools, mergeable across processes.
+
+    `add()` takes one image's detections as arrays, `add_results()` a whole results file or list;
+    `state()` returns the per-image results (picklable) and `update_from(state)` folds another
+    evaluator's state in, so shards evaluated in several processes give exactly the numbers of one
+    process. `compute()` accumulates; images never added count as images without detections.
+    """
+
+    def __init__(self, gt: CocoDataset | str | Path, iou_type: str = "bbox", *, params: EvalParams | None = None,
+                 **param_kwargs: Any) -> None:
+        self.gt = gt if isinstance(gt, CocoDataset) else CocoDataset.load(gt)
+        base = params if params is not None else EvalParams.create(iou_type, **param_kwargs)
+        self.params = base.resolved(self.gt.image_ids, (c["id"] for c in self.gt.categories))
+        self.table = build_gt_table(self.gt, self.params)
+        self._sizes = {im["id"]: (im["height"], im["width"]) for im in self.gt.images if "height" in im}
+        self._gt_rle_cache: dict[int, dict] = {}
+        self._states: list[EvalState] = []
+        self._pending: list[tuple] = []
+        self._covered: set[int] = set()
+        self._added = 0
+        self.notes: list[str] = []
+
+    # ---- input ---------------------------------------------------------------------------------
+    def add(self, image_id: int, *, scores: Any, category_ids: Any, boxes_xyxy: Any = None, boxes_xywh: Any = None,
+            masks: Any = None, keypoints: Any = None) -> None:
+        """Add one image's detections (N rows each; N may be 0).
+
+        Args:
+            image_id: a GT image id (images not in the evaluation's image ids are ignored).
+            scores: (N,) confidences; category_ids: (N,) COCO category ids (not contiguous labels).
+            boxes_xyxy / boxes_xywh: (N, 4) absolute pixels; one of them for bbox evaluation.
+            masks: (N, H, W) bitmaps or a list of N COCO RLEs, for segm evaluation.
+            keypoints: (N, K, 3) or (N, 3K) [x, y, score/visibility], for keypoints evaluation.
+        The area used by the area-range rule is the one `loadRes` gives a result record with the
+        same fields: the box's w*h when a box is given, else the mask area (segm) or the keypoint
+        extent (keypoints).
+        """
+        image_id = int(image_id)
+        if image_id in self._covered:
+            raise CocosegError(f"image {image_id} was already added to this evaluator")
+        self._covered.add(image_id)
+        dets = image_detections(image_id, self.params.iou_type, scores, category_ids, boxes_xyxy, boxes_xywh, masks,
+                                keypoints, self._sizes.get(image_id))
+        self._pending.append((image_id, dets))
+        if len(self._pending) >= _FLUSH_IMAGES:
+            self._flush()
+
+    def add_results(self, results: ResultsSource | DetectionResults) -> None:
+        """Add a results file, list of result dicts, (N, 7) array or DetectionResults (loadRes rules).
+
+        The images covered are those the results name; DataError for images absent from the GT.
+        """
+        res = load_results(results, self._sizes)
+        res.check_images(self.gt.image_ids)
+        images = np.unique(res.image_ids)
+        again = self._covered.intersection(images.tolist())
+        if again:
+            raise CocosegError(f"image {min(again)} was already added to this evaluator")
+        self._flush()
+        dets = results_detections(res, self.params.iou_type, self._sizes, offset=self._added)
+        self._added += len(res)
+        pos = np.searchsorted(self.table.image_ids, images)
+        inside = (pos < len(self.table.image_ids)) & (self.table.image_ids[np.minimum(pos, len(self.table.image_ids) - 1)] == images)
+        self._covered.update(images.tolist())
+        self._states.append(evaluate_batch(self.table, self.params, dets, pos[inside], self._gt_rle))
+        self._note_dropped(res)
+
+    def update_from(self, state: EvalState) -> None:
+        """Fold in another evaluator's state (disjoint images, same parameters)."""
+        self._flush()
+        overlap = self._covered.intersection(state.image_ids.tolist())
+        if overlap:
+            raise CocosegError(f"image {min(overlap)} is in both this evaluator and the state being merged")
+        if not _same_params(state.params, self.params):
+            raise CocosegError("cannot merge a state evaluated with other parameters "
+                               f"({state.params.to_dict()} vs {self.params.to_dict()})")
+        self._covered.update(state.image_ids.tolist())
+        self._states.append(state)
+
+    @staticmethod
+    def merge(states: Sequence[EvalState]) -> EvalState:
+        """One state from the states of several evaluators (disjoint images)."""
+        return EvalState.merge(states)
+
+    def reset(self) -> None:
+        """Forget every detection added."""
+        self._states, self._pending, self._covered, self._added = [], [], set(), 0
+        self.notes = []
+
+    # ---- output --------------------------------------------------------------------------------
+    def state(self) -> EvalState:
+        """The per-image results of the images added so far (picklable; see `cocoseg.eval`)."""
+        self._flush()
+        return EvalState.merge(self._states) if self._states else EvalState.empty(self.params)
+
+    def compute(self, *, pycocotools_compat: bool = False, only_added: bool = False) -> EvalResult:
+        """Accumulate and summarize. Images of the evaluation never added count as without detections.
+
+        Args:
+            pycocotools_compat: summary lines chosen exactly as pycocotools' `summarize` does
+                (hard-coded maxDets 100/20); identical to the default with default parameters.
+            only_added: evaluate only the images added so far (the other GT images are left out).
+        """
+        state = self.state()
+        params = self.params
+        missing = np.setdiff1d(self.table.image_ids, state.image_ids)
+        if only_added:
+            params = _restricted(params, state.image_ids)
+            state = replace(state, params=params)
+        elif len(missing):
+            empty = _no_detections(len(self.table.image_ids))
+            state = EvalState.merge([state, evaluate_batch(self.table, params, empty, np.searchsorted(self.table.image_ids, missing), self._gt_rle)])
+        return _result(state, self.gt, pycocotools_compat, self.notes)
+
+    # ---- internals -----------------------------------------------------------------------------
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = sorted(self._pending, key=lambda p: p[0]), []
+        dets = _concat([d for _, d in pending], self._added)
+        self._added += len(dets.scores)
+        images = np.array([i for i, _ in pending], dtype=np.int64)
+        pos = np.searchsorted(self.table.image_ids, images)
+        known = (pos < len(self.table.image_ids)) & (self.table.image_ids[np.minimum(pos, max(len(self.table.image_ids) - 1, 0))] == images) \
+            if len(self.table.image_ids) else np.zeros(len(images), bool)
+        self._states.append(evaluate_batch(self.table, self.params, dets, pos[known], self._gt_rle))
+
+    def _gt_rle(self, row: int) -> dict:
+        """RLE of GT table row `row` (annToRLE), computed once per image on first use."""
+        rle = self._gt_rle_cache.get(row)
+        if rle is None:
+            img = int(self.table.img[row])
+            rows = range(int(self.table.image_starts[img]), int(self.table.image_starts[img + 1]))
+            h, w = self._sizes[int(self.table.image_ids[img])]
+            anns = self.gt.annotations
+            for r, rle_r in zip(rows, gt_rles([anns[self.table.ann_index[r]]["segmentation"] for r in rows], h, w)):
+                self._gt_rle_cache[r] = rle_r
+            rle = self._gt_rle_cache[row]
+        return rle
+
+    def _note_dropped(self, res: DetectionResults) -> None:
+        cats = np.asarray(self.params.category_ids)
+        unknown = ~np.isin(res.category_ids, cats)
+        if unknown.any():
+            self.notes.append(f"{int(unknown.sum())} detections of categories not evaluated were left out "
+                              f"(e.g. category_id {int(res.category_ids[unknown][0])})")
+
+
+def _concat(parts: list[Detections], offset: int) -> Detections:
+    rles: list = []
+    kps = [p.keypoints for p in parts if p.keypoints is not None]
+    for p in parts:
+        rles.extend(p.rle(i) for i in range(len(p.scores))) if p.rle is not None else None
+    n = sum(len(p.scores) for p in parts)
+    return Detections(np.concatenate([p.image_ids for p in parts]), np.concatenate([p.category_ids for p in parts]),
+                      np.concatenate([p.scores for p in parts]), np.concatenate([p.boxes_xywh for p in parts]).reshape(-1, 4),
+                      np.concatenate([p.areas for p in parts]), np.arange(offset, offset + n, dtype=np.int64),
+                      rles.__getitem__ if len(rles) == n and n else None,
+                      np.concatenate(kps) if kps and len(kps) == len(parts) else None)
+
+
+def _no_detections(n: int) -> Detections:
+    z = np.zeros(0, np.int64)
+    return Detections(z, z, np.zeros(0), np.zeros((0, 4)), np.zeros(0), z, lambda i: {}, np.zeros((0, 3)))
+
+
+def _restricted(params: EvalParams, image_ids: np.ndarray) -> EvalParams:
+    return replace(params, image_ids=tuple(int(i) for i in image_ids))
+
+
+def _result(state: EvalState, gt: CocoDataset, pycocotools_compat: bool, notes: list[str]) -> EvalResult:
+    params = state.params
+    precision, recall, scores = accumulate(state)
+    items = summary_items(params, pycocotools_compat)
+    stats = np.array([mean_valid(precision, recall, params, it) for it in items], dtype=np.float64)
+    names = {c["id"]: c.get("name", str(c["id"])) for c in gt.categories}
+    cats = np.asarray(params.category_ids, dtype=np.int64)
+    if params.use_cats:
+        num_gt = np.array([np.count_nonzero((state.gt_category_id == c) & ~state.gt_ignore[0]) for c in cats])
+        num_dt = np.array([np.count_nonzero(state.dt_category_id == c) for c in cats])
+    else:
+        num_gt, num_dt = np.array([np.count_nonzero(~state.gt_ignore[0])]), np.array([state.num_dt])
+    per_class = per_class_rows(precision, recall, params, names, num_gt, num_dt)
+    return EvalResult(params, items, stats, precision, recall, scores, per_class, state, list(notes))
+
+
+def evaluate(gt: CocoDataset | str | Path, results: ResultsSource | DetectionResults, iou_type: str = "bbox", *,
+             image_ids: Sequence[int] | None = None, category_ids: Sequence[int] | None = None, use_cats: bool = True,
+             max_dets: Sequence[int] | None = None, area_ranges: AreaRanges | None = None,
+             iou_thresholds: Sequence[float] | None = None, recall_thresholds: Sequence[float] | None = None,
+             keypoint_sigmas: Sequence[float] | None = None, pycocotools_compat: bool = False) -> EvalResult:
+    """COCO evaluation of detection results against a GT, equal to pycocotools' COCOeval.
+
+    Args:
+        gt: a COCO JSON path or a CocoDataset.
+        results: a results JSON path, a list of result dicts, an (N, 7) array or DetectionResults.
+        iou_type: "bbox", "segm" or "keypoints".
+        image_ids / category_ids: restrict the evaluation (default: all GT images / categories).
+        use_cats: False pools the categories (pycocotools useCats=0).
+        max_dets: per-image detection caps (default 1, 10, 100; 20 for keypoints).
+        area_ranges: {label: (lo, hi)} or [(label, lo, hi)], first = "all" (default COCO's).
+        iou_thresholds / recall_thresholds: defaults 0.50:0.05:0.95 and 0:0.01:1 (linspace).
+        keypoint_sigmas: OKS sigmas for all categories (default: the category's `sigmas`, else COCO's).
+        pycocotools_compat: the summary exactly as pycocotools' (see `cocoseg.eval.summary`).
+    """
+    ev = Evaluator(gt, iou_type, image_ids=image_ids, category_ids=category_ids, use_cats=use_cats, max_dets=max_dets,
+                   area_ranges=area_ranges, iou_thresholds=iou_thresholds, recall_thresholds=recall_thresholds,
+                   keypoint_sigmas=keypoint_sigmas)
+    ev.add_results(results)
+    return ev.compute(pycocotools_compat=pycocotools_compat)

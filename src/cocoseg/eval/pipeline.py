@@ -1,0 +1,108 @@
+"""The evaluation of a batch of images (IoU + matching -> EvalState) and the accumulation of a state."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from cocoseg.errors import CocosegError
+from cocoseg.eval._kernels import accumulate_sorted, match_cells
+from cocoseg.eval.iou import bbox_cell_ious, keypoint_cell_ious, segm_cell_ious
+from cocoseg.eval.params import EvalParams
+from cocoseg.eval.state import EvalState
+from cocoseg.eval.tables import GtTable, _positions, select_detections
+
+
+@dataclass
+class Detections:
+    """A batch of detections in columns (N rows) for `evaluate_batch`.
+
+    `rle(i)` returns row i's compressed RLE in pycocotools' C form (segm only); `keypoints`
+    is (N, 3K) for keypoints; `index` is each row's position in the evaluator's input.
+    """
+
+    image_ids: np.ndarray
+    category_ids: np.ndarray
+    scores: np.ndarray
+    boxes_xywh: np.ndarray
+    areas: np.ndarray
+    index: np.ndarray
+    rle: Callable[[int], dict] | None = None
+    keypoints: np.ndarray | None = None
+
+
+def gt_rows_of_images(table: GtTable, image_pos: np.ndarray) -> np.ndarray:
+    """GT table rows of the given image positions (ascending), in table order."""
+    starts, ends = table.image_starts[image_pos], table.image_starts[image_pos + 1]
+    lengths = ends - starts
+    if lengths.sum() == 0:
+        return np.zeros(0, np.int64)
+    offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+
+
+def evaluate_batch(table: GtTable, params: EvalParams, dets: Detections, image_pos: np.ndarray,
+                   gt_rle: Callable[[int], dict] | None = None) -> EvalState:
+    """Match the detections of the images at `image_pos` (ascending positions in table.image_ids).
+
+    Detections of other images or categories are dropped (COCOeval restricts to its params).
+    `gt_rle(row)` gives the RLE of GT table row `row` (segm only).
+    """
+    image_pos = np.asarray(image_pos, dtype=np.int64)
+    sel, d_img, d_cat, rank = select_detections(dets.image_ids, dets.category_ids, dets.scores, table, params)
+    inside = np.isin(d_img, image_pos)
+    sel, d_img, d_cat, rank = sel[inside], d_img[inside], d_cat[inside], rank[inside]
+    rows = gt_rows_of_images(table, image_pos)
+    width = len(table.category_ids) + 1
+    g_key = table.img[rows] * width + (table.cat[rows] if params.use_cats else 0)
+    d_key = d_img * width + (d_cat if params.use_cats else 0)
+    cells = np.union1d(g_key, d_key)
+    cell_gt = np.stack([np.searchsorted(g_key, cells, "left"), np.searchsorted(g_key, cells, "right")], 1).astype(np.int64)
+    cell_dt = np.stack([np.searchsorted(d_key, cells, "left"), np.searchsorted(d_key, cells, "right")], 1).astype(np.int64)
+    crowd = table.iscrowd[rows]
+    if params.iou_type == "bbox":
+        iou, base, stride = bbox_cell_ious(dets.boxes_xywh[sel], table.boxes_xywh[rows], crowd, cell_dt, cell_gt)
+    elif params.iou_type == "segm":
+        if dets.rle is None or gt_rle is None:
+            raise CocosegError("segm evaluation needs masks for the detections")
+        iou, base, stride = segm_cell_ious(lambda r: dets.rle(int(sel[r])), lambda r: gt_rle(int(rows[r])), crowd,
+                                           cell_dt, cell_gt, cells // width)
+    else:
+        if dets.keypoints is None:
+            raise CocosegError("keypoints evaluation needs keypoints for the detections")
+        iou, base, stride = keypoint_cell_ious(dets.keypoints[sel], table.keypoints[rows], table.boxes_xywh[rows],
+                                               table.areas[rows], table.sigmas[rows], cell_dt, cell_gt)
+    area_rng = np.array([[lo, hi] for _, lo, hi in params.area_ranges], dtype=np.float64).reshape(-1, 2)
+    dt_gt, dt_ign, gt_dt, gt_ign = match_cells(
+        iou, base, stride, cell_dt, cell_gt, table.areas[rows], table.ignore[rows], crowd,
+        np.ascontiguousarray(dets.areas[sel], dtype=np.float64), area_rng, np.asarray(params.iou_thresholds))
+    return EvalState(
+        params=params, image_ids=table.image_ids[image_pos],
+        dt_image_id=table.image_ids[d_img], dt_category_id=np.asarray(dets.category_ids, np.int64)[sel],
+        dt_score=np.asarray(dets.scores, np.float64)[sel], dt_rank=rank.astype(np.int64),
+        dt_area=np.asarray(dets.areas, np.float64)[sel], dt_index=np.asarray(dets.index, np.int64)[sel],
+        dt_box=np.asarray(dets.boxes_xywh, np.float64)[sel].reshape(-1, 4), dt_gt=dt_gt, dt_ignore=dt_ign,
+        gt_image_id=table.image_ids[table.img[rows]], gt_category_id=table.category_ids[table.cat[rows]],
+        gt_ann_index=table.ann_index[rows], gt_area=table.areas[rows], gt_iscrowd=crowd,
+        gt_ignore=gt_ign, gt_dt=gt_dt)
+
+
+def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """precision [T,R,K,A,M], recall [T,K,A,M], scores [T,R,K,A,M] of a state covering all params' images."""
+    p = state.params
+    cats = np.asarray(p.category_ids, dtype=np.int64)
+    n_k = len(cats) if p.use_cats else 1
+    if p.use_cats:
+        dk, gk = _positions(cats, state.dt_category_id), _positions(cats, state.gt_category_id)
+    else:
+        dk, gk = np.zeros(state.num_dt, np.int64), np.zeros(state.num_gt, np.int64)
+    # pycocotools: mergesort of -score over the concatenation in image-id order, each image's
+    # detections in their cell order: i.e. ordered by (-score, image id, rank) within a category.
+    order = np.lexsort((state.dt_rank, state.dt_image_id, -state.dt_score, dk))
+    seg_starts = np.searchsorted(dk[order], np.arange(n_k + 1))
+    npig = np.stack([np.bincount(gk[~ign], minlength=n_k)[:n_k] for ign in state.gt_ignore], 1) \
+        if len(p.area_ranges) else np.zeros((n_k, 0), np.int64)
+    return accumulate_sorted(order, seg_starts, state.dt_rank, state.dt_score, state.dt_gt, state.dt_ignore,
+                             npig.astype(np.int64).reshape(n_k, -1), np.asarray(p.max_dets, dtype=np.int64),
+                             np.asarray(p.recall_thresholds, dtype=np.float64))

@@ -1,0 +1,180 @@
+"""Ground truth and detections as sorted columns, grouped into pycocotools' evaluation cells.
+
+A cell is one (image, category) pair, or one image when categories are pooled (`use_cats=False`).
+Rows are referred to by position, never by annotation id (pycocotools stores matches as ids and
+reads id 0 as "unmatched"; see `cocoseg.eval` docstring).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cocoseg.errors import DataError, Problem
+from cocoseg.eval.params import COCO_KEYPOINT_SIGMAS, EvalParams
+from cocoseg.io.dataset import CocoDataset
+
+
+@dataclass
+class GtTable:
+    """GT rows of the evaluated images and categories, sorted by (image, category, file order).
+
+    Attributes:
+        image_ids: (I,) int64 evaluated image ids, ascending (= params.image_ids).
+        category_ids: (K,) int64 evaluated category ids, ascending.
+        img: (G,) int64 position of each row's image in `image_ids`.
+        cat: (G,) int64 position of each row's category in `category_ids`.
+        ann_index: (G,) int64 position of the annotation in `gt.annotations`.
+        boxes_xywh: (G, 4) float64; areas: (G,) float64 (the annotation's `area`).
+        iscrowd: (G,) bool; ignore: (G,) bool (crowd, or no visible keypoints for keypoints).
+        image_starts: (I + 1,) int64: rows of image i are image_starts[i]:image_starts[i + 1].
+        keypoints: (G, 3K) float64 or None; sigmas: (G, K) float64 OKS sigmas per row, or None.
+    """
+
+    image_ids: np.ndarray
+    category_ids: np.ndarray
+    img: np.ndarray
+    cat: np.ndarray
+    ann_index: np.ndarray
+    boxes_xywh: np.ndarray
+    areas: np.ndarray
+    iscrowd: np.ndarray
+    ignore: np.ndarray
+    image_starts: np.ndarray
+    keypoints: np.ndarray | None = None
+    sigmas: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.img)
+
+    def take(self, rows: np.ndarray) -> "GtTable":
+        """The given rows (image_starts recomputed)."""
+        kp = None if self.keypoints is None else self.keypoints[rows]
+        sg = None if self.sigmas is None else self.sigmas[rows]
+        img = self.img[rows]
+        starts = np.searchsorted(img, np.arange(len(self.image_ids) + 1))
+        return GtTable(self.image_ids, self.category_ids, img, self.cat[rows], self.ann_index[rows],
+                       self.boxes_xywh[rows], self.areas[rows], self.iscrowd[rows], self.ignore[rows], starts, kp, sg)
+
+
+def build_gt_table(gt: CocoDataset, params: EvalParams) -> GtTable:
+    """Columns of the GT annotations in params' images and categories (params must be resolved)."""
+    image_ids = np.asarray(params.image_ids, dtype=np.int64)
+    category_ids = np.asarray(params.category_ids, dtype=np.int64)
+    anns = gt.annotations
+    n = len(anns)
+    img_id = np.fromiter((a["image_id"] for a in anns), dtype=np.int64, count=n)
+    cat_id = np.fromiter((a["category_id"] for a in anns), dtype=np.int64, count=n)
+    img = _positions(image_ids, img_id)
+    cat = _positions(category_ids, cat_id)
+    keep = np.flatnonzero((img >= 0) & (cat >= 0))
+    order = keep[np.lexsort((keep, cat[keep], img[keep]))]
+    rows = [anns[i] for i in order.tolist()]
+    boxes = np.array([_box(a) for a in rows], dtype=np.float64).reshape(-1, 4)
+    areas = np.array([_area(a) for a in rows], dtype=np.float64)
+    crowd = np.array([bool(a.get("iscrowd", 0)) for a in rows], dtype=bool)
+    ignore = crowd.copy()  # pycocotools overwrites any `ignore` key with iscrowd
+    img_rows = img[order]
+    table = GtTable(image_ids, category_ids, img_rows, cat[order], order.astype(np.int64), boxes, areas, crowd,
+                    ignore, np.searchsorted(img_rows, np.arange(len(image_ids) + 1)))
+    if params.iou_type == "keypoints":
+        _add_keypoints(table, rows, gt, params)
+    return table
+
+
+def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Position of each id in sorted_ids, -1 where absent."""
+    if len(sorted_ids) == 0:
+        return np.full(len(ids), -1, dtype=np.int64)
+    pos = np.searchsorted(sorted_ids, ids)
+    pos_c = np.minimum(pos, len(sorted_ids) - 1)
+    return np.where(sorted_ids[pos_c] == ids, pos_c, -1).astype(np.int64)
+
+
+def _box(ann: dict) -> list:
+    box = ann.get("bbox")
+    if box is None or len(box) != 4:
+        return _segmentation_box(ann)
+    return box
+
+
+def _area(ann: dict) -> float:
+    if "area" in ann:
+        return ann["area"]
+    box = _box(ann)  # pycocotools needs `area`; like the dataset core, fall back to the box
+    return float(box[2] * box[3])
+
+
+def _segmentation_box(ann: dict) -> list:
+    raise DataError([Problem("", f"annotation id {ann.get('id')}", "bbox", "missing (needed for evaluation)")])
+
+
+def _add_keypoints(table: GtTable, rows: list[dict], gt: CocoDataset, params: EvalParams) -> None:
+    """Keypoints, the no-visible-keypoint ignore rule and per-row OKS sigmas."""
+    cats = {c["id"]: c for c in gt.categories}
+    sigma_of: dict[int, np.ndarray] = {}
+    for cid in table.category_ids.tolist():
+        given = params.keypoint_sigmas or cats.get(cid, {}).get("sigmas")
+        sigma_of[cid] = np.asarray(given if given is not None else COCO_KEYPOINT_SIGMAS, dtype=np.float64)
+    width = max((len(s) for s in sigma_of.values()), default=len(COCO_KEYPOINT_SIGMAS))
+    kps = np.zeros((len(rows), 3 * width))
+    sig = np.full((len(rows), width), np.nan)
+    for i, a in enumerate(rows):
+        s = sigma_of[int(table.category_ids[table.cat[i]])]
+        k = np.asarray(a.get("keypoints") or [0.0] * 3 * len(s), dtype=np.float64)
+        if len(k) != 3 * len(s):
+            raise DataError([Problem("", f"annotation id {a.get('id')}", "keypoints",
+                                     f"has {len(k) // 3} keypoints but its category has {len(s)} OKS sigmas")])
+        kps[i, :len(k)] = k
+        sig[i, :len(s)] = s
+        visible = a["num_keypoints"] if "num_keypoints" in a else int(np.count_nonzero(k[2::3] > 0))
+        table.ignore[i] = table.ignore[i] or visible == 0  # pycocotools: num_keypoints == 0 -> ignore
+    table.keypoints, table.sigmas = kps, sig
+
+
+@dataclass
+class DtTable:
+    """Detections of the evaluated images and categories, sorted per cell by score (pycocotools' order).
+
+    Rows are sorted by (image, cell, rank); `rank` is the position in the cell after the stable
+    sort by descending score, and only ranks below max_dets[-1] are kept (pycocotools truncates
+    before computing IoUs).
+
+    Attributes:
+        img, cat: (D,) int64 positions in the GT table's image_ids / category_ids.
+        rank: (D,) int64; index: (D,) int64 position in the input detections.
+        scores, areas: (D,) float64; boxes_xywh: (D, 4) float64.
+    """
+
+    img: np.ndarray
+    cat: np.ndarray
+    rank: np.ndarray
+    index: np.ndarray
+    scores: np.ndarray
+    areas: np.ndarray
+    boxes_xywh: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.img)
+
+
+def select_detections(image_ids: np.ndarray, category_ids: np.ndarray, scores: np.ndarray,
+                      table: GtTable, params: EvalParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(index, img, cat, rank) of the detections kept, in (image, cell, rank) order.
+
+    Order inside a cell follows pycocotools: detections in input order (grouped by category
+    when categories are pooled), then a stable sort by descending score, then the first
+    max_dets[-1]. Detections of other images or categories are dropped, as COCOeval does.
+    """
+    img = _positions(table.image_ids, np.asarray(image_ids, dtype=np.int64))
+    cat = _positions(table.category_ids, np.asarray(category_ids, dtype=np.int64))
+    keep = np.flatnonzero((img >= 0) & (cat >= 0))
+    neg = -np.asarray(scores, dtype=np.float64)[keep]
+    cell = cat[keep] if params.use_cats else np.zeros(len(keep), np.int64)
+    order = keep[np.lexsort((keep, cat[keep], neg, cell, img[keep]))]
+    key = img[order] * (len(table.category_ids) + 1) + (cat[order] if params.use_cats else 0)
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    kept = rank < params.max_dets[-1]
+    order = order[kept]
+    return order, img[order], cat[order], rank[kept]

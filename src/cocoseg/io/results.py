@@ -1,0 +1,303 @@
+"""Detection results (COCO results format) loaded into columns, with pycocotools' `loadRes` rules.
+
+`loadRes` picks one branch from the FIRST record and applies it to all:
+- a non-empty `bbox` -> box results: area = w*h (even when a segmentation is present), iscrowd 0;
+  a missing segmentation becomes the box polygon (used only by segm evaluation);
+- else a `segmentation` -> mask results: area from the mask, bbox from the mask when missing;
+- else `keypoints` -> area and bbox from the extent of all keypoints (visible or not).
+Result ids are i+1 in input order. Results naming an image id absent from the GT are rejected.
+
+Departures, all on inputs pycocotools crashes on: an empty result list is accepted (every GT is
+missed); mask results may be polygons or uncompressed RLE (rasterized with the image size from
+the GT, as annToRLE does); records missing a field their branch needs are reported by index and
+field instead of a KeyError.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+from cocoseg import masks
+from cocoseg.errors import DataError, Problem
+from cocoseg.io.jsonio import PathLike, read_json
+
+KINDS = ("bbox", "segm", "keypoints")
+
+
+@dataclass
+class DetectionResults:
+    """N detections in columns, completed as `loadRes` completes them.
+
+    Attributes:
+        image_ids: (N,) int64.
+        category_ids: (N,) int64.
+        scores: (N,) float64.
+        boxes_xywh: (N, 4) float64 [x, y, w, h], absolute pixels.
+        areas: (N,) float64, the area used for the area-range rule.
+        kind: "bbox", "segm" or "keypoints": the `loadRes` branch (see the module docstring).
+        segmentations: N COCO segmentations (RLE dicts, or polygons) or None entries, or None.
+        keypoints: (N, 3K) float64 [x1, y1, v1, ...] or None.
+        source: where the results came from, for messages.
+    """
+
+    image_ids: np.ndarray
+    category_ids: np.ndarray
+    scores: np.ndarray
+    boxes_xywh: np.ndarray
+    areas: np.ndarray
+    kind: str = "bbox"
+    segmentations: list | None = None
+    keypoints: np.ndarray | None = None
+    source: str = "<memory>"
+    _box_polygons: bool = field(default=False, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Result ids as loadRes assigns them: 1..N in input order."""
+        return np.arange(1, len(self) + 1, dtype=np.int64)
+
+    def segmentation(self, i: int) -> Any:
+        """The segmentation of result i; box results without one get their box polygon (loadRes)."""
+        segm = None if self.segmentations is None else self.segmentations[i]
+        if segm is None:
+            x, y, w, h = self.boxes_xywh[i].tolist()
+            return [[x, y, x, y + h, x + w, y + h, x + w, y]]
+        return segm
+
+    def check_images(self, known_image_ids: Sequence[int] | np.ndarray) -> None:
+        """DataError naming the first results (index, image_id) whose image is not in `known_image_ids`."""
+        known = np.unique(np.asarray(known_image_ids, dtype=np.int64))
+        pos = np.searchsorted(known, self.image_ids)
+        bad = np.flatnonzero((pos >= len(known)) | (known[np.minimum(pos, len(known) - 1)] != self.image_ids)) \
+            if len(known) else np.arange(len(self))
+        if len(bad):
+            problems = [Problem(self.source, f"result {i}", "image_id",
+                                f"{int(self.image_ids[i])} is not an image of the ground truth") for i in bad[:20].tolist()]
+            if len(bad) > 20:
+                problems.append(Problem(self.source, "", "", f"... {len(bad)} results in all name unknown images"))
+            raise DataError(problems)
+
+
+ResultsSource = Union[PathLike, list, np.ndarray, DetectionResults]
+
+
+def load_results(source: ResultsSource, image_sizes: dict[int, tuple[int, int]] | None = None,
+                 file: str | None = None) -> DetectionResults:
+    """Results from a JSON file, a list of result dicts, an (N, 7) array or a DetectionResults.
+
+    Args:
+        source: path to a COCO results JSON (a list of {image_id, category_id, score, bbox |
+            segmentation | keypoints}); the list itself; or pycocotools' numpy layout
+            (N, 7) [image_id, x, y, w, h, score, category_id].
+        image_sizes: {image_id: (height, width)}, needed only for polygon or uncompressed-RLE
+            mask results, which are rasterized at the image's size.
+        file: name used in messages (defaults to the file name).
+    """
+    if isinstance(source, DetectionResults):
+        return source
+    if isinstance(source, np.ndarray):
+        return results_from_numpy(source, file=file or "<array>")
+    if isinstance(source, (list, tuple)):
+        return results_from_records(list(source), image_sizes, file=file or "<results>")
+    path = Path(source)
+    name = file or path.name
+    from cocoseg.io.results_json import scan_results_file
+
+    fast = scan_results_file(path, name)
+    if fast is not None:
+        return fast
+    return results_from_records(read_json(path), image_sizes, file=name)
+
+
+def results_from_numpy(array: np.ndarray, file: str = "<array>") -> DetectionResults:
+    """pycocotools' `loadNumpyAnnotations` layout: (N, 7) [image_id, x, y, w, h, score, category_id]."""
+    a = np.asarray(array, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != 7:
+        raise DataError(f"{file}: expected an (N, 7) array [image_id, x, y, w, h, score, category_id], got shape {a.shape}")
+    boxes = np.ascontiguousarray(a[:, 1:5])
+    return _checked(DetectionResults(a[:, 0].astype(np.int64), a[:, 6].astype(np.int64), a[:, 5].copy(), boxes,
+                                     boxes[:, 2] * boxes[:, 3], "bbox", source=file))
+
+
+def results_from_records(records: Any, image_sizes: dict[int, tuple[int, int]] | None = None,
+                         file: str = "<results>") -> DetectionResults:
+    """Columns from a list of COCO result dicts, applying loadRes' rules; DataError lists bad records."""
+    if not isinstance(records, list):
+        raise DataError(f"{file}: expected a JSON list of results, got {type(records).__name__}")
+    if not records:
+        return empty_results(file)
+    first = records[0]
+    if not isinstance(first, dict):
+        raise DataError([Problem(file, "result 0", "", f"expected an object, got {type(first).__name__}")])
+    kind = _kind_of(first, file)
+    problems: list[Problem] = []
+    image_ids = np.zeros(len(records), np.int64)
+    category_ids = np.zeros(len(records), np.int64)
+    scores = np.zeros(len(records), np.float64)
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            problems.append(Problem(file, f"result {i}", "", f"expected an object, got {type(rec).__name__}"))
+            continue
+        image_ids[i] = _integer(rec, "image_id", i, file, problems)
+        category_ids[i] = _integer(rec, "category_id", i, file, problems)
+        scores[i] = _score(rec, i, file, problems)
+        if len(problems) > 200:
+            break
+    if not problems:
+        geometry = {"bbox": _box_columns, "segm": _mask_columns, "keypoints": _keypoint_columns}[kind]
+        out = geometry(records, image_ids, image_sizes, file, problems)
+    if not problems and kind != "keypoints" and "keypoints" in first:
+        out.keypoints = _keypoint_array(records, file, problems)  # e.g. pose results with a bbox
+    if problems:
+        raise DataError(problems)
+    out.image_ids, out.category_ids, out.scores = image_ids, category_ids, scores
+    return _checked(out)
+
+
+def empty_results(file: str = "<results>") -> DetectionResults:
+    """No detections."""
+    return DetectionResults(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 4)),
+                            np.zeros(0), "bbox", source=file)
+
+
+def _kind_of(first: dict, file: str) -> str:
+    if "bbox" in first and first["bbox"] != []:
+        return "bbox"
+    if "segmentation" in first:
+        return "segm"
+    if "keypoints" in first:
+        return "keypoints"
+    raise DataError([Problem(file, "result 0", "", "has no bbox, segmentation or keypoints; the first result "
+                             "decides the kind of all results (pycocotools loadRes)")])
+
+
+def _integer(rec: dict, key: str, i: int, file: str, problems: list[Problem]) -> int:
+    value = rec.get(key)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    problems.append(Problem(file, f"result {i}", key, "missing" if key not in rec else f"must be an integer, got {value!r}"))
+    return 0
+
+
+def _score(rec: dict, i: int, file: str, problems: list[Problem]) -> float:
+    value = rec.get("score")
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and not math.isnan(value):
+        return float(value)
+    problems.append(Problem(file, f"result {i}", "score", "missing" if "score" not in rec else f"must be a number, got {value!r}"))
+    return 0.0
+
+
+def _numbers(value: Any, n: int | None) -> np.ndarray | None:
+    """value as a float64 vector (of length n when given), or None when it is not one."""
+    if not isinstance(value, (list, tuple, np.ndarray)) or (n is not None and len(value) != n):
+        return None
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if arr.ndim != 1 or any(isinstance(v, bool) for v in value):
+        return None
+    return arr
+
+
+def _box_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, problems: list[Problem]) -> DetectionResults:
+    boxes = np.zeros((len(records), 4))
+    segms: list | None = None
+    for i, rec in enumerate(records):
+        box = _numbers(rec.get("bbox"), 4)
+        if box is None:
+            what = "missing (the first result has a bbox, so all need one)" if "bbox" not in rec else "must be [x, y, w, h]"
+            problems.append(Problem(file, f"result {i}", "bbox", what))
+            continue
+        boxes[i] = box
+        if "segmentation" in rec:
+            segms = segms if segms is not None else [None] * len(records)
+            segms[i] = rec["segmentation"]
+    return DetectionResults(image_ids, image_ids, image_ids, boxes, boxes[:, 2] * boxes[:, 3], "bbox", segms, source=file)
+
+
+def _mask_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, problems: list[Problem]) -> DetectionResults:
+    rles: list = []
+    for i, rec in enumerate(records):
+        segm = rec.get("segmentation")
+        try:
+            rles.append(_as_rle(segm, int(image_ids[i]), sizes))
+        except (ValueError, TypeError, KeyError) as exc:
+            problems.append(Problem(file, f"result {i}", "segmentation", str(exc) if "segmentation" in rec else "missing"))
+            rles.append(None)
+    if problems:
+        return empty_results(file)
+    areas = np.asarray(masks.area(rles), dtype=np.float64) if rles else np.zeros(0)
+    boxes = masks.to_bbox(rles).reshape(-1, 4)
+    for i, rec in enumerate(records):
+        if "bbox" in rec:  # loadRes keeps a given bbox
+            box = _numbers(rec["bbox"], 4)
+            if box is None:
+                problems.append(Problem(file, f"result {i}", "bbox", "must be [x, y, w, h]"))
+            else:
+                boxes[i] = box
+    return DetectionResults(image_ids, image_ids, image_ids, boxes, areas, "segm", rles, source=file)
+
+
+def _as_rle(segm: Any, image_id: int, sizes: dict[int, tuple[int, int]] | None) -> dict:
+    """A compressed RLE with str counts; polygons and uncompressed RLE are rasterized at the image size."""
+    if isinstance(segm, dict):
+        size, counts = segm.get("size"), segm.get("counts")
+        if _numbers(size, 2) is None:
+            raise ValueError("RLE 'size' must be [height, width]")
+        if isinstance(counts, bytes):
+            counts = counts.decode("ascii")
+        if isinstance(counts, str):
+            return {"size": [int(size[0]), int(size[1])], "counts": counts}
+        if isinstance(counts, list):
+            return masks.compress({"size": [int(size[0]), int(size[1])], "counts": counts})
+        raise ValueError("RLE 'counts' must be a string or a list of run lengths")
+    if isinstance(segm, list) and segm:
+        if sizes is None or image_id not in sizes:
+            raise ValueError("polygon results need the image size: pass the GT (or image_sizes)")
+        h, w = sizes[image_id]
+        return masks.segmentation_to_rle(segm, h, w)
+    raise ValueError("must be an RLE {'size', 'counts'} or a list of polygons")
+
+
+def _keypoint_array(records: list, file: str, problems: list[Problem]) -> np.ndarray:
+    first = _numbers(records[0].get("keypoints"), None)
+    n = 0 if first is None else len(first)
+    if n == 0 or n % 3:
+        problems.append(Problem(file, "result 0", "keypoints", "must be a non-empty list [x1, y1, v1, ...]"))
+        return np.zeros((0, 3))
+    kps = np.zeros((len(records), n))
+    for i, rec in enumerate(records):
+        k = _numbers(rec.get("keypoints"), n)
+        if k is None:
+            what = "missing" if "keypoints" not in rec else f"must be a list of {n} numbers like the first result's"
+            problems.append(Problem(file, f"result {i}", "keypoints", what))
+        else:
+            kps[i] = k
+    return kps
+
+
+def _keypoint_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, problems: list[Problem]) -> DetectionResults:
+    kps = _keypoint_array(records, file, problems)
+    if problems:
+        return empty_results(file)
+    x, y = kps[:, 0::3], kps[:, 1::3]
+    x0, x1, y0, y1 = x.min(1), x.max(1), y.min(1), y.max(1)
+    boxes = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
+    return DetectionResults(image_ids, image_ids, image_ids, boxes, (x1 - x0) * (y1 - y0), "keypoints", None, kps, source=file)
+
+
+def _checked(res: DetectionResults) -> DetectionResults:
+    if not np.all(np.isfinite(res.boxes_xywh)):
+        i = int(np.flatnonzero(~np.isfinite(res.boxes_xywh).all(1))[0])
+        raise DataError([Problem(res.source, f"result {i}", "bbox", "must hold finite numbers")])
+    return res
