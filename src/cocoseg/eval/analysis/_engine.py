@@ -1,7 +1,6 @@
 """The analyses' one door to the evaluation engine, and readings of its arrays."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -38,15 +37,6 @@ def mean_precision(result: Any, iou_threshold: float | None = None, area_index: 
         precision = precision[threshold_index(result, iou_threshold)]
     valid = precision > -1
     return float(precision[valid].mean()) if valid.any() else -1.0
-
-
-def ap_at_threshold(gt: Any, results: Any, iou_type: str, iou_threshold: float, *,
-                    image_ids: Sequence[int] | None = None, category_ids: Sequence[int] | None = None,
-                    max_dets: int = 100) -> float:
-    """AP at one IoU threshold ('all' areas, `max_dets` per image and category) from the engine."""
-    result = run_evaluate(gt, results, iou_type, image_ids=image_ids, category_ids=category_ids,
-                          max_dets=(1, 10, 100) if max_dets == 100 else (max_dets,))
-    return mean_precision(result, iou_threshold)
 
 
 def mean_recall(result: Any, area_index: int = 0, max_det_index: int = -1) -> float:

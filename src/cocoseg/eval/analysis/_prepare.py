@@ -20,7 +20,6 @@ from cocoseg.io import CocoDataset
 from cocoseg.io.results import DetectionResults, load_results
 
 IOU_TYPES = ("bbox", "segm")
-ALL_AREA = (0.0, 1e10)  # pycocotools' 'all' area range
 
 
 @dataclass(frozen=True)

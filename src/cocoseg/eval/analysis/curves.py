@@ -18,9 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from cocoseg.eval.analysis.matching import Matches
-
-ALL_CATEGORIES = -1  # the category id of the pooled curve when categories are not used (use_cats=False)
+from cocoseg.eval.analysis.matching import ALL_CATEGORIES, Matches
 
 
 def _name_map(names: Mapping[int, str] | None, category_ids: np.ndarray) -> tuple[str, ...]:

@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 
 from cocoseg import masks
-from cocoseg.eval.analysis._engine import ap_at_threshold
-from cocoseg.eval.analysis._prepare import Instances
-from cocoseg.eval.analysis.matching import Matches, match_detections
+from cocoseg.eval.analysis._engine import ALL_RANGE, mean_precision, run_evaluate
+from cocoseg.eval.analysis._prepare import Instances, check_iou_type, instances_from_result, load_inputs
+from cocoseg.eval.analysis.matching import Matches, matches_from_result
 from cocoseg.io import CocoDataset
 from cocoseg.io.results import DetectionResults
 
@@ -202,28 +202,25 @@ def _detections(inst: Instances, keep: np.ndarray, target: np.ndarray, repaired:
                             source="<fixed>")
 
 
-def error_breakdown_from_instances(
-    gt: CocoDataset,
-    inst: Instances,
-    *,
-    pos_threshold: float = 0.5,
-    bg_threshold: float = 0.1,
-    image_ids: Sequence[int] | None = None,
-    category_ids: Sequence[int] | None = None,
-    max_dets: int = 100,
-) -> ErrorBreakdown:
-    """Classify errors of prepared inputs and measure each fix with the engine.
+def error_breakdown_from_result(gt: CocoDataset, detections: DetectionResults, result: Any, *,
+                                pos_threshold: float = 0.5, bg_threshold: float = 0.1) -> ErrorBreakdown:
+    """Classify the errors of an evaluation and measure each fix with the engine.
 
-    `image_ids`, `category_ids`, `max_dets` must be those `inst` was prepared with.
+    `result` must come from `evaluate(gt, detections, ...)` with categories used and
+    `pos_threshold` among its IoU thresholds; AP is read at it, in the first area range.
     """
-    labels = classify_errors(inst, match_detections(inst, pos_threshold), bg_threshold)
-    filters = {"image_ids": image_ids, "category_ids": category_ids, "max_dets": max_dets}
+    params = result.params
+    inst = instances_from_result(gt, detections, result)
+    labels = classify_errors(inst, matches_from_result(result, pos_threshold), bg_threshold)
+    options = {"image_ids": params.image_ids, "category_ids": params.category_ids,
+               "max_dets": (params.max_dets[-1],), "iou_thresholds": (pos_threshold,),
+               "area_ranges": [params.area_ranges[0]]}
 
     def ap_with(fix: Sequence[str]) -> float:
         fixed_gt, fixed_dt = fixed_inputs(gt, inst, labels, fix)
-        return ap_at_threshold(fixed_gt, fixed_dt, inst.iou_type, pos_threshold, **filters)
+        return mean_precision(run_evaluate(fixed_gt, fixed_dt, inst.iou_type, **options), pos_threshold)
 
-    base = ap_with(())
+    base = mean_precision(result, pos_threshold)
     delta = {name: ap_with((name,)) - base for name in (*ERROR_TYPES, *SPECIAL_TYPES)}
     return ErrorBreakdown(inst.iou_type, float(pos_threshold), float(bg_threshold), base, labels.counts(),
                           delta, ap_with(ERROR_TYPES), labels)
@@ -240,10 +237,9 @@ def error_breakdown(
     category_ids: Sequence[int] | None = None,
     max_dets: int = 100,
 ) -> ErrorBreakdown:
-    """TIDE error breakdown of `results` against `gt` (paths, a CocoDataset, or loaded records)."""
-    from cocoseg.eval.analysis._prepare import load_inputs, prepare
-
+    """TIDE error breakdown of `results` against `gt` (paths, a CocoDataset, or loaded results)."""
+    check_iou_type(iou_type)
     gt_ds, dets = load_inputs(gt, results, iou_type)
-    inst = prepare(gt_ds, dets, iou_type, image_ids=image_ids, category_ids=category_ids, max_dets=max_dets)
-    return error_breakdown_from_instances(gt_ds, inst, pos_threshold=pos_threshold, bg_threshold=bg_threshold,
-                                          image_ids=image_ids, category_ids=category_ids, max_dets=max_dets)
+    result = run_evaluate(gt_ds, dets, iou_type, image_ids=image_ids, category_ids=category_ids,
+                          max_dets=(max_dets,), iou_thresholds=(pos_threshold,), area_ranges=[ALL_RANGE])
+    return error_breakdown_from_result(gt_ds, dets, result, pos_threshold=pos_threshold, bg_threshold=bg_threshold)

@@ -25,13 +25,13 @@ import numpy as np
 
 from cocoseg import masks
 from cocoseg.errors import CocosegError
-from cocoseg.eval.analysis._engine import mean_precision, mean_recall, run_evaluate
-from cocoseg.eval.analysis._prepare import ALL_AREA, load_inputs
+from cocoseg.eval.analysis._engine import ALL_RANGE, mean_precision, mean_recall, run_evaluate
+from cocoseg.eval.analysis._prepare import load_inputs
 from cocoseg.io import CocoDataset
 
 COCO_AREAS = (("all", 0.0, 1e10), ("small", 0.0, 32.0**2), ("medium", 32.0**2, 96.0**2), ("large", 96.0**2, 1e10))
 KEYPOINT_AREAS = (COCO_AREAS[0], COCO_AREAS[2], COCO_AREAS[3])  # pycocotools has no 'small' for keypoints
-_OUTSIDE = ALL_AREA[1] * 10  # an `area` no evaluated range contains: the GT becomes an ignore region
+_OUTSIDE = ALL_RANGE[2] * 10  # an `area` no evaluated range contains: the GT becomes an ignore region
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def evaluate_slices(
 
     Works for bbox, segm and keypoints (whose COCO area ranges have no 'small').
     """
-    gt, dets = load_inputs(gt, results, iou_type, allow_keypoints=True)
+    gt, dets = load_inputs(gt, results, iou_type)
     images = sorted(gt.image_ids if image_ids is None else set(image_ids))
     cats = set(gt.category_ids if category_ids is None else category_ids)
     common = {"image_ids": images, "category_ids": sorted(cats), "use_cats": use_cats,
