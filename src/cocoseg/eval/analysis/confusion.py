@@ -64,12 +64,20 @@ class ConfusionMatrix:
         labels = self.labels
         return [(labels[r], labels[c], int(off[r, c])) for r, c in zip(rows.tolist(), cols.tolist()) if off[r, c] > 0]
 
+    def totals(self) -> dict[str, int]:
+        """Matched (diagonal), confused (off-diagonal between categories), false positives, missed."""
+        k = len(self.category_ids)
+        inner = self.matrix[:k, :k]
+        matched = int(np.trace(inner))
+        return {"matched": matched, "confused": int(inner.sum()) - matched,
+                "false_positives": int(self.matrix[k].sum()), "missed": int(self.matrix[:, k].sum())}
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; `matrix` rows are true categories, columns predicted."""
         return {"iou_threshold": self.iou_threshold, "confidence": self.confidence,
                 "category_ids": list(self.category_ids), "names": list(self.names),
                 "layout": "matrix[true][predicted]; the last row/column is background",
-                "matrix": self.matrix.tolist(), "ignored_detections": self.ignored}
+                "matrix": self.matrix.tolist(), "ignored_detections": self.ignored, **self.totals()}
 
 
 def confusion_from_instances(inst: Instances, matches: Matches, confidence: float = 0.25) -> ConfusionMatrix:
