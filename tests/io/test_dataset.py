@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cocoseg.errors import CocosegError
+from cocoseg.errors import CocosegError, DataError
 from cocoseg.io import CocoDataset, CategoryMap, merge_datasets, split_counts
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -54,10 +54,12 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
     target = tmp_path / "x.json"
     target.write_text("old")
     ds.annotations[0]["bad"] = float("nan")  # not JSON-serializable with allow_nan=False
-    with pytest.raises(ValueError):
+    with pytest.raises(DataError, match="x.json: cannot write"):
         ds.save(target)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+    fresh = CocoDataset.from_dict(tiny(), validate=False).save(tmp_path / "new.json")
+    assert fresh.stat().st_mode & 0o044 == 0o044  # readable by group and others, not mkstemp's 0600
 
 
 def test_indexes_and_queries() -> None:

@@ -30,6 +30,10 @@ def add_bool(parser: argparse.ArgumentParser, name: str, default: bool, help: st
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with `key=value` tokens and a suggestion of the closest valid key for unknown ones."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # a prefix is a typo to point out, not a match
+        super().__init__(*args, **kwargs)
+
     def option_keys(self) -> list[str]:
         """Long option names without dashes, as users type them in `key=value` form."""
         keys = []

@@ -5,8 +5,10 @@ from cocoseg.io.geometry import complete_annotation, segmentation_area_bbox
 from cocoseg.io.jsonio import atomic_write, read_json, write_json
 from cocoseg.io.merge import merge_datasets
 from cocoseg.io.stats import DatasetStats, dataset_stats
+from cocoseg.io.validate import check_coco, read_and_validate, validate_coco, validate_file
 
 __all__ = [
     "CategoryMap", "CocoDataset", "DatasetStats", "atomic_write", "complete_annotation", "dataset_stats",
-    "load_coco", "merge_datasets", "read_json", "segmentation_area_bbox", "split_counts", "write_json",
+    "check_coco", "load_coco", "merge_datasets", "read_and_validate", "read_json", "segmentation_area_bbox",
+    "split_counts", "validate_coco", "validate_file", "write_json",
 ]
