@@ -110,8 +110,8 @@ class LetterBox:
         image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
         sx, sy = nw / sample.hw[1], nh / sample.hw[0]
         m = np.array([[sx, 0, left], [0, sy, top], [0, 0, 1]], np.float64)
-        ratio = sample.ratio * p.ratio
-        pad = (sample.pad[0] * p.ratio + left, sample.pad[1] * p.ratio + top)
+        ratio = (sample.ratio[0] * sx, sample.ratio[1] * sy)
+        pad = (sample.pad[0] * sx + left, sample.pad[1] * sy + top)
         return replace(sample, image=image, polygons=map_polygons(sample.polygons, m), ratio=ratio, pad=pad)
 
 

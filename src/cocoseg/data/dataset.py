@@ -89,11 +89,12 @@ class SegmentationDataset(torch.utils.data.Dataset):
         if r != 1:
             interp = cv2.INTER_LINEAR if (self.augment or r > 1) else cv2.INTER_AREA
             image = cv2.resize(image, (max(1, round(w0 * r)), max(1, round(h0 * r))), interpolation=interp)
+        # the annotation's frame (item.width x item.height) is the "original" one, as the GT is in it
         sx, sy = image.shape[1] / item.width, image.shape[0] / item.height
         scale = np.array([sx, sy], np.float32)
         polys = [[p * scale for p in inst] for inst in item.polygons]
-        return Sample(image, item.labels.copy(), item.crowd.copy(), polys, item.image_id, (h0, w0),
-                      ratio=float(min(sx, sy)))
+        return Sample(image, item.labels.copy(), item.crowd.copy(), polys, item.image_id,
+                      (item.height, item.width), ratio=(sx, sy))
 
     # ---- pipelines ---------------------------------------------------------------------------
     def _pre_mosaic(self) -> list[Transform]:

@@ -86,10 +86,13 @@ def instance_area(parts: Sequence[np.ndarray]) -> float:
 
 
 def fill_instance(canvas: np.ndarray, parts: Sequence[np.ndarray], value: int, scale: float = 1.0) -> None:
-    """Fill the parts (coordinates multiplied by `scale`) into `canvas` in place with `value`."""
+    """Fill the parts (coordinates multiplied by `scale`) into `canvas` in place with `value`.
+
+    Coordinates are continuous (pixel i spans [i, i + 1]); cv2 puts pixel centres on integers, hence -0.5.
+    """
     for part in parts:
         if len(part) >= 3:
-            pts = np.round(part * (scale * (1 << _SHIFT))).astype(np.int32)
+            pts = np.round((part * scale - 0.5) * (1 << _SHIFT)).astype(np.int32)
             cv2.fillPoly(canvas, [pts], color=int(value), shift=_SHIFT)
 
 
@@ -118,15 +121,36 @@ def rasterize_each(instances: Sequence[Sequence[np.ndarray]], height: int, width
 
 
 def rle_to_parts(bitmap: np.ndarray) -> list[np.ndarray]:
-    """Outer contours of a binary mask as polygon parts (holes are not representable as COCO polygons)."""
-    contours, _ = cv2.findContours(bitmap.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    """A binary mask as polygon parts in continuous coordinates, one per connected outer contour.
+
+    Holes are kept by splicing each hole into its outer contour through a zero-width cut (a "keyhole"
+    polygon), which even-odd filling renders with the hole open.
+    """
+    contours, hierarchy = cv2.findContours(bitmap.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     parts = []
-    for c in contours:
-        pts = c.reshape(-1, 2).astype(np.float32)
-        if len(pts) >= 3:
-            parts.append(pts + 0.5)  # pixel centres -> the polygon covers those pixels when refilled
-        elif len(pts):  # 1-2 px blobs: keep them as a tiny box
-            x0, y0 = pts.min(0)
-            x1, y1 = pts.max(0) + 1
-            parts.append(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32))
+    for i, contour in enumerate(contours):
+        if hierarchy[0][i][3] != -1:  # a hole: handled with its parent
+            continue
+        outer = contour.reshape(-1, 2).astype(np.float32)
+        child = hierarchy[0][i][2]
+        while child != -1:
+            outer = _splice(outer, contours[child].reshape(-1, 2).astype(np.float32))
+            child = hierarchy[0][child][0]
+        parts.append(_pixel_outline(outer))
     return parts
+
+
+def _splice(outer: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Outer and hole joined at their closest vertices into one keyhole polygon."""
+    d = ((outer[:, None] - hole[None]) ** 2).sum(-1)
+    a, b = np.unravel_index(np.argmin(d), d.shape)
+    return np.concatenate([outer[: a + 1], hole[b:], hole[: b + 1], outer[a:]])
+
+
+def _pixel_outline(points: np.ndarray) -> np.ndarray:
+    """Contour pixel indices -> continuous coordinates of their centres; tiny blobs become a box."""
+    if len(points) >= 3:
+        return points + 0.5
+    x0, y0 = points.min(0)
+    x1, y1 = points.max(0) + 1
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)

@@ -19,8 +19,8 @@ class Sample:
     polygons: list[list[np.ndarray]]
     image_id: int = -1
     orig_hw: tuple[int, int] = (0, 0)
-    # letterbox bookkeeping: input pixel = original pixel * ratio + pad (x, y)
-    ratio: float = 1.0
+    # letterbox bookkeeping: input pixel = original pixel * ratio + pad, per axis (x, y)
+    ratio: tuple[float, float] = (1.0, 1.0)
     pad: tuple[float, float] = (0.0, 0.0)
     meta: dict[str, Any] = field(default_factory=dict)
 

@@ -81,10 +81,10 @@ class SegmentationLoss:
         self.assigner = TaskAlignedAssigner(num_classes, topk=topk, alpha=alpha, beta=beta)
 
     @classmethod
-    def for_model(cls, model: torch.nn.Module, **kwargs: float | bool) -> SegmentationLoss:
-        """A loss matching a model's classes, strides and reg_max."""
+    def for_model(klass, model: torch.nn.Module, **kwargs: float | bool) -> SegmentationLoss:  # noqa: N804
+        """A loss matching a model's classes, strides and reg_max (kwargs: gains, overlap_mask, ...)."""
         strides = [float(s) for s in torch.as_tensor(model.stride).flatten().tolist()]
-        return cls(int(model.nc), strides, int(getattr(model, "reg_max", 16)), **kwargs)  # type: ignore[arg-type]
+        return klass(int(model.nc), strides, int(getattr(model, "reg_max", 16)), **kwargs)  # type: ignore[arg-type]
 
     def __call__(self, outputs: tuple[list[Tensor], Tensor, Tensor], batch: Mapping[str, Tensor]) -> LossOutput:
         levels, coeffs, protos = outputs

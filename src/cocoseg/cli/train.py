@@ -1,0 +1,53 @@
+"""`cocoseg train data=... model=... epochs=... imgsz=...`: train YOLOv8-seg (also under torchrun)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import typing
+
+HELP = "train a YOLOv8-seg model on a dataset YAML (every hyperparameter as key=value)"
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One `--key` per TrainConfig field; only the keys given on the command line override defaults."""
+    from cocoseg.engine.config import TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
+    for f in dataclasses.fields(TrainConfig):
+        kind = hints[f.name]
+        if kind is bool:
+            parser.add_argument(f"--{f.name}", nargs="?", const="True", default=None, metavar="BOOL",
+                                help=f"(default: {f.default})")
+        else:
+            parser.add_argument(f"--{f.name}", default=None, metavar=kind.__name__.upper(),
+                                help=f"(default: {f.default!r})")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `cocoseg train`."""
+    add_config_options(parser)
+
+
+def overrides(args: argparse.Namespace) -> dict[str, str]:
+    """The TrainConfig keys given explicitly."""
+    from cocoseg.engine.config import TrainConfig
+
+    return {k: getattr(args, k) for k in TrainConfig.keys() if getattr(args, k, None) is not None}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train; prints the final metrics as one JSON line (rank 0 only under torchrun)."""
+    from cocoseg.engine.config import TrainConfig
+    from cocoseg.engine.trainer import Trainer
+
+    cfg = TrainConfig.from_overrides(overrides(args))
+    if not cfg.data and not cfg.resume:
+        from cocoseg.errors import CocosegError
+
+        raise CocosegError("train: data=path/to/data.yaml is required")
+    trainer = Trainer(cfg)
+    result = trainer.train()
+    if trainer.dist.is_main:
+        print(json.dumps(result))
+    return 0

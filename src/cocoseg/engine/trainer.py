@@ -1,0 +1,332 @@
+"""The training loop: data, model, optimizer, EMA, per-epoch validation, checkpoints, resume, DDP.
+
+`Trainer(cfg).train()` runs a whole training and returns the final metrics. Everything random is seeded
+from `cfg.seed`: the sampler order from (seed, epoch), each augmented image from (seed, epoch, index),
+so `resume=True` continues exactly where `last.pt` (written atomically after every epoch) left off.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cocoseg.data import AugmentConfig, SegmentationDataset, collate
+from cocoseg.data.sources import SplitData, load_split_labels
+from cocoseg.engine import optim
+from cocoseg.engine.config import TrainConfig
+from cocoseg.engine.device import available_cpus, select_device
+from cocoseg.engine.distributed import DistContext
+from cocoseg.engine.ema import ModelEMA, unwrap
+from cocoseg.engine.model_setup import build_training_model
+from cocoseg.engine.runs import RunDir, load_checkpoint, new_run_dir, save_checkpoint
+from cocoseg.engine.validator import Validator, ValMetrics
+from cocoseg.errors import CocosegError
+from cocoseg.models.hub import model_state
+from cocoseg.models.loss import LOSS_NAMES, SegmentationLoss
+
+LOGGER = logging.getLogger(__name__)
+
+# On resume these may differ from the interrupted run's values (they do not change the result).
+RESUME_OVERRIDABLE = ("device", "workers", "threads", "plots")
+
+
+class Trainer:
+    """One training run (see the module docstring)."""
+
+    def __init__(self, cfg: TrainConfig, dist: DistContext | None = None):
+        self.dist = dist or DistContext.from_env()
+        self.device = _device_for(cfg.device, self.dist)
+        self.dist.init(self.device)
+        self.resume_ckpt: dict[str, Any] | None = None
+        if cfg.resume:
+            cfg, self.resume_ckpt, run_path = _resume_state(cfg)
+        else:
+            run_path = new_run_dir(cfg.project, cfg.name, cfg.exist_ok)
+        if self.dist.enabled:  # every rank must write into the same folder
+            run_path = Path(self.dist.broadcast(str(run_path)))
+        self.cfg = cfg
+        self.run = RunDir(run_path) if self.dist.is_main else None
+        self.run_path = run_path
+        self.best_fitness, self.best_epoch, self.best_metrics = -1.0, -1, ValMetrics()
+        self.metrics = ValMetrics()
+        self.start_epoch = 0
+
+    # ---- setup ---------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        cfg, dist = self.cfg, self.dist
+        _set_threads(cfg.threads, dist.world_size, self.device)
+        _seed_everything(cfg.seed + dist.rank)
+        train = load_split_labels(cfg.data, "train", cache=cfg.cache_labels)
+        val = load_split_labels(cfg.data, "val", need_gt=True) if cfg.val else None
+        self.names = train.names
+        self.train_set = self._train_dataset(train)
+        self.model = build_training_model(cfg.model, self.names, cfg.imgsz, self.resume_ckpt,
+                                          cfg.pretrained).to(self.device)
+        self.ema = ModelEMA(self.model) if cfg.ema else None
+        self.loss_fn = SegmentationLoss.for_model(self.model, box=cfg.box, cls=cfg.cls, dfl=cfg.dfl,
+                                                  overlap_mask=cfg.overlap_mask)
+        self.batch_per_rank = max(cfg.batch // dist.world_size, 1)
+        self.sampler = torch.utils.data.DistributedSampler(self.train_set, dist.world_size, dist.rank,
+                                                           shuffle=True, seed=cfg.seed)
+        self.iters_per_epoch = math.ceil(len(self.sampler) / self.batch_per_rank)
+        if cfg.max_iters:
+            self.iters_per_epoch = min(self.iters_per_epoch, cfg.max_iters)
+        self.accumulate = optim.accumulate_steps(cfg.batch, cfg.nbs)
+        choice = optim.choose_optimizer(cfg.optimizer, cfg.lr0, cfg.momentum, len(self.names),
+                                        self.iters_per_epoch * cfg.epochs)
+        self.optim_choice = choice
+        wd = optim.scaled_weight_decay(cfg.weight_decay, cfg.batch, self.accumulate, cfg.nbs)
+        self.optimizer = optim.build_optimizer(self.model, choice, wd)
+        self.amp = bool(cfg.amp and self.device.type == "cuda")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.validator = None
+        if val is not None and val.gt is not None:
+            val_set = SegmentationDataset(val.labels, cfg.imgsz, augment=False, with_masks=False)
+            self.validator = Validator(val.gt, val_set, batch=max(self.batch_per_rank * 2, 1),
+                                       workers=cfg.workers, conf=cfg.conf, iou=cfg.iou, max_det=cfg.max_det)
+        if self.resume_ckpt is not None:
+            self._restore(self.resume_ckpt)
+        self.train_model = dist.wrap(self.model, self.device)
+
+    def _train_dataset(self, split: SplitData) -> SegmentationDataset:
+        labels = split.labels
+        if self.cfg.fraction < 1:
+            labels = labels[: max(1, round(len(labels) * self.cfg.fraction))]
+        return SegmentationDataset(labels, self.cfg.imgsz, augment=True, hyp=AugmentConfig.from_object(self.cfg),
+                                   mask_ratio=self.cfg.mask_ratio, overlap_mask=self.cfg.overlap_mask,
+                                   seed=self.cfg.seed)
+
+    def _restore(self, ckpt: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        if self.ema is not None and ckpt.get("ema_updates") is not None:
+            self.ema.ema.load_state_dict(ckpt["model"]["state_dict"])
+            self.ema.updates = int(ckpt["ema_updates"])
+        if ckpt.get("scaler"):
+            self.scaler.load_state_dict(ckpt["scaler"])
+        self.start_epoch = int(ckpt["epoch"]) + 1
+        self.best_fitness = float(ckpt.get("best_fitness", -1.0))
+        self.best_epoch = int(ckpt.get("best_epoch", -1))
+        self.best_metrics = ValMetrics(**ckpt.get("best_metrics", {}))
+        if "torch_rng" in ckpt:
+            torch.set_rng_state(ckpt["torch_rng"])
+        if self.run is not None:
+            self.run.truncate_results(int(ckpt["epoch"]))
+        LOGGER.info("resuming %s from epoch %d of %d", self.run_path, self.start_epoch + 1, self.cfg.epochs)
+
+    # ---- the loop ------------------------------------------------------------------------------
+    def train(self) -> dict[str, Any]:
+        """Run every remaining epoch; returns the final metrics (also written to metrics.json)."""
+        self._setup()
+        cfg = self.cfg
+        if self.run is not None:
+            self.run.write_args({**cfg.to_dict(), "optimizer_used": self.optim_choice.name,
+                                 "lr_used": self.optim_choice.lr})
+        close_at = close_mosaic_epoch(cfg.epochs, cfg.close_mosaic, cfg.mosaic)
+        patience_left, started = cfg.patience, time.time()
+        epoch = self.start_epoch - 1
+        for epoch in range(self.start_epoch, cfg.epochs):
+            if epoch >= close_at and not self.train_set.mosaic_closed:
+                LOGGER.info("closing mosaic (and mixup, copy-paste) for the last %d epochs", cfg.epochs - epoch)
+                self.train_set.close_mosaic()
+            t0 = time.time()
+            losses = self._train_epoch(epoch)
+            final = epoch == cfg.epochs - 1
+            if self.validator is not None:
+                self.metrics = self.validate()
+            improved = self.metrics.fitness > self.best_fitness
+            if improved:
+                self.best_fitness, self.best_epoch, self.best_metrics = self.metrics.fitness, epoch, self.metrics
+            self._save_epoch(epoch, losses, improved, time.time() - t0)
+            patience_left = cfg.patience if improved else patience_left - 1
+            out_of_time = cfg.time > 0 and (time.time() - started) > cfg.time * 3600
+            if not final and (patience_left <= 0 or out_of_time):
+                LOGGER.info("stopping early after epoch %d: %s", epoch + 1,
+                            f"no improvement in {cfg.patience} epochs" if patience_left <= 0 else "time limit")
+                break
+        return self._finish(epoch, time.time() - started)
+
+    def _train_epoch(self, epoch: int) -> np.ndarray:
+        cfg, dist = self.cfg, self.dist
+        self.train_set.set_epoch(epoch)
+        self.sampler.set_epoch(epoch)
+        loader = torch.utils.data.DataLoader(
+            self.train_set, batch_size=self.batch_per_rank, sampler=self.sampler, num_workers=cfg.workers,
+            collate_fn=collate, pin_memory=self.device.type == "cuda", persistent_workers=False)
+        self.train_model.train()
+        warmup = optim.warmup_iterations(cfg.warmup_epochs, self.iters_per_epoch)
+        mean = np.zeros(len(LOSS_NAMES))
+        bar = _progress(loader, self.iters_per_epoch, f"{epoch + 1}/{cfg.epochs}", dist.is_main)
+        pending = 0
+        self.optimizer.zero_grad(set_to_none=True)
+        for i, batch in enumerate(bar):
+            if i >= self.iters_per_epoch:
+                break
+            ni = i + self.iters_per_epoch * epoch
+            optim.set_lr(self.optimizer, epoch, ni, warmup, cfg.epochs, cfg.lrf, cfg.cos_lr, cfg.warmup_bias_lr,
+                         cfg.warmup_momentum, self.optim_choice.momentum)
+            items = self._step(batch)
+            pending += 1
+            if pending >= self.accumulate:
+                self._optimizer_step()
+                pending = 0
+            mean = (mean * i + items) / (i + 1)
+            if dist.is_main:
+                bar.set_postfix(dict(zip([n.split("_")[0] for n in LOSS_NAMES], np.round(mean, 3).tolist()),
+                                     inst=int(len(batch["labels"])), size=int(batch["img"].shape[-1])))
+            if i == 0 and epoch == self.start_epoch and self.run is not None and cfg.plots:
+                _plot_batch(batch, self.names, self.run.path / f"train_batch{epoch}.jpg")
+        if pending:  # epochs are self-contained: no accumulated gradient crosses an epoch boundary
+            self._optimizer_step()
+        return mean
+
+    def _step(self, batch: dict[str, Any]) -> np.ndarray:
+        imgs = batch["img"].to(self.device, non_blocking=True).float() / 255
+        with torch.autocast(self.device.type, enabled=self.amp):
+            outputs = self.train_model(imgs)
+        loss, items = self.loss_fn(outputs, batch)
+        if self.dist.enabled:  # DDP averages gradients over ranks; the recipe's loss is a per-batch sum
+            loss = loss * self.dist.world_size
+        self.scaler.scale(loss).backward()
+        return items.cpu().numpy()
+
+    def _optimizer_step(self) -> None:
+        self.scaler.unscale_(self.optimizer)
+        if self.cfg.max_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=self.cfg.max_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(self.model)
+
+    def eval_model(self) -> torch.nn.Module:
+        """The weights validated and saved: the EMA when on, else the live model."""
+        return self.ema.ema if self.ema is not None else unwrap(self.model)
+
+    def validate(self) -> ValMetrics:
+        """Sharded validation of the EMA weights; every rank gets the merged metrics."""
+        assert self.validator is not None
+        autocast = torch.autocast("cuda") if self.amp else None
+        gather = self.dist.gather if self.dist.enabled else None
+        metrics, _ = self.validator.run(self.eval_model(), self.device, self.dist.rank, self.dist.world_size,
+                                        gather=gather, autocast=autocast)
+        return metrics
+
+    # ---- saving --------------------------------------------------------------------------------
+    def _save_epoch(self, epoch: int, losses: np.ndarray, improved: bool, seconds: float) -> None:
+        if self.run is None:
+            return
+        row: dict[str, Any] = {"epoch": epoch + 1}
+        row.update({f"train/{n}": float(v) for n, v in zip(LOSS_NAMES, losses)})
+        row.update({f"metrics/{k}": v for k, v in self.metrics.as_dict().items()})
+        row["fitness"] = self.metrics.fitness
+        row.update({f"lr/pg{j}": float(g["lr"]) for j, g in enumerate(self.optimizer.param_groups)})
+        row["time"] = seconds
+        self.run.append_results(row)
+        record = self._checkpoint_record(epoch)
+        save_checkpoint(self.run.last, record)
+        if improved or not self.run.best.exists():
+            save_checkpoint(self.run.best, record)
+        if self.cfg.save_period > 0 and (epoch + 1) % self.cfg.save_period == 0:
+            save_checkpoint(self.run.weights / f"epoch{epoch + 1}.pt", record)
+
+    def _checkpoint_record(self, epoch: int) -> dict[str, Any]:
+        return {
+            "model": model_state(self.eval_model()),  # what load_model / predict / val use
+            "train_state_dict": unwrap(self.model).state_dict(),
+            "ema_updates": self.ema.updates if self.ema is not None else None,
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.amp else {},
+            "epoch": epoch,
+            "best_fitness": self.best_fitness,
+            "best_epoch": self.best_epoch,
+            "best_metrics": self.best_metrics.as_dict(),
+            "metrics": self.metrics.as_dict(),
+            "train_args": self.cfg.to_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def _finish(self, epoch: int, seconds: float) -> dict[str, Any]:
+        best = self.best_metrics if self.best_epoch >= 0 else self.metrics
+        result = {**best.as_dict(), "fitness": best.fitness, "best_epoch": self.best_epoch + 1,
+                  "epochs_completed": epoch + 1, "train_seconds": round(seconds, 1), "run_dir": str(self.run_path)}
+        if self.run is not None:
+            self.run.write_metrics(result)
+            if self.cfg.plots:
+                from cocoseg.viz.plots import plot_results
+
+                plot_results(self.run.results_csv, self.run.path / "results.png")
+        self.dist.close()
+        return result
+
+
+def close_mosaic_epoch(epochs: int, close_mosaic: int, mosaic: float) -> int:
+    """First epoch without mosaic. When `close_mosaic` would cover the whole run (the reference then
+    trains without mosaic at all), mosaic is kept for the first half instead, with a warning."""
+    if close_mosaic <= 0 or mosaic <= 0:
+        return epochs
+    if close_mosaic >= epochs:
+        LOGGER.warning("close_mosaic=%d >= epochs=%d: mosaic would never run; closing it for the last %d "
+                       "epochs instead (set close_mosaic explicitly to choose)", close_mosaic, epochs, epochs // 2)
+        return epochs - epochs // 2
+    return epochs - close_mosaic
+
+
+def _resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any], Path]:
+    """The interrupted run's config (a few keys overridable), its last checkpoint and its folder."""
+    given = Path(cfg.model)
+    last = given if given.suffix == ".pt" and given.is_file() else Path(cfg.project) / cfg.name / "weights" / "last.pt"
+    if not last.is_file():
+        raise CocosegError(f"resume: no checkpoint at {last} (pass model=path/to/last.pt)")
+    ckpt = load_checkpoint(last)
+    stored = dict(ckpt["train_args"])
+    if int(ckpt["epoch"]) + 1 >= int(stored["epochs"]):
+        raise CocosegError(f"resume: {last} already finished all {stored['epochs']} epochs; nothing to resume")
+    for key in RESUME_OVERRIDABLE:
+        stored[key] = getattr(cfg, key)
+    stored["resume"] = True
+    resumed = dataclasses.replace(TrainConfig.from_overrides(stored), model=str(last))
+    return resumed, ckpt, last.parent.parent
+
+
+def _device_for(requested: str, dist: DistContext) -> torch.device:
+    device = select_device(requested)
+    if dist.enabled and device.type == "cuda":
+        return torch.device("cuda", dist.local_rank)
+    return device
+
+
+def _set_threads(threads: int, world: int, device: torch.device) -> None:
+    if device.type != "cpu":
+        return
+    n = threads if threads > 0 else max(available_cpus() // world, 1)
+    torch.set_num_threads(n)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _progress(loader: Any, total: int, desc: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(loader, total=total, desc=desc, disable=not enabled, leave=True, unit="batch",
+                bar_format="{l_bar}{bar:20}{r_bar}", dynamic_ncols=True)
+
+
+def _plot_batch(batch: dict[str, Any], names: dict[int, str], path: Path) -> None:
+    from cocoseg.viz.plots import plot_training_batch
+
+    try:
+        plot_training_batch(batch, names, path)
+    except OSError as exc:  # a plot must never stop training
+        LOGGER.warning("could not write %s: %s", path, exc)
