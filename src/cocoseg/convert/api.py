@@ -1,0 +1,112 @@
+"""`convert(input, output, to=...)`: any supported input to COCO, YOLO or VOC, with a report."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from cocoseg.convert.dataset_yaml import write_data_yaml
+from cocoseg.convert.detect import open_input
+from cocoseg.convert.files import place_image
+from cocoseg.convert.report import ConvertReport, Progress, no_progress
+from cocoseg.convert.splits import load_split
+from cocoseg.convert.yolo_write import shared_categories, write_yolo, yaml_split_keys
+from cocoseg.errors import CocosegError
+from cocoseg.io import CategoryMap, CocoDataset
+
+TARGETS = ("coco", "yolo", "voc")
+
+
+def convert(input: str | Path, output: str | Path, to: str, images: str | Path | None = None,
+            task: str = "segment", split_parts: bool = False, image_mode: str = "link", strict: bool = True,
+            splits: list[str] | None = None, progress: Progress = no_progress) -> ConvertReport:
+    """Convert a dataset (COCO JSON, dataset YAML, YOLO/COCO/VOC folder) to `to` under `output`.
+
+    image_mode: 'link' (symlinks), 'copy', or 'none' (COCO output then points at the original
+    images). Returns what was written, changed and dropped, per reason.
+    """
+    if to not in TARGETS:
+        raise CocosegError(f"--to must be one of {', '.join(TARGETS)}, got {to!r}")
+    spec = open_input(input, images)
+    report = ConvertReport(input_format=spec.format)
+    for text in spec.notes:
+        report.note(text)
+    names = splits or list(spec.cfg.splits)
+    unknown = [s for s in names if s not in spec.cfg.splits]
+    if unknown:
+        raise CocosegError(f"no split {unknown} in {input} (has: {', '.join(spec.cfg.splits)})")
+    loaded = _load_unique(spec.cfg, names, strict, report, progress)
+    out = Path(output)
+    if out.resolve() == Path(input).resolve() or (out.exists() and not out.is_dir()):
+        raise CocosegError(f"{out}: the output must be a new or existing folder other than the input")
+    if to == "yolo":
+        return write_yolo(loaded, out, task, split_parts, image_mode, progress, report)
+    if to == "voc":
+        from cocoseg.convert.voc import write_voc
+
+        return write_voc(loaded, out, image_mode, progress, report)
+    return write_coco(loaded, out, image_mode, progress, report)
+
+
+def _load_unique(cfg, names: list[str], strict: bool, report: ConvertReport,
+                 progress: Progress) -> dict[str, tuple[CocoDataset, Path]]:
+    """Load each split once; YAMLs such as coco128-seg point train and val at the same images."""
+    out: dict[str, tuple[CocoDataset, Path]] = {}
+    seen: dict[tuple, str] = {}
+    for name in names:
+        src = cfg.splits[name]
+        key = (src.images, src.annotations, src.format)
+        if key in seen:
+            report.note(f"split '{name}' is the same data as '{seen[key]}': written once")
+            continue
+        seen[key] = name
+        out[name] = load_split(cfg, name, strict=strict, report=report, progress=progress)
+    return _folder_names(cfg, out)
+
+
+def _folder_names(cfg, loaded: dict[str, tuple]) -> dict[str, tuple]:
+    """Name output splits after their source (images/train2017 or train2017.txt -> train2017) when
+    that keeps them distinct, so a round trip keeps the original split names."""
+    names = {}
+    for key in loaded:
+        src = cfg.splits[key]
+        names[key] = src.images[0].stem if len(src.images) == 1 and src.format != "voc" else key
+    if len(set(names.values())) != len(names) or any(not n or n in ("images", ".") for n in names.values()):
+        return loaded
+    return {names[k]: v for k, v in loaded.items()}
+
+
+def write_coco(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Path, image_mode: str = "link",
+               progress: Progress = no_progress, report: ConvertReport | None = None) -> ConvertReport:
+    """Write splits as `annotations/instances_<split>.json` (+ `images/<split>/`) and a data.yaml in mapping form."""
+    out = Path(out)
+    report = report if report is not None else ConvertReport()
+    report.output_format = "COCO JSON"
+    categories = shared_categories(splits)
+    entries = {}
+    for name, (ds, root) in splits.items():
+        folder = root
+        if image_mode != "none" and root is not None:
+            folder = out / "images" / name
+            for image in progress(ds.images, len(ds.images), f"images {name}"):
+                place_image(root / image["file_name"], folder / image["file_name"], image_mode, report)
+        ann_path = out / "annotations" / f"instances_{name}.json"
+        ds.save(ann_path)
+        report.outputs.append(str(ann_path))
+        report.written["images"] += len(ds.images)
+        report.written["annotations"] += len(ds.annotations)
+        report.written["crowd annotations"] += sum(1 for a in ds.annotations if a.get("iscrowd"))
+        entries[name] = {"images": _rel(folder or out, out), "annotations": f"annotations/instances_{name}.json"}
+    keys, notes = yaml_split_keys(list(splits))
+    for text in notes:
+        report.note(text)
+    cmap = CategoryMap.from_categories(categories)
+    yaml_path = write_data_yaml(out / "data.yaml", out, {k: entries[v] for k, v in keys.items()}, cmap.label_names,
+                                cmap.category_ids, header="# written by cocoseg convert (COCO JSON splits)\n")
+    report.outputs.append(str(yaml_path))
+    return report
+
+
+def _rel(folder: Path, base: Path) -> str:
+    try:
+        return folder.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return str(folder.resolve())

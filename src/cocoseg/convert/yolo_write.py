@@ -1,0 +1,156 @@
+"""COCO datasets -> the Ultralytics YOLO layout: images/<split>/, labels/<split>/*.txt, data.yaml, sidecars."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cocoseg.convert import polygons as P
+from cocoseg.convert.dataset_yaml import write_data_yaml
+from cocoseg.convert.files import place_image
+from cocoseg.convert.report import ConvertReport, Progress, no_progress
+from cocoseg.convert.sidecar import LINE_FIELDS, new_sidecar, sidecar_path, write_sidecar
+from cocoseg.convert.yolo_labels import box_line, line_hash, polygon_line
+from cocoseg.errors import DataError
+from cocoseg.io import CategoryMap, CocoDataset, atomic_write
+
+CROWD_SIDECAR = "crowd annotations kept in the sidecar (YOLO has no crowd flag)"
+NO_GEOMETRY = "object without segmentation or box dropped"
+EMPTY_BOX = "box with zero width or height dropped"
+MASKS_DROPPED = "masks not written (task=detect): boxes only"
+SPLIT_KEYS = ("train", "val", "test")
+
+
+def shared_categories(splits: dict[str, tuple[CocoDataset, Path | None]]) -> list[dict]:
+    """The categories all splits share (DataError when they differ: class indices must agree)."""
+    first_name, (first, _) = next(iter(splits.items()))
+    key = [(c["id"], c["name"]) for c in sorted(first.categories, key=lambda c: c["id"])]
+    for name, (ds, _) in splits.items():
+        if [(c["id"], c["name"]) for c in sorted(ds.categories, key=lambda c: c["id"])] != key:
+            raise DataError(f"splits '{first_name}' and '{name}' have different categories; "
+                            "class indices would disagree between them")
+    return sorted(first.categories, key=lambda c: c["id"])
+
+
+def yaml_split_keys(names: list[str]) -> tuple[dict[str, str], list[str]]:
+    """{train/val/test: split folder} for the dataset YAML, and notes on splits standing in for others."""
+    keys: dict[str, str] = {}
+    for name in names:
+        key = name if name in SPLIT_KEYS else next((k for k in SPLIT_KEYS if k in name.lower()), None)
+        if key and key not in keys:
+            keys[key] = name
+    notes = []
+    for need in ("train", "val"):
+        if need not in keys:
+            stand_in = keys.get("val" if need == "train" else "train") or names[0]
+            keys[need] = stand_in
+            notes.append(f"data.yaml: '{need}' points at split '{stand_in}' (no {need} split in the input)")
+    return {k: keys[k] for k in SPLIT_KEYS if k in keys}, notes
+
+
+def write_yolo(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Path, task: str = "segment",
+               split_parts: bool = False, image_mode: str = "link", progress: Progress = no_progress,
+               report: ConvertReport | None = None) -> ConvertReport:
+    """Write COCO splits ({name: (dataset, image folder)}) as a YOLO-seg (or -detect) dataset under `out`.
+
+    One line per object whose polygon rasterizes (pycocotools) to the object's mask: parts and
+    holes are bridged unless `split_parts`. Crowd annotations, categories, image records and the
+    fields a line cannot hold go to `labels/<split>.coco.json`, which the reverse conversion reads.
+    """
+    if task not in ("segment", "detect"):
+        raise DataError(f"task must be 'segment' or 'detect', got {task!r}")
+    out = Path(out)
+    report = report if report is not None else ConvertReport()
+    report.output_format = f"YOLO-{'seg' if task == 'segment' else 'detect'}"
+    categories = shared_categories(splits)
+    cmap = CategoryMap.from_categories(categories)
+    for name, (ds, image_root) in splits.items():
+        _write_split(name, ds, image_root, out, cmap, categories, task, split_parts, image_mode, progress, report)
+    keys, notes = yaml_split_keys(list(splits))
+    for text in notes:
+        report.note(text)
+    yaml_path = write_data_yaml(out / "data.yaml", out, {k: f"images/{v}" for k, v in keys.items()},
+                                cmap.label_names, cmap.category_ids,
+                                header="# written by cocoseg convert; category_ids: the COCO id of each class index\n")
+    report.outputs.append(str(yaml_path))
+    if task == "detect":
+        report.note(MASKS_DROPPED)
+    return report
+
+
+def _write_split(name: str, ds: CocoDataset, image_root: Path | None, out: Path, cmap: CategoryMap,
+                 categories: list[dict], task: str, split_parts: bool, image_mode: str, progress: Progress,
+                 report: ConvertReport) -> None:
+    label_dir = out / "labels" / name
+    side = new_sidecar(ds.info, ds.licenses, categories)
+    for image in progress(ds.images, len(ds.images), f"writing {name}"):
+        rel = Path(image["file_name"])
+        if image_root is not None:
+            place_image(image_root / rel, out / "images" / name / rel, image_mode, report)
+        lines, entries = [], []
+        for ann in ds.anns_for_image(image["id"]):
+            if ann.get("iscrowd"):
+                side["crowd"].append(ann)
+                report.change(CROWD_SIDECAR)
+                continue
+            extra = {k: v for k, v in ann.items() if k not in LINE_FIELDS}
+            if extra:
+                side["extra"][str(ann["id"])] = extra
+            for line in _object_lines(ann, image, cmap.label(ann["category_id"]), task, split_parts, report):
+                lines.append(line)
+                entries.append([ann["id"], line_hash(line)])
+        text = "".join(line + "\n" for line in lines)
+        atomic_write((label_dir / rel).with_suffix(".txt"), lambda fh, t=text: fh.write(t))
+        side["images"].append(image)
+        side["lines"][image["file_name"]] = entries
+        report.written["label files"] += 1
+        report.written["label lines"] += len(lines)
+    report.outputs.append(str(write_sidecar(sidecar_path(label_dir), side)))
+    report.outputs.append(str(label_dir))
+
+
+def _object_lines(ann: dict, image: dict, label: int, task: str, split_parts: bool,
+                  report: ConvertReport) -> list[str]:
+    w, h = int(image["width"]), int(image["height"])
+    if task == "detect":
+        return _box_lines(ann, label, w, h, report)
+    segm = ann.get("segmentation")
+    if segm:
+        rings, reasons = P.object_rings(segm, h, w, split_parts)
+        for reason in reasons:
+            if reason in (P.EMPTY_MASK, P.DEGENERATE_PART):
+                report.drop(reason)
+            else:
+                report.change(reason)
+    elif ann.get("bbox"):
+        rings = [P.box_ring(ann["bbox"])]
+        report.change(P.BOX_AS_POLYGON)
+    else:
+        report.drop(NO_GEOMETRY)
+        return []
+    lines = []
+    clipped = False
+    for ring in rings:
+        if (ring < 0).any() or (ring[:, 0] > w).any() or (ring[:, 1] > h).any():
+            ring, clipped = P.clip_ring(ring, w, h), True
+        if len(ring) >= 3:
+            lines.append(polygon_line(label, ring, w, h))
+    report.change(P.CLIPPED, int(clipped))
+    if not lines and rings:
+        report.drop(P.EMPTY_MASK)
+    return lines
+
+
+def _box_lines(ann: dict, label: int, w: int, h: int, report: ConvertReport) -> list[str]:
+    bbox = ann.get("bbox")
+    if not bbox:
+        report.drop(NO_GEOMETRY)
+        return []
+    x, y, bw, bh = (float(v) for v in bbox)
+    x1, y1, x2, y2 = np.clip([x, y, x + bw, y + bh], 0, [w, h, w, h]).tolist()
+    if (x1, y1, x2, y2) != (x, y, x + bw, y + bh):
+        report.change(P.CLIPPED)
+    if x2 <= x1 or y2 <= y1:
+        report.drop(EMPTY_BOX)
+        return []
+    return [box_line(label, [x1, y1, x2 - x1, y2 - y1], w, h)]
