@@ -19,6 +19,7 @@ from cocoseg.io.jsonio import atomic_write
 
 _LEGEND_MAX = 20  # categories named in a curve legend; beyond, only the mean is
 _CELL_TEXT_MAX = 30  # matrix size up to which counts are written in the cells
+_MATRIX_PIXELS = 2400  # cap on the confusion matrix image's height (80 categories stay legible)
 
 
 def _figure_class() -> tuple[Any, Any]:
@@ -136,7 +137,7 @@ def plot_confusion(cm: ConfusionMatrix, path: Path, dpi: int = 150) -> Path:
         for i, j in zip(*np.nonzero(cm.matrix)):
             ax.text(j, i, str(cm.matrix[i, j]), ha="center", va="center", fontsize="x-small",
                     color="white" if shares[i, j] > 0.5 else "black")
-    return _save(fig, path, dpi)
+    return _save(fig, path, min(dpi, int(_MATRIX_PIXELS / side)))
 
 
 def write_plots(

@@ -46,7 +46,7 @@ class Analysis:
 
     def format(self, top_confusions: int = 10) -> str:
         """The analyses as text (the summary and per-class table are `result.summary()` / `per_class_table()`)."""
-        parts = [_format_f1(self.f1)]
+        parts = [_format_f1(self.f1, "OKS" if self.iou_type == "keypoints" else "IoU")]
         if self.confusion is not None:
             parts.append(_format_confusion(self.confusion, top_confusions))
         if self.errors is not None:
@@ -56,10 +56,10 @@ class Analysis:
         return "\n\n".join(parts)
 
 
-def _format_f1(f1: F1Curve) -> str:
+def _format_f1(f1: F1Curve, overlap: str) -> str:
     if math.isnan(f1.best_f1):
-        return f"F1 (IoU {f1.iou_threshold:.2f}): no detections or no GT"
-    return (f"F1 (IoU {f1.iou_threshold:.2f}, mean over categories): best {f1.best_f1:.3f} at confidence >= "
+        return f"F1 ({overlap} {f1.iou_threshold:.2f}): no detections or no GT"
+    return (f"F1 ({overlap} {f1.iou_threshold:.2f}, mean over categories): best {f1.best_f1:.3f} at confidence >= "
             f"{f1.best_confidence:.4g} (precision {f1.best_precision:.3f}, recall {f1.best_recall:.3f})")
 
 

@@ -73,8 +73,13 @@ class PRCurves:
 
 def pr_curves(result: Any, names: Mapping[int, str] | None = None, area: str = "all",
               max_dets: int | None = None) -> PRCurves:
-    """PR curves from an `EvalResult` (its precision and scores arrays) for one area range and maxDets."""
+    """PR curves from an `EvalResult` (its precision and scores arrays) for one area range and maxDets.
+
+    Names default to the result's per-class table.
+    """
     params = result.params
+    if names is None:
+        names = {row["category_id"]: str(row["name"]) for row in getattr(result, "per_class", [])}
     a = list(params.area_labels).index(area) if hasattr(params, "area_labels") else 0
     dets = list(params.max_dets)
     m = len(dets) - 1 if max_dets is None else dets.index(max_dets)
@@ -116,8 +121,9 @@ class F1Curve:
         per_class = [{"category_id": c, "name": n, "best_confidence": _num(bc), "best_f1": _num(bf)}
                      for c, n, bc, bf in zip(self.category_ids, self.names, self.per_class_best_confidence.tolist(),
                                              self.per_class_best_f1.tolist())]
-        return {"iou_threshold": self.iou_threshold, "best_confidence": self.best_confidence, "best_f1": self.best_f1,
-                "best_precision": self.best_precision, "best_recall": self.best_recall, "per_class": per_class}
+        return {"iou_threshold": self.iou_threshold, "best_confidence": _num(self.best_confidence),
+                "best_f1": _num(self.best_f1), "best_precision": _num(self.best_precision),
+                "best_recall": _num(self.best_recall), "per_class": per_class}
 
 
 def _num(x: float) -> float | None:

@@ -119,9 +119,12 @@ def _regular(gt: CocoDataset, cats: set[int]) -> np.ndarray:
     return np.asarray([not a.get("iscrowd", 0) and a["category_id"] in cats for a in gt.annotations], dtype=bool)
 
 
-def _figures(result: Any, area_index: int) -> tuple[float, float, float, float]:
-    return (mean_precision(result, None, area_index), mean_precision(result, 0.5, area_index),
-            mean_precision(result, 0.75, area_index), mean_recall(result, area_index))
+def _slice(name: str, what: str, result: Any, area_index: int, num_images: int) -> SliceResult:
+    """A slice's figures; its GT are those the engine did not ignore in that area range."""
+    num_gt = int(np.count_nonzero(~np.asarray(result.state.gt_ignore[area_index])))
+    return SliceResult(name, what, num_gt, num_images, mean_precision(result, None, area_index),
+                       mean_precision(result, 0.5, area_index), mean_precision(result, 0.75, area_index),
+                       mean_recall(result, area_index))
 
 
 def evaluate_slices(
@@ -136,34 +139,33 @@ def evaluate_slices(
     image_ids: Sequence[int] | None = None,
     category_ids: Sequence[int] | None = None,
     use_cats: bool = True,
-    max_dets: int = 100,
+    max_dets: int | None = None,
 ) -> SliceReport:
     """AP of every slice (see the module docstring); `area_ranges` adds {name: (lo, hi)} slices.
 
-    Works for bbox, segm and keypoints (whose COCO area ranges have no 'small').
+    Works for bbox, segm and keypoints (whose COCO area ranges have no 'small'). `max_dets`
+    defaults to the engine's (100; 20 for keypoints). A slice's GT count is what the engine
+    evaluates in it (keypoint GT without visible keypoints are ignored, as in COCO).
     """
     gt, dets = load_inputs(gt, results, iou_type)
     images = sorted(gt.image_ids if image_ids is None else set(image_ids))
     cats = set(gt.category_ids if category_ids is None else category_ids)
     common = {"image_ids": images, "category_ids": sorted(cats), "use_cats": use_cats,
-              "max_dets": (1, 10, 100) if max_dets == 100 else (max_dets,)}
-    in_images = np.isin([a["image_id"] for a in gt.annotations], images)
-    regular = _regular(gt, cats) & in_images
-    ranges = list(KEYPOINT_AREAS if iou_type == "keypoints" else COCO_AREAS) + [(name, float(lo), float(hi)) for name, (lo, hi) in (area_ranges or {}).items()]
+              "max_dets": None if max_dets is None else (max_dets,)}
+    regular = _regular(gt, cats) & np.isin([a["image_id"] for a in gt.annotations], images)
+    ranges = [*(KEYPOINT_AREAS if iou_type == "keypoints" else COCO_AREAS),
+              *((name, float(lo), float(hi)) for name, (lo, hi) in (area_ranges or {}).items())]
     result = run_evaluate(gt, dets, iou_type, area_ranges=ranges, **common)
-    area = np.asarray([a.get("area", 0.0) for a in gt.annotations], dtype=np.float64)
-    out = []
-    for i, (name, lo, hi) in enumerate(ranges):
-        n_gt = int(np.count_nonzero(regular & (area >= lo) & (area <= hi)))
-        what = "every instance" if name == "all" else f"area in [{lo:g}, {hi:g}]"
-        out.append(SliceResult(name, what, n_gt, len(images), *_figures(result, i)))
+    out = [_slice(name, "every instance" if i == 0 else f"area in [{lo:g}, {hi:g}]", result, i, len(images))
+           for i, (name, lo, hi) in enumerate(ranges)]
     occluded = occlusion_iou(gt, occlusion_by, sorted(cats)) > occlusion_threshold
-    for name, members, what in (("occluded", occluded, f"max {occlusion_by} IoU with another GT > {occlusion_threshold:g}"),
-                                ("unoccluded", ~occluded, f"max {occlusion_by} IoU with another GT <= {occlusion_threshold:g}")):
-        sliced = run_evaluate(_with_ignored(gt, regular & ~members), dets, iou_type, area_ranges=[COCO_AREAS[0]], **common)
-        out.append(SliceResult(name, what, int(np.count_nonzero(regular & members)), len(images), *_figures(sliced, 0)))
-    out.extend(_image_slices(gt, dets, iou_type, regular, images, crowded_min, common))
-    return SliceReport(iou_type, max_dets, tuple(out))
+    rule = f"max {occlusion_by} IoU with another GT"
+    for name, members, what in (("occluded", occluded, f"{rule} > {occlusion_threshold:g}"),
+                                ("unoccluded", ~occluded, f"{rule} <= {occlusion_threshold:g}")):
+        sliced = run_evaluate(_with_ignored(gt, regular & ~members), dets, iou_type, area_ranges=[ranges[0]], **common)
+        out.append(_slice(name, what, sliced, 0, len(images)))
+    out.extend(_image_slices(gt, dets, iou_type, regular, images, crowded_min, dict(common, area_ranges=[ranges[0]])))
+    return SliceReport(iou_type, int(result.params.max_dets[-1]), tuple(out))
 
 
 def _image_slices(gt: CocoDataset, dets: Any, iou_type: str, regular: np.ndarray, images: list[int],
@@ -176,10 +178,9 @@ def _image_slices(gt: CocoDataset, dets: Any, iou_type: str, regular: np.ndarray
     for name, keep, what in (("crowded", lambda n: n >= crowded_min, f"images with >= {crowded_min} instances"),
                              ("uncrowded", lambda n: n < crowded_min, f"images with < {crowded_min} instances")):
         chosen = [i for i in images if keep(per_image.get(i, 0))]
-        n_gt = sum(per_image.get(i, 0) for i in chosen)
         if not chosen:
             out.append(SliceResult(name, what, 0, 0, -1.0, -1.0, -1.0, -1.0))
             continue
-        sliced = run_evaluate(gt, dets, iou_type, area_ranges=[COCO_AREAS[0]], **dict(common, image_ids=chosen))
-        out.append(SliceResult(name, what, n_gt, len(chosen), *_figures(sliced, 0)))
+        sliced = run_evaluate(gt, dets, iou_type, **dict(common, image_ids=chosen))
+        out.append(_slice(name, what, sliced, 0, len(chosen)))
     return out
