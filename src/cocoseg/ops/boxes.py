@@ -36,10 +36,13 @@ def box_iou(boxes1_xyxy: torch.Tensor, boxes2_xyxy: torch.Tensor, eps: float = 1
     """(N, 4), (M, 4) -> (N, M) intersection over union."""
     b1 = boxes1_xyxy.float() if boxes1_xyxy.dtype in (torch.float16, torch.bfloat16) else boxes1_xyxy
     b2 = boxes2_xyxy.to(b1.dtype)
-    lt = torch.maximum(b1[:, None, :2], b2[None, :, :2])
-    rb = torch.minimum(b1[:, None, 2:], b2[None, :, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)
-    return inter / (box_area(b1)[:, None] + box_area(b2)[None, :] - inter + eps)
+    ax1, ay1, ax2, ay2 = (c[:, None] for c in b1.unbind(1))
+    bx1, by1, bx2, by2 = b2.unbind(1)
+    inter_w = (torch.minimum(ax2, bx2) - torch.maximum(ax1, bx1)).clamp_(min=0)
+    inter_h = (torch.minimum(ay2, by2) - torch.maximum(ay1, by1)).clamp_(min=0)
+    inter = inter_w.mul_(inter_h)
+    union = (box_area(b1)[:, None] + box_area(b2)[None, :]).sub_(inter).add_(eps)
+    return inter.div_(union)
 
 
 def clip_boxes(boxes_xyxy: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -1,0 +1,54 @@
+"""The only place that chooses a device: cuda, then mps, then cpu; CPU thread count; half precision."""
+from __future__ import annotations
+
+import os
+
+import torch
+
+from cocoseg.errors import CocosegError
+
+
+def available_cpus() -> int:
+    """CPU cores this process may run on (affinity-aware)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def select_device(device: str | int | torch.device | None = None) -> torch.device:
+    """'auto'/None/'' -> cuda, mps or cpu (first available); also 'cpu', 'cuda', 'cuda:1', '0', 0, 'mps'."""
+    if isinstance(device, torch.device):
+        return device
+    text = "" if device is None else str(device).strip().lower()
+    if text in ("", "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps") if mps is not None and mps.is_available() else torch.device("cpu")
+    if text.isdigit():
+        text = f"cuda:{text}"
+    try:
+        chosen = torch.device(text)
+    except RuntimeError as exc:
+        raise CocosegError(f"device: {device!r} is not a device (use auto, cpu, cuda, cuda:N, N or mps)") from exc
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise CocosegError(f"device: {device!r} requested but CUDA is not available here (use device=cpu)")
+    if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
+        raise CocosegError(f"device: {device!r} but only {torch.cuda.device_count()} CUDA device(s) exist")
+    if chosen.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise CocosegError(f"device: {device!r} requested but MPS is not available here")
+    return chosen
+
+
+def use_all_cpu_threads(threads: int | None = None) -> int:
+    """Let torch use every available core (or `threads`) for intra-op work; returns the count."""
+    n = threads or available_cpus()
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def resolve_half(half: bool, device: torch.device) -> bool:
+    """Half precision only where it is fast and supported: CUDA. Elsewhere float32."""
+    return bool(half) and device.type == "cuda"

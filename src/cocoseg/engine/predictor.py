@@ -1,0 +1,182 @@
+"""Prediction: sources -> letterboxed batches -> network (torch or ONNX Runtime) -> NMS -> masks -> Results."""
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+from cocoseg.engine.device import resolve_half, select_device, use_all_cpu_threads
+from cocoseg.engine.results import InstanceMasks, Result
+from cocoseg.engine.sources import Frame, Source, iter_frames
+from cocoseg.errors import CocosegError
+from cocoseg.models import SegmentationModel, load_model
+from cocoseg.ops.letterbox import LetterboxMap, letterbox, letterbox_shape
+from cocoseg.ops.masks import paste_masks
+from cocoseg.ops.nms import non_max_suppression
+
+ModelLike = Union[str, Path, nn.Module]
+
+
+class TorchBackend:
+    """A fused SegmentationModel on a device; channels_last memory layout, half precision on CUDA."""
+
+    def __init__(self, model: SegmentationModel, device: torch.device, half: bool = False) -> None:
+        self.device, self.half = device, resolve_half(half, device)
+        self.channels_last = device.type in ("cpu", "cuda")
+        model = model.eval().fuse().to(device)
+        model = model.half() if self.half else model.float()
+        self.model = model.to(memory_format=torch.channels_last) if self.channels_last else model
+        self.names, self.num_masks = dict(model.names), model.num_masks
+        self.stride, self.fixed_hw, self.max_batch = int(model.stride.max()), None, None
+
+    def __call__(self, batch_rgb: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 [B, H, W, 3] RGB -> (pred [B, 4+nc+nm, A], protos) on the model's device."""
+        x = torch.from_numpy(batch_rgb).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
+        x = x.half() if self.half else x.float()  # keeps the NHWC strides: channels_last for free
+        x = x if self.channels_last else x.contiguous()
+        with torch.inference_mode():
+            pred, protos = self.model(x.div_(255.0))
+        return pred, protos
+
+
+class Predictor:
+    """Runs a model over images or videos and returns one `Result` per image (frame).
+
+    `model` is a registry name, a checkpoint (cocoseg or reference `.pt`), an `.onnx` file, or a
+    SegmentationModel (copied, never modified). Defaults follow the reference's predict settings.
+    `rect` pads a batch of same-shaped images only to the next multiple of 32 (faster) instead of
+    to `imgsz`; a static-shape ONNX model always gets `imgsz`. `threads`: CPU threads (all cores by
+    default; the reference runs one).
+    """
+
+    def __init__(
+        self,
+        model: ModelLike,
+        *,
+        imgsz: int | tuple[int, int] = 640,
+        conf: float = 0.25,
+        iou: float = 0.7,
+        max_det: int = 300,
+        device: str | torch.device | None = None,
+        half: bool = False,
+        batch: int = 1,
+        retina_masks: bool = False,
+        classes: Sequence[int] | None = None,
+        agnostic_nms: bool = False,
+        multi_label: bool = False,
+        rect: bool = True,
+        threads: int | None = None,
+    ) -> None:
+        self.device = select_device(device)
+        if self.device.type == "cpu":
+            use_all_cpu_threads(threads)
+        self.backend = _make_backend(model, self.device, half, threads)
+        self.imgsz = _check_imgsz(imgsz, self.backend.stride)
+        if batch < 1:
+            raise CocosegError(f"batch: must be >= 1, got {batch}")
+        self.conf, self.iou, self.max_det, self.batch = conf, iou, max_det, batch
+        self.retina_masks, self.classes, self.agnostic, self.multi_label = retina_masks, classes, agnostic_nms, multi_label
+        self.rect = rect
+
+    @property
+    def names(self) -> dict[int, str]:
+        return self.backend.names
+
+    def __call__(self, source: Source) -> list[Result]:
+        """All results of a source (see `stream` to process long videos lazily)."""
+        return list(self.stream(source))
+
+    def stream(self, source: Source, keep_images: bool = False) -> Iterator[Result]:
+        """Results one by one as batches of `batch` frames complete; `keep_images` sets `Result.image`."""
+        pending: list[Frame] = []
+        for frame in iter_frames(source):
+            pending.append(frame)
+            if len(pending) == self.batch:
+                yield from self._with_images(pending, keep_images)
+                pending = []
+        if pending:
+            yield from self._with_images(pending, keep_images)
+
+    def _with_images(self, frames: list[Frame], keep_images: bool) -> list[Result]:
+        results = self.predict_frames(frames)
+        if keep_images:
+            for frame, result in zip(frames, results):
+                result.image = frame.image
+        return results
+
+    def input_hw(self, shapes: Sequence[tuple[int, int]]) -> tuple[int, int]:
+        """Network input size for a batch: the exported size, else minimal padding when all shapes agree."""
+        if self.backend.fixed_hw is not None:
+            return self.backend.fixed_hw
+        auto = self.rect and len(set(shapes)) == 1
+        return letterbox_shape(shapes[0], self.imgsz, self.backend.stride, auto=auto)
+
+    def predict_frames(self, frames: Sequence[Frame]) -> list[Result]:
+        """One batch: letterbox, forward, NMS, masks; timings per image in each Result.speed (ms)."""
+        t0 = time.perf_counter()
+        input_hw = self.input_hw([f.image.shape[:2] for f in frames])
+        boxed = [letterbox(f.image, input_hw) for f in frames]
+        batch = np.stack([im[..., ::-1] for im, _ in boxed])  # BGR -> RGB
+        t1 = time.perf_counter()
+        pred, protos = self.backend(batch)
+        _sync(pred)
+        t2 = time.perf_counter()
+        dets = non_max_suppression(
+            pred, self.conf, self.iou, self.backend.num_masks, max_det=self.max_det,
+            multi_label=self.multi_label, classes=self.classes, agnostic=self.agnostic,
+        )
+        _sync(pred)
+        t3 = time.perf_counter()
+        results = [self._result(f, lb, det, proto) for f, (_, lb), det, proto in zip(frames, boxed, dets, protos)]
+        t4 = time.perf_counter()
+        n = len(frames)
+        for f, r in zip(frames, results):
+            r.speed = {"read": f.read_ms, "preprocess": (t1 - t0) * 1e3 / n, "forward": (t2 - t1) * 1e3 / n,
+                       "nms": (t3 - t2) * 1e3 / n, "masks": (t4 - t3) * 1e3 / n}
+        return results
+
+    def _result(self, frame: Frame, lb: LetterboxMap, det: torch.Tensor, protos: torch.Tensor) -> Result:
+        boxes = det[:, :4]
+        crops = paste_masks(protos, det[:, 6:], boxes, lb, crop_at_proto=not self.retina_masks)
+        h, w = lb.orig_hw
+        return Result(
+            path=frame.path, image_shape=(h, w), frame=frame.frame, names=self.names,
+            boxes_xyxy=lb.to_original(boxes).cpu().numpy().astype(np.float32),
+            scores=det[:, 4].float().cpu().numpy(), classes=det[:, 5].long().cpu().numpy(),
+            masks=InstanceMasks(h, w, crops),
+        )
+
+
+def _make_backend(model: ModelLike, device: torch.device, half: bool, threads: int | None = None) -> Any:
+    if isinstance(model, (str, Path)) and str(model).lower().endswith(".onnx"):
+        from cocoseg.engine.onnx_runtime import OnnxBackend
+
+        return OnnxBackend(model, device, threads)
+    if isinstance(model, nn.Module):
+        if not isinstance(model, SegmentationModel):
+            raise CocosegError(f"model: expected a cocoseg SegmentationModel, got {type(model).__name__}")
+        return TorchBackend(copy.deepcopy(model), device, half)
+    return TorchBackend(load_model(model), device, half)
+
+
+def _check_imgsz(imgsz: int | Sequence[int], stride: int) -> tuple[int, int]:
+    size = (imgsz, imgsz) if isinstance(imgsz, int) else tuple(imgsz)
+    if len(size) != 2 or any(int(s) <= 0 or int(s) % stride for s in size):
+        raise CocosegError(f"imgsz: expected one or two positive multiples of {stride}, got {imgsz}")
+    return int(size[0]), int(size[1])
+
+
+def _sync(t: torch.Tensor) -> None:
+    if t.device.type == "cuda":
+        torch.cuda.synchronize(t.device)
+
+
+def predict(model: ModelLike, source: Source, **kwargs: Any) -> list[Result]:
+    """One-call prediction: `predict('yolov8n-seg.pt', 'images/', conf=0.3)`; see Predictor for options."""
+    return Predictor(model, **kwargs)(source)
