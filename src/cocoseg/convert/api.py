@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cocoseg.convert.dataset_yaml import write_data_yaml
-from cocoseg.convert.detect import open_input
+from cocoseg.convert.detect import InputSpec, open_input
 from cocoseg.convert.files import place_image
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
 from cocoseg.convert.splits import load_split
@@ -15,7 +15,7 @@ from cocoseg.io import CategoryMap, CocoDataset
 TARGETS = ("coco", "yolo", "voc")
 
 
-def convert(input: str | Path, output: str | Path, to: str, images: str | Path | None = None,
+def convert(input: str | Path | InputSpec, output: str | Path, to: str, images: str | Path | None = None,
             task: str = "segment", split_parts: bool = False, image_mode: str = "link", strict: bool = True,
             splits: list[str] | None = None, progress: Progress = no_progress) -> ConvertReport:
     """Convert a dataset (COCO JSON, dataset YAML, YOLO/COCO/VOC folder) to `to` under `output`.
@@ -25,18 +25,19 @@ def convert(input: str | Path, output: str | Path, to: str, images: str | Path |
     """
     if to not in TARGETS:
         raise CocosegError(f"--to must be one of {', '.join(TARGETS)}, got {to!r}")
-    spec = open_input(input, images)
+    spec = input if isinstance(input, InputSpec) else open_input(input, images)
+    source = Path(spec.cfg.yaml_file or spec.cfg.root) if isinstance(input, InputSpec) else Path(input)
     report = ConvertReport(input_format=spec.format)
     for text in spec.notes:
         report.note(text)
     names = splits or list(spec.cfg.splits)
     unknown = [s for s in names if s not in spec.cfg.splits]
     if unknown:
-        raise CocosegError(f"no split {unknown} in {input} (has: {', '.join(spec.cfg.splits)})")
-    loaded = _load_unique(spec.cfg, names, strict, report, progress)
+        raise CocosegError(f"no split {unknown} in {source} (has: {', '.join(spec.cfg.splits)})")
     out = Path(output)
-    if out.resolve() == Path(input).resolve() or (out.exists() and not out.is_dir()):
+    if out.resolve() == source.resolve() or (out.exists() and not out.is_dir()):
         raise CocosegError(f"{out}: the output must be a new or existing folder other than the input")
+    loaded = _load_unique(spec.cfg, names, strict, report, progress)
     if to == "yolo":
         return write_yolo(loaded, out, task, split_parts, image_mode, progress, report)
     if to == "voc":

@@ -256,11 +256,14 @@ def write_data_yaml(path: Path, root: Path, splits: dict[str, Any], names: dict[
     """Write a dataset YAML atomically: `path` (absolute, so Ultralytics finds it too), splits, names."""
     from cocoseg.io import atomic_write
 
-    data: dict[str, Any] = {"path": str(root.resolve())}
-    data.update(splits)
-    data["nc"] = len(names)
-    data["names"] = {int(k): v for k, v in sorted(names.items())}
+    head: dict[str, Any] = {"path": str(root.resolve())}
+    head.update(splits)
+    head["nc"] = len(names)
+    text = header + "".join(
+        f"{k}: {yaml.safe_dump(v, default_flow_style=True, sort_keys=False, width=1000).strip()}\n"
+        if isinstance(v, (dict, list)) else yaml.safe_dump({k: v}, default_flow_style=False) for k, v in head.items())
+    text += yaml.safe_dump({"names": {int(k): v for k, v in sorted(names.items())}}, sort_keys=False,
+                           default_flow_style=False, allow_unicode=True, width=1000)
     if category_ids is not None:
-        data["category_ids"] = [int(v) for v in category_ids]
-    text = header + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, allow_unicode=True, width=1000)
+        text += yaml.safe_dump({"category_ids": [int(v) for v in category_ids]}, default_flow_style=None, width=100)
     return atomic_write(path, lambda fh: fh.write(text))

@@ -56,16 +56,18 @@ class ConvertReport:
         """The summary, line by line."""
         arrow = f"{self.input_format} -> {self.output_format}" if self.output_format else self.input_format
         yield f"converted {arrow}"
-        if self.written:
-            yield "written: " + ", ".join(f"{n} {what}" for what, n in self.written.items())
+        written = [f"{n} {what}" for what, n in self.written.items() if n]
+        if written:
+            yield "written: " + ", ".join(written)
         for path in self.outputs:
             yield f"  {path}"
         for title, counts in (("changed", self.changed), ("dropped", self.dropped)):
-            if counts:
+            if any(counts.values()):
                 yield f"{title}:"
                 for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-                    yield f"  {n:>7}  {reason}"
-        if not self.dropped:
+                    if n:
+                        yield f"  {n:>7}  {reason}"
+        if not any(self.dropped.values()):
             yield "dropped: nothing"
         for text in self.notes:
             yield f"note: {text}"

@@ -197,8 +197,8 @@ def _box(ann: dict, values: np.ndarray, w: int, h: int, report: ConvertReport) -
     if cx2 <= cx1 or cy2 <= cy1:
         report.drop(OUTSIDE if bw > 0 and bh > 0 else "box with zero width or height dropped")
         return False
-    ann["bbox"] = [cx1, cy1, cx2 - cx1, cy2 - cy1]
-    ann["area"] = (cx2 - cx1) * (cy2 - cy1)
+    ann["bbox"] = [round(v, 6) for v in (cx1, cy1, cx2 - cx1, cy2 - cy1)]  # drop float noise of (cx - w/2) * W
+    ann["area"] = round((cx2 - cx1) * (cy2 - cy1), 6)
     return True
 
 
