@@ -7,31 +7,35 @@ import numpy as np
 
 from cocoseg import masks as cmasks
 from cocoseg.errors import CocosegError
-from cocoseg.eval.iou import rle_for_c
 from cocoseg.eval.pipeline import Detections
+from cocoseg.io.packed_rle import PackedRles
 from cocoseg.io.results import DetectionResults
 
 
 def results_detections(res: DetectionResults, iou_type: str, sizes: dict[int, tuple[int, int]], offset: int = 0) -> Detections:
-    """Pipeline columns of loaded results; masks are converted lazily, one row at a time."""
-    rle = None
+    """Pipeline columns of loaded results (box results evaluated as masks are rasterized here)."""
+    packed = None
     if iou_type == "segm":
         if res.kind == "keypoints":
             raise CocosegError(f"{res.source}: segm evaluation needs mask results, these are keypoint results")
-
-        def rle(i: int) -> dict:
-            segm = res.segmentation(i)
-            if isinstance(segm, dict) and isinstance(segm.get("counts"), (str, bytes)):
-                return rle_for_c(segm)
-            image_id = int(res.image_ids[i])
-            if image_id not in sizes:
-                raise CocosegError(f"{res.source}: result {i}: image {image_id} has no height/width in the GT")
-            return rle_for_c(cmasks.segmentation_to_rle(segm, *sizes[image_id]))
+        packed = res.segmentations if isinstance(res.segmentations, PackedRles) else \
+            PackedRles.from_rles([_as_rle(res, i, sizes) for i in range(len(res))])
     if iou_type == "keypoints" and res.keypoints is None:
         raise CocosegError(f"{res.source}: keypoints evaluation needs results with keypoints")
     n = len(res)
     return Detections(res.image_ids, res.category_ids, res.scores, res.boxes_xywh, res.areas,
-                      np.arange(offset, offset + n, dtype=np.int64), rle, res.keypoints)
+                      np.arange(offset, offset + n, dtype=np.int64), packed, res.keypoints)
+
+
+def _as_rle(res: DetectionResults, i: int, sizes: dict[int, tuple[int, int]]) -> dict:
+    """Result i's mask as a compressed RLE (box results: their polygon, rasterized as annToRLE does)."""
+    segm = res.segmentation(i)
+    if isinstance(segm, dict) and isinstance(segm.get("counts"), (str, bytes)):
+        return segm
+    image_id = int(res.image_ids[i])
+    if image_id not in sizes:
+        raise CocosegError(f"{res.source}: result {i}: image {image_id} has no height/width in the GT")
+    return cmasks.segmentation_to_rle(segm, *sizes[image_id])
 
 
 def image_detections(image_id: int, iou_type: str, scores: Any, category_ids: Any, boxes_xyxy: Any, boxes_xywh: Any,
@@ -48,8 +52,8 @@ def image_detections(image_id: int, iou_type: str, scores: Any, category_ids: An
     if boxes is not None:
         areas = boxes[:, 2] * boxes[:, 3]
     elif iou_type == "segm" and rles is not None:
-        boxes = cmasks.to_bbox(rles).reshape(-1, 4) if n else np.zeros((0, 4))
-        areas = np.asarray(cmasks.area(rles), np.float64).reshape(-1) if n else np.zeros(0)
+        packed = PackedRles.from_rles(rles)
+        areas, boxes = packed.areas(), packed.boxes()
     elif iou_type == "keypoints" and kps is not None:
         x, y = kps[:, 0::3], kps[:, 1::3]
         x0, x1, y0, y1 = (x.min(1), x.max(1), y.min(1), y.max(1)) if n else (np.zeros(0),) * 4
@@ -61,9 +65,9 @@ def image_detections(image_id: int, iou_type: str, scores: Any, category_ids: An
         raise CocosegError(f"image {image_id}: segm evaluation needs masks")
     if iou_type == "keypoints" and kps is None:
         raise CocosegError(f"image {image_id}: keypoints evaluation needs keypoints")
-    c_rles = [rle_for_c(r) for r in rles] if rles is not None else None
+    packed = PackedRles.from_rles(rles) if rles is not None else None
     return Detections(np.full(n, image_id, np.int64), cats, score, boxes, areas, np.arange(n, dtype=np.int64),
-                      c_rles.__getitem__ if c_rles is not None else None, kps)
+                      packed, kps)
 
 
 def _vector(values: Any, name: str, dtype: type, n: int | None = None) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from cocoseg.errors import CocosegError
 from cocoseg.eval.detections import image_detections, results_detections
-from cocoseg.eval.iou import gt_rles
+from cocoseg.eval.iou import gt_masks
 from cocoseg.eval.params import AreaRanges, EvalParams
 from cocoseg.eval.pipeline import Detections, accumulate, evaluate_batch
 from cocoseg.eval.result import EvalResult
@@ -17,6 +17,7 @@ from cocoseg.eval.state import EvalState, _same_params
 from cocoseg.eval.summary import mean_valid, per_class_rows, summary_items
 from cocoseg.eval.tables import build_gt_table
 from cocoseg.io.dataset import CocoDataset
+from cocoseg.io.packed_rle import PackedRles, concat_packed
 from cocoseg.io.results import DetectionResults, ResultsSource, load_results
 
 _FLUSH_IMAGES = 256  # images buffered by add() before they are matched in one batch
@@ -38,7 +39,7 @@ class Evaluator:
         self.params = base.resolved(self.gt.image_ids, (c["id"] for c in self.gt.categories))
         self.table = build_gt_table(self.gt, self.params)
         self._sizes = {im["id"]: (im["height"], im["width"]) for im in self.gt.images if "height" in im}
-        self._gt_rle_cache: dict[int, dict] = {}
+        self._gt_packed: PackedRles | None = None
         self._states: list[EvalState] = []
         self._pending: list[tuple] = []
         self._covered: set[int] = set()
@@ -87,7 +88,7 @@ class Evaluator:
         pos = np.searchsorted(self.table.image_ids, images)
         inside = (pos < len(self.table.image_ids)) & (self.table.image_ids[np.minimum(pos, len(self.table.image_ids) - 1)] == images)
         self._covered.update(images.tolist())
-        self._states.append(evaluate_batch(self.table, self.params, dets, pos[inside], self._gt_rle))
+        self._states.append(evaluate_batch(self.table, self.params, dets, pos[inside], self._gt_masks))
         self._note_dropped(res)
 
     def update_from(self, state: EvalState) -> None:
@@ -134,7 +135,7 @@ class Evaluator:
             state = replace(state, params=params)
         elif len(missing):
             empty = _no_detections(len(self.table.image_ids))
-            state = EvalState.merge([state, evaluate_batch(self.table, params, empty, np.searchsorted(self.table.image_ids, missing), self._gt_rle)])
+            state = EvalState.merge([state, evaluate_batch(self.table, params, empty, np.searchsorted(self.table.image_ids, missing), self._gt_masks)])
         return _result(state, self.gt, pycocotools_compat, self.notes)
 
     # ---- internals -----------------------------------------------------------------------------
@@ -148,20 +149,18 @@ class Evaluator:
         pos = np.searchsorted(self.table.image_ids, images)
         known = (pos < len(self.table.image_ids)) & (self.table.image_ids[np.minimum(pos, max(len(self.table.image_ids) - 1, 0))] == images) \
             if len(self.table.image_ids) else np.zeros(len(images), bool)
-        self._states.append(evaluate_batch(self.table, self.params, dets, pos[known], self._gt_rle))
+        self._states.append(evaluate_batch(self.table, self.params, dets, pos[known], self._gt_masks))
 
-    def _gt_rle(self, row: int) -> dict:
-        """RLE of GT table row `row` (annToRLE), computed once per image on first use."""
-        rle = self._gt_rle_cache.get(row)
-        if rle is None:
-            img = int(self.table.img[row])
-            rows = range(int(self.table.image_starts[img]), int(self.table.image_starts[img + 1]))
-            h, w = self._sizes[int(self.table.image_ids[img])]
-            anns = self.gt.annotations
-            for r, rle_r in zip(rows, gt_rles([anns[self.table.ann_index[r]]["segmentation"] for r in rows], h, w)):
-                self._gt_rle_cache[r] = rle_r
-            rle = self._gt_rle_cache[row]
-        return rle
+    def _gt_masks(self, rows: np.ndarray) -> PackedRles:
+        """RLEs of GT table rows (annToRLE), computed for the whole table on first use."""
+        if self._gt_packed is None:
+            table, anns, rles = self.table, self.gt.annotations, []
+            for img in np.flatnonzero(np.diff(table.image_starts)).tolist():
+                h, w = self._sizes[int(table.image_ids[img])]
+                segms = [anns[i]["segmentation"] for i in table.ann_index[table.image_starts[img]:table.image_starts[img + 1]]]
+                rles.extend(gt_masks(segms, h, w))
+            self._gt_packed = PackedRles.from_rles(rles)
+        return self._gt_packed.take(rows)
 
     def _note_dropped(self, res: DetectionResults) -> None:
         cats = np.asarray(self.params.category_ids)
@@ -172,21 +171,19 @@ class Evaluator:
 
 
 def _concat(parts: list[Detections], offset: int) -> Detections:
-    rles: list = []
     kps = [p.keypoints for p in parts if p.keypoints is not None]
-    for p in parts:
-        rles.extend(p.rle(i) for i in range(len(p.scores))) if p.rle is not None else None
+    packed = [p.masks for p in parts if p.masks is not None]
     n = sum(len(p.scores) for p in parts)
     return Detections(np.concatenate([p.image_ids for p in parts]), np.concatenate([p.category_ids for p in parts]),
                       np.concatenate([p.scores for p in parts]), np.concatenate([p.boxes_xywh for p in parts]).reshape(-1, 4),
                       np.concatenate([p.areas for p in parts]), np.arange(offset, offset + n, dtype=np.int64),
-                      rles.__getitem__ if len(rles) == n and n else None,
+                      concat_packed(packed) if packed and len(packed) == len(parts) else None,
                       np.concatenate(kps) if kps and len(kps) == len(parts) else None)
 
 
 def _no_detections(n: int) -> Detections:
     z = np.zeros(0, np.int64)
-    return Detections(z, z, np.zeros(0), np.zeros((0, 4)), np.zeros(0), z, lambda i: {}, np.zeros((0, 3)))
+    return Detections(z, z, np.zeros(0), np.zeros((0, 4)), np.zeros(0), z, PackedRles.from_rles([]), np.zeros((0, 3)))
 
 
 def _restricted(params: EvalParams, image_ids: np.ndarray) -> EvalParams:

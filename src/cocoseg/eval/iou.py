@@ -1,18 +1,19 @@
 """IoU (or OKS) of every evaluation cell, stored flat: cell c's (D_c, G_c) matrix at base[c], row stride[c].
 
 - bbox: a compiled loop with maskApi.c `bbIou` arithmetic, one matrix per cell.
-- segm: one pycocotools `iou` call per image (all detections x all GT of the image; cells are
-  sub-blocks), which costs less than one call per (image, category).
+- segm: a compiled `rleIou` on packed RLEs (each mask decoded once per cell), no Python objects
+  per detection.
 - keypoints: OKS per cell in numpy with COCOeval.computeOks' expression (same rounding).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
-from pycocotools import mask as _coco_mask
 
 from cocoseg.eval._kernels import bbox_iou_cells
+from cocoseg.eval._rle_kernels import segm_iou_cells
+from cocoseg.io.packed_rle import PackedRles
 
 _EPS = np.spacing(1.0)
 
@@ -28,35 +29,15 @@ def bbox_cell_ious(dt_boxes: np.ndarray, gt_boxes: np.ndarray, gt_crowd: np.ndar
     return iou, offsets[:-1], (cell_gt[:, 1] - cell_gt[:, 0]).astype(np.int64)
 
 
-def segm_cell_ious(dt_rle: Callable[[int], dict], gt_rle: Callable[[int], dict], gt_crowd: np.ndarray,
-                   cell_dt: np.ndarray, cell_gt: np.ndarray, cell_img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(iou, base, stride) for mask cells from one pycocotools `iou` call per image.
-
-    `dt_rle(row)` / `gt_rle(row)` give compressed RLE dicts (bytes or str counts) of table rows;
-    rows of one image are contiguous, cells of one image are consecutive.
-    """
-    n_cells = len(cell_img)
-    base = np.zeros(n_cells, dtype=np.int64)
-    stride = np.zeros(n_cells, dtype=np.int64)
-    if n_cells == 0:
-        return np.zeros(0), base, stride
-    starts = np.flatnonzero(np.r_[True, cell_img[1:] != cell_img[:-1]])
-    ends = np.r_[starts[1:], n_cells]
-    blocks: list[np.ndarray] = []
-    offset = 0
-    for s, e in zip(starts.tolist(), ends.tolist()):
-        d0, d1 = int(cell_dt[s:e, 0].min()), int(cell_dt[s:e, 1].max())
-        g0, g1 = int(cell_gt[s:e, 0].min()), int(cell_gt[s:e, 1].max())
-        stride[s:e] = g1 - g0
-        base[s:e] = offset + (cell_dt[s:e, 0] - d0) * (g1 - g0) + (cell_gt[s:e, 0] - g0)
-        if d1 > d0 and g1 > g0:
-            dts = [dt_rle(i) for i in range(d0, d1)]
-            gts = [gt_rle(i) for i in range(g0, g1)]
-            crowd = np.ascontiguousarray(gt_crowd[g0:g1], dtype=np.uint8)
-            block = np.asarray(_coco_mask.iou(dts, gts, crowd), dtype=np.float64).reshape(d1 - d0, g1 - g0)
-            blocks.append(block.ravel())
-            offset += block.size
-    return (np.concatenate(blocks) if blocks else np.zeros(0)), base, stride
+def segm_cell_ious(dt_masks: PackedRles, gt_masks: PackedRles, gt_crowd: np.ndarray, cell_dt: np.ndarray,
+                   cell_gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(iou, base, stride) for mask cells; dt_masks / gt_masks are aligned with the cell rows."""
+    sizes = (cell_dt[:, 1] - cell_dt[:, 0]) * (cell_gt[:, 1] - cell_gt[:, 0])
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    iou = segm_iou_cells(dt_masks.chars, dt_masks.offsets, dt_masks.sizes, gt_masks.chars, gt_masks.offsets,
+                         gt_masks.sizes, np.ascontiguousarray(gt_crowd, dtype=np.bool_), cell_dt, cell_gt, offsets)
+    return iou, offsets[:-1], (cell_gt[:, 1] - cell_gt[:, 0]).astype(np.int64)
 
 
 def oks_matrix(dt_keypoints: np.ndarray, gt_keypoints: np.ndarray, gt_boxes: np.ndarray, gt_areas: np.ndarray,
@@ -107,14 +88,8 @@ def keypoint_cell_ious(dt_keypoints: np.ndarray, gt_keypoints: np.ndarray, gt_bo
     return (np.concatenate(parts) if parts else np.zeros(0)), base, stride
 
 
-def rle_for_c(segm: dict) -> dict:
-    """A compressed RLE in the form pycocotools' C code reads without conversion (bytes counts)."""
-    counts = segm["counts"]
-    return segm if isinstance(counts, bytes) else {"size": segm["size"], "counts": counts.encode("ascii")}
-
-
-def gt_rles(segmentations: Sequence, height: int, width: int) -> list[dict]:
+def gt_masks(segmentations: Sequence, height: int, width: int) -> list[dict]:
     """COCO.annToRLE for each GT segmentation of one image (polygons merged, uncompressed RLE compressed)."""
     from cocoseg.masks import segmentation_to_rle
 
-    return [rle_for_c(segmentation_to_rle(s, height, width)) for s in segmentations]
+    return [segmentation_to_rle(s, height, width) for s in segmentations]

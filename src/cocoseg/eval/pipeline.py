@@ -9,6 +9,7 @@ import numpy as np
 from cocoseg.errors import CocosegError
 from cocoseg.eval._kernels import accumulate_sorted, match_cells
 from cocoseg.eval.iou import bbox_cell_ious, keypoint_cell_ious, segm_cell_ious
+from cocoseg.io.packed_rle import PackedRles
 from cocoseg.eval.params import EvalParams
 from cocoseg.eval.state import EvalState
 from cocoseg.eval.tables import GtTable, _positions, select_detections
@@ -18,8 +19,8 @@ from cocoseg.eval.tables import GtTable, _positions, select_detections
 class Detections:
     """A batch of detections in columns (N rows) for `evaluate_batch`.
 
-    `rle(i)` returns row i's compressed RLE in pycocotools' C form (segm only); `keypoints`
-    is (N, 3K) for keypoints; `index` is each row's position in the evaluator's input.
+    `masks` holds the rows' RLEs (segm only); `keypoints` is (N, 3K) for keypoints; `index` is
+    each row's position in the evaluator's input.
     """
 
     image_ids: np.ndarray
@@ -28,7 +29,7 @@ class Detections:
     boxes_xywh: np.ndarray
     areas: np.ndarray
     index: np.ndarray
-    rle: Callable[[int], dict] | None = None
+    masks: PackedRles | None = None
     keypoints: np.ndarray | None = None
 
 
@@ -43,11 +44,11 @@ def gt_rows_of_images(table: GtTable, image_pos: np.ndarray) -> np.ndarray:
 
 
 def evaluate_batch(table: GtTable, params: EvalParams, dets: Detections, image_pos: np.ndarray,
-                   gt_rle: Callable[[int], dict] | None = None) -> EvalState:
+                   gt_masks: Callable[[np.ndarray], PackedRles] | None = None) -> EvalState:
     """Match the detections of the images at `image_pos` (ascending positions in table.image_ids).
 
     Detections of other images or categories are dropped (COCOeval restricts to its params).
-    `gt_rle(row)` gives the RLE of GT table row `row` (segm only).
+    `gt_masks(rows)` gives the RLEs of GT table rows (segm only).
     """
     image_pos = np.asarray(image_pos, dtype=np.int64)
     sel, d_img, d_cat, rank = select_detections(dets.image_ids, dets.category_ids, dets.scores, table, params)
@@ -64,10 +65,10 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: Detections, image_p
     if params.iou_type == "bbox":
         iou, base, stride = bbox_cell_ious(dets.boxes_xywh[sel], table.boxes_xywh[rows], crowd, cell_dt, cell_gt)
     elif params.iou_type == "segm":
-        if dets.rle is None or gt_rle is None:
+        if (dets.masks is None and len(sel)) or gt_masks is None:
             raise CocosegError("segm evaluation needs masks for the detections")
-        iou, base, stride = segm_cell_ious(lambda r: dets.rle(int(sel[r])), lambda r: gt_rle(int(rows[r])), crowd,
-                                           cell_dt, cell_gt, cells // width)
+        dt_masks = dets.masks.take(sel) if dets.masks is not None else PackedRles.from_rles([])
+        iou, base, stride = segm_cell_ious(dt_masks, gt_masks(rows), crowd, cell_dt, cell_gt)
     else:
         if dets.keypoints is None:
             raise CocosegError("keypoints evaluation needs keypoints for the detections")

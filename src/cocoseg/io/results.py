@@ -24,6 +24,7 @@ import numpy as np
 from cocoseg import masks
 from cocoseg.errors import DataError, Problem
 from cocoseg.io.jsonio import PathLike, read_json
+from cocoseg.io.packed_rle import PackedRles, areas_boxes
 
 KINDS = ("bbox", "segm", "keypoints")
 
@@ -39,7 +40,8 @@ class DetectionResults:
         boxes_xywh: (N, 4) float64 [x, y, w, h], absolute pixels.
         areas: (N,) float64, the area used for the area-range rule.
         kind: "bbox", "segm" or "keypoints": the `loadRes` branch (see the module docstring).
-        segmentations: N COCO segmentations (RLE dicts, or polygons) or None entries, or None.
+        segmentations: N COCO segmentations: PackedRles for mask results; for box results a
+            list of segmentations or None entries (the box polygon is used), or None.
         keypoints: (N, 3K) float64 [x1, y1, v1, ...] or None.
         source: where the results came from, for messages.
     """
@@ -50,7 +52,7 @@ class DetectionResults:
     boxes_xywh: np.ndarray
     areas: np.ndarray
     kind: str = "bbox"
-    segmentations: list | None = None
+    segmentations: list | PackedRles | None = None
     keypoints: np.ndarray | None = None
     source: str = "<memory>"
     _box_polygons: bool = field(default=False, repr=False)
@@ -167,6 +169,37 @@ def empty_results(file: str = "<results>") -> DetectionResults:
                             np.zeros(0), "bbox", source=file)
 
 
+def complete_scanned(n: int, ids: np.ndarray, values: np.ndarray, flags: np.ndarray, seg_size: np.ndarray,
+                     cnt_off: np.ndarray, cnt_buf: np.ndarray, file: str) -> DetectionResults | None:
+    """DetectionResults from the columns of `results_json`, or None when the records need the full parser."""
+    if n == 0:
+        return empty_results(file)
+    required = 1 | 2 | 4  # image_id, category_id, score
+    if np.any((flags & required) != required):
+        return None
+    has_box, has_segm = (flags & 8) != 0, (flags & 32) != 0
+    image_ids, category_ids = ids[:, 0].copy(), ids[:, 1].copy()
+    scores, boxes = values[:, 0].copy(), np.ascontiguousarray(values[:, 1:5])
+    if has_box[0]:
+        if not has_box.all():
+            return None
+        segms = _scanned_rles(seg_size, cnt_off, cnt_buf, has_segm) if has_segm.any() else None
+        return _checked(DetectionResults(image_ids, category_ids, scores, boxes, boxes[:, 2] * boxes[:, 3], "bbox",
+                                         segms, source=file))
+    if not has_segm.all():
+        return None
+    rles = PackedRles(cnt_buf[:cnt_off[-1]].copy(), cnt_off, seg_size)
+    areas, mask_boxes = areas_boxes(rles.chars, rles.offsets, rles.sizes)
+    boxes = np.where(has_box[:, None], boxes, mask_boxes)  # loadRes keeps a given bbox
+    return _checked(DetectionResults(image_ids, category_ids, scores, boxes, areas, "segm", rles, source=file))
+
+
+def _scanned_rles(seg_size: np.ndarray, cnt_off: np.ndarray, cnt_buf: np.ndarray, present: np.ndarray) -> list:
+    """RLE dicts of the scanned rows (None where absent), for box results that also carry masks."""
+    packed = PackedRles(cnt_buf[:cnt_off[-1]], cnt_off, seg_size)
+    return [packed[i] if present[i] else None for i in range(len(packed))]
+
+
 def _kind_of(first: dict, file: str) -> str:
     if "bbox" in first and first["bbox"] != []:
         return "bbox"
@@ -236,8 +269,8 @@ def _mask_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, p
             rles.append(None)
     if problems:
         return empty_results(file)
-    areas = np.asarray(masks.area(rles), dtype=np.float64) if rles else np.zeros(0)
-    boxes = masks.to_bbox(rles).reshape(-1, 4)
+    packed = PackedRles.from_rles(rles)
+    areas, boxes = areas_boxes(packed.chars, packed.offsets, packed.sizes)
     for i, rec in enumerate(records):
         if "bbox" in rec:  # loadRes keeps a given bbox
             box = _numbers(rec["bbox"], 4)
@@ -245,7 +278,7 @@ def _mask_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, p
                 problems.append(Problem(file, f"result {i}", "bbox", "must be [x, y, w, h]"))
             else:
                 boxes[i] = box
-    return DetectionResults(image_ids, image_ids, image_ids, boxes, areas, "segm", rles, source=file)
+    return DetectionResults(image_ids, image_ids, image_ids, boxes, areas, "segm", packed, source=file)
 
 
 def _as_rle(segm: Any, image_id: int, sizes: dict[int, tuple[int, int]] | None) -> dict:
