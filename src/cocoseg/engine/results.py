@@ -76,10 +76,10 @@ def crop_to_rle(x0: int, y0: int, crop: np.ndarray, height: int, width: int) -> 
         counts.insert(0, 0)
     counts[0] += x0 * height
     tail = (width - x0 - w) * height
-    if flat[-1]:
-        counts.append(tail)
-    else:
+    if not flat[-1]:
         counts[-1] += tail
+    elif tail:
+        counts.append(tail)
     return compress({"size": [height, width], "counts": counts})
 
 
