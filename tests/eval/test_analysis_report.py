@@ -9,6 +9,9 @@ import pytest
 from cocoseg.eval.report import analyze
 
 PUBLISHED_AP = {"bbox": 0.5045806987249628, "segm": 0.3195452758576433}
+# the error counts tidecv 1.0.1 (the TIDE authors' package) reports for these files
+TIDECV_COUNTS = {"bbox": {"cls": 83, "loc": 1, "both": 0, "dupe": 1, "bkg": 0, "miss": 97},
+                 "segm": {"cls": 76, "loc": 82, "both": 7, "dupe": 0, "bkg": 4, "miss": 109}}
 
 
 @pytest.mark.parametrize("iou_type", ["bbox", "segm"])
@@ -20,6 +23,7 @@ def test_analysis_of_the_fake100_results(iou_type: str, shared: Path) -> None:
     assert a.result.ap == pytest.approx(PUBLISHED_AP[iou_type], abs=1e-12)
     assert a.slices is not None and a.slices["all"].ap == pytest.approx(a.result.ap, abs=1e-12)
     assert a.errors is not None and a.errors.ap == pytest.approx(a.result.ap50, abs=1e-12)
+    assert a.errors.counts == TIDECV_COUNTS[iou_type]
     assert a.errors.oracle_ap == pytest.approx(1.0, abs=1e-12)
     assert all(v >= -1e-12 for v in a.errors.delta_ap.values())
     assert a.confusion is not None and a.confusion.confidence == a.f1.best_confidence

@@ -26,6 +26,11 @@ the GT count). Two more rows as TIDE reports them: ``fp`` (every false positive 
 (every unmatched GT removed). The errors overlap, so the gains do not add up to 1 - AP; fixing
 everything at once (the oracle) gives AP 1 for every category with GT.
 
+Checked against tidecv 1.0.1 on cocoapi-val2014-fake100: the same error counts for bbox (83 cls,
+1 loc, 1 dupe, 97 miss) and segm (76 cls, 82 loc, 7 both, 4 bkg, 109 miss). tidecv's own AP50
+is not pycocotools' (64.2 vs 69.7 for bbox: it also averages in, as 0, the categories that have
+detections but no GT), so its gains differ; here every AP is the engine's, i.e. pycocotools'.
+
 Differences from tidecv, all deliberate: maxDets 100 is per image and category (COCO) rather
 than per image; interval ends are half-open (IoU exactly t_f with a taken GT is ``dupe``, not
 ``loc``), so each false positive has one type; AP comes from the exact engine, and a gain is not
