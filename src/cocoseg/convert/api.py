@@ -41,7 +41,7 @@ def convert(input: str | Path | InputSpec, output: str | Path, to: str, images: 
     if to == "yolo":
         return write_yolo(loaded, out, task, split_parts, image_mode, progress, report)
     if to == "voc":
-        from cocoseg.convert.voc import write_voc
+        from cocoseg.convert.voc_write import write_voc
 
         return write_voc(loaded, out, image_mode, progress, report)
     return write_coco(loaded, out, image_mode, progress, report)
