@@ -75,6 +75,8 @@ def write_yolo(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Pa
     report.outputs.append(str(yaml_path))
     if task == "detect":
         report.note(MASKS_DROPPED)
+    if image_mode == "none":
+        report.note("images not placed: put them in images/<split>/ (YOLO finds each label from its image's path)")
     return report
 
 
