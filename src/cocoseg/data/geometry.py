@@ -1,8 +1,9 @@
 """Pure numpy geometry on polygon parts: transform, clip, boxes, areas, rasterisation.
 
-A polygon part is a (K, 2) float32 array of absolute pixel (x, y) vertices. An instance is a list of
-parts (COCO's multi-part polygons stay multi-part); parts are filled one by one, so their union is the
-instance, as pycocotools' `frPyObjects` + `merge` does.
+A polygon part is a (K, 2) float32 array of absolute pixel (x, y) vertices in COCO's continuous
+coordinates. An instance is a list of parts (COCO's multi-part polygons stay multi-part), rasterised as
+the union of its parts by pycocotools' codec (`frPyObjects` + `merge`), so training masks are exactly
+the masks the evaluator sees.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-_SHIFT = 4  # sub-pixel bits for cv2.fillPoly: vertices at 1/16 px precision
+from cocoseg.masks import decode, polygons_to_rle
+
 
 
 def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -85,15 +87,18 @@ def instance_area(parts: Sequence[np.ndarray]) -> float:
     return sum(polygon_area(p) for p in parts)
 
 
-def fill_instance(canvas: np.ndarray, parts: Sequence[np.ndarray], value: int, scale: float = 1.0) -> None:
-    """Fill the parts (coordinates multiplied by `scale`) into `canvas` in place with `value`.
+def instance_bitmap(parts: Sequence[np.ndarray], height: int, width: int, scale: float = 1.0) -> np.ndarray:
+    """(H, W) uint8 mask of the parts (coordinates times `scale`), rasterised exactly as pycocotools
+    rasterises COCO polygons (continuous coordinates, pixel i spans [i, i + 1]; parts united)."""
+    polys = [(p * scale).astype(np.float64).reshape(-1).tolist() for p in parts if len(p) >= 3]
+    if not polys:
+        return np.zeros((height, width), np.uint8)
+    return decode(polygons_to_rle(polys, height, width))
 
-    Coordinates are continuous (pixel i spans [i, i + 1]); cv2 puts pixel centres on integers, hence -0.5.
-    """
-    for part in parts:
-        if len(part) >= 3:
-            pts = np.round((part * scale - 0.5) * (1 << _SHIFT)).astype(np.int32)
-            cv2.fillPoly(canvas, [pts], color=int(value), shift=_SHIFT)
+
+def fill_instance(canvas: np.ndarray, parts: Sequence[np.ndarray], value: int, scale: float = 1.0) -> None:
+    """Set `canvas` (H, W) to `value` where the instance's parts cover it (in place)."""
+    canvas[instance_bitmap(parts, canvas.shape[0], canvas.shape[1], scale).astype(bool)] = value
 
 
 def rasterize_overlap(instances: Sequence[Sequence[np.ndarray]], height: int, width: int, scale: float
@@ -116,41 +121,13 @@ def rasterize_each(instances: Sequence[Sequence[np.ndarray]], height: int, width
     """(N, H, W) uint8: one full binary mask per instance (overlaps kept in both)."""
     out = np.zeros((len(instances), height, width), dtype=np.uint8)
     for i, parts in enumerate(instances):
-        fill_instance(out[i], parts, 1, scale)
+        out[i] = instance_bitmap(parts, height, width, scale)
     return out
 
 
 def rle_to_parts(bitmap: np.ndarray) -> list[np.ndarray]:
-    """A binary mask as polygon parts in continuous coordinates, one per connected outer contour.
+    """A binary mask as polygon parts that rasterise back to exactly that mask (holes bridged into
+    their outer ring by a zero-width cut; see `cocoseg.masks.contours`)."""
+    from cocoseg.masks.contours import bitmap_to_polygons
 
-    Holes are kept by splicing each hole into its outer contour through a zero-width cut (a "keyhole"
-    polygon), which even-odd filling renders with the hole open.
-    """
-    contours, hierarchy = cv2.findContours(bitmap.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    parts = []
-    for i, contour in enumerate(contours):
-        if hierarchy[0][i][3] != -1:  # a hole: handled with its parent
-            continue
-        outer = contour.reshape(-1, 2).astype(np.float32)
-        child = hierarchy[0][i][2]
-        while child != -1:
-            outer = _splice(outer, contours[child].reshape(-1, 2).astype(np.float32))
-            child = hierarchy[0][child][0]
-        parts.append(_pixel_outline(outer))
-    return parts
-
-
-def _splice(outer: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Outer and hole joined at their closest vertices into one keyhole polygon."""
-    d = ((outer[:, None] - hole[None]) ** 2).sum(-1)
-    a, b = np.unravel_index(np.argmin(d), d.shape)
-    return np.concatenate([outer[: a + 1], hole[b:], hole[: b + 1], outer[a:]])
-
-
-def _pixel_outline(points: np.ndarray) -> np.ndarray:
-    """Contour pixel indices -> continuous coordinates of their centres; tiny blobs become a box."""
-    if len(points) >= 3:
-        return points + 0.5
-    x0, y0 = points.min(0)
-    x1, y1 = points.max(0) + 1
-    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+    return [np.asarray(p, np.float32).reshape(-1, 2) for p in bitmap_to_polygons(bitmap) if len(p) >= 6]

@@ -78,6 +78,7 @@ class TrainConfig:
     mask_ratio: int = 4
     # validation and saving
     val: bool = True
+    val_period: int = 1  # validate every N epochs (the last epoch always)
     conf: float = 0.001
     iou: float = 0.7
     max_det: int = 300

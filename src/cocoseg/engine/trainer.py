@@ -138,13 +138,15 @@ class Trainer:
             t0 = time.time()
             losses = self._train_epoch(epoch)
             final = epoch == cfg.epochs - 1
-            if self.validator is not None:
+            validated = self.validator is not None and (final or (epoch + 1) % max(cfg.val_period, 1) == 0)
+            if validated:
                 self.metrics = self.validate()
-            improved = self.metrics.fitness > self.best_fitness
+            improved = validated and self.metrics.fitness > self.best_fitness
             if improved:
                 self.best_fitness, self.best_epoch, self.best_metrics = self.metrics.fitness, epoch, self.metrics
             self._save_epoch(epoch, losses, improved, time.time() - t0)
-            patience_left = cfg.patience if improved else patience_left - 1
+            if validated:
+                patience_left = cfg.patience if improved else patience_left - 1
             out_of_time = cfg.time > 0 and (time.time() - started) > cfg.time * 3600
             if not final and (patience_left <= 0 or out_of_time):
                 LOGGER.info("stopping early after epoch %d: %s", epoch + 1,
