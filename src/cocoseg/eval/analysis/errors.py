@@ -166,7 +166,7 @@ def _classify_image(ious: np.ndarray, same: np.ndarray, gt_matched: np.ndarray, 
     return codes, targets
 
 
-def fixed_inputs(gt: CocoDataset, inst: Instances, labels: ErrorLabels,
+def fixed_inputs(gt: CocoDataset, detections: DetectionResults, inst: Instances, labels: ErrorLabels,
                  fix: Sequence[str]) -> tuple[CocoDataset, DetectionResults]:
     """GT and detections with the errors of the `fix` types fixed (the inputs are not modified).
 
@@ -181,7 +181,8 @@ def fixed_inputs(gt: CocoDataset, inst: Instances, labels: ErrorLabels,
     if "fp" in fix:
         drop_dt |= codes >= 0
     repaired = np.isin(codes, [_CODE[n] for n in fix & {"cls", "loc"}]) & labels.det_fixable
-    dets = _detections(inst, np.flatnonzero(~drop_dt | repaired), labels.det_target, repaired)
+    keep = np.flatnonzero(~drop_dt | repaired)
+    dets = _detections(detections, inst, keep, np.where(repaired, labels.det_target, -1)[keep])
     drop_gt = labels.gt_missed if "miss" in fix else np.zeros(len(inst.gt_index), dtype=bool)
     if "fn" in fix:
         drop_gt = drop_gt | (~inst.gt_ignore & ~labels.gt_matched)
@@ -190,19 +191,23 @@ def fixed_inputs(gt: CocoDataset, inst: Instances, labels: ErrorLabels,
     return CocoDataset(gt.images, anns, gt.categories, gt.info, gt.licenses, source=gt.source), dets
 
 
-def _detections(inst: Instances, keep: np.ndarray, target: np.ndarray, repaired: np.ndarray) -> DetectionResults:
-    """The kept detections as engine input; a repaired one takes its target GT's category and geometry."""
-    moved = repaired[keep]
-    source = np.where(moved, target[keep], -1)
-    category = np.where(moved, inst.gt_category[np.maximum(source, 0)], inst.dt_category[keep])
+def _detections(detections: DetectionResults, inst: Instances, keep: np.ndarray, target: np.ndarray) -> DetectionResults:
+    """Engine input of the kept rows; a row with a target GT (>= 0) takes that GT's category and geometry."""
+    rows = inst.dt_index[keep]
+    moved = np.flatnonzero(target >= 0)
+    goal = target[moved]
+    category = inst.dt_category[keep].copy()
+    category[moved] = inst.gt_category[goal]
+    boxes = np.asarray(detections.boxes_xywh, dtype=np.float64)[rows].reshape(-1, 4)
+    areas = np.asarray(detections.areas, dtype=np.float64)[rows]
     if inst.iou_type == "bbox":
-        boxes = np.where(moved[:, None], np.asarray(inst.gt_geometry).reshape(-1, 4)[np.maximum(source, 0)],
-                         inst.dt_geometry[keep]) if len(keep) else np.zeros((0, 4))
-        return DetectionResults(inst.dt_image[keep], category, inst.dt_score[keep], boxes,
-                                boxes[:, 2] * boxes[:, 3], "bbox", source="<fixed>")
-    rles = [inst.gt_geometry[g] if g >= 0 else inst.dt_geometry[d] for d, g in zip(keep.tolist(), source.tolist())]
-    areas = np.asarray(masks.area(rles), dtype=np.float64) if rles else np.zeros(0)
-    boxes = masks.to_bbox(rles).reshape(-1, 4)
+        boxes[moved] = np.asarray(inst.gt_geometry).reshape(-1, 4)[goal]
+        areas[moved] = boxes[moved, 2] * boxes[moved, 3]
+        return DetectionResults(inst.dt_image[keep], category, inst.dt_score[keep], boxes, areas, "bbox", source="<fixed>")
+    rles = [inst.dt_geometry[d] for d in keep.tolist()]
+    for i, g in zip(moved.tolist(), goal.tolist()):
+        rles[i] = inst.gt_geometry[g]
+        areas[i], boxes[i] = float(masks.area(rles[i])), masks.to_bbox(rles[i])
     return DetectionResults(inst.dt_image[keep], category, inst.dt_score[keep], boxes, areas, "segm", rles,
                             source="<fixed>")
 
@@ -222,7 +227,7 @@ def error_breakdown_from_result(gt: CocoDataset, detections: DetectionResults, r
                "area_ranges": [params.area_ranges[0]]}
 
     def ap_with(fix: Sequence[str]) -> float:
-        fixed_gt, fixed_dt = fixed_inputs(gt, inst, labels, fix)
+        fixed_gt, fixed_dt = fixed_inputs(gt, detections, inst, labels, fix)
         return mean_precision(run_evaluate(fixed_gt, fixed_dt, inst.iou_type, **options), pos_threshold)
 
     base = mean_precision(result, pos_threshold)
