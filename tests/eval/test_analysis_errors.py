@@ -212,3 +212,22 @@ def test_analyze_ties_the_pieces_together() -> None:
     assert a.slices is not None and a.slices["all"].ap == pytest.approx(a.result.ap, abs=1e-12)
     text = a.format()
     assert "TIDE errors" in text and "Challenge slices" in text and "best" in text
+
+
+def test_reused_result_and_clear_refusals() -> None:
+    gt, results = scene()
+    ds = _ds(gt)
+    result = evaluate(ds, results, "bbox")
+    a = analyze(ds, results, "bbox", result=result, slices=False)
+    assert a.result is result and a.errors is not None and a.errors.counts["dupe"] == 1
+    with pytest.raises(CocosegError, match="pooled categories"):
+        analyze(ds, results, "bbox", result=evaluate(ds, results, "bbox", use_cats=False))
+    with pytest.raises(CocosegError, match="other detections"):
+        analyze(ds, results[:3], "bbox", result=result)
+    with pytest.raises(CocosegError, match="class-aware"):
+        from cocoseg.eval.analysis import error_breakdown_from_result
+        from cocoseg.io.results import load_results
+
+        error_breakdown_from_result(ds, load_results(results), evaluate(ds, results, "bbox", use_cats=False))
+    with pytest.raises(CocosegError, match="not one of the evaluated thresholds"):
+        analyze(ds, results, "bbox", iou_threshold=0.52)

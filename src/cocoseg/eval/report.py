@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cocoseg.errors import CocosegError
 from cocoseg.eval.analysis._engine import run_evaluate
 from cocoseg.eval.analysis._prepare import IOU_TYPES, instances_from_result, load_inputs
 from cocoseg.eval.analysis.confusion import ConfusionMatrix, confusion_from_instances
@@ -37,12 +38,14 @@ class Analysis:
         """bbox, segm or keypoints."""
         return str(self.result.params.iou_type)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the evaluation (stats, per_class, params) and every analysis."""
-        return {"evaluation": self.result.to_dict(), "pr_curves": self.pr.to_dict(), "f1": self.f1.to_dict(),
-                "confusion": None if self.confusion is None else self.confusion.to_dict(),
-                "errors": None if self.errors is None else self.errors.to_dict(),
-                "slices": None if self.slices is None else self.slices.to_dict()}
+    def to_dict(self, include_evaluation: bool = True) -> dict[str, Any]:
+        """JSON-ready: the evaluation (stats, per_class, params; optional) and every analysis."""
+        out = {"evaluation": self.result.to_dict()} if include_evaluation else {}
+        out.update({"pr_curves": self.pr.to_dict(), "f1": self.f1.to_dict(),
+                    "confusion": None if self.confusion is None else self.confusion.to_dict(),
+                    "errors": None if self.errors is None else self.errors.to_dict(),
+                    "slices": None if self.slices is None else self.slices.to_dict()})
+        return out
 
     def format(self, top_confusions: int = 10) -> str:
         """The analyses as text (the summary and per-class table are `result.summary()` / `per_class_table()`)."""
@@ -73,6 +76,16 @@ def _format_confusion(cm: ConfusionMatrix, top: int) -> str:
     return "\n".join(lines)
 
 
+def _check_reusable(result: Any, iou_type: str, num_results: int) -> None:
+    state = result.state
+    if result.params.iou_type != iou_type or not result.params.use_cats:
+        raise CocosegError(f"the given result is a {result.params.iou_type} evaluation"
+                           f"{'' if result.params.use_cats else ' with pooled categories'}; analyze needs "
+                           f"a {iou_type} evaluation with categories used")
+    if len(state.dt_index) and int(state.dt_index.max()) >= num_results:
+        raise CocosegError("the given result was computed from other detections than `results`")
+
+
 def analyze(
     gt: Any,
     results: Any,
@@ -89,6 +102,7 @@ def analyze(
     occlusion_threshold: float = 0.3,
     occlusion_by: str = "box",
     crowded_min: int = 10,
+    result: Any = None,
 ) -> Analysis:
     """Evaluate `results` against `gt` and analyze them (COCO's default parameters, categories used).
 
@@ -99,9 +113,14 @@ def analyze(
         bg_threshold: TIDE's background IoU threshold.
         errors, slices: compute the TIDE breakdown / the challenge slices (each runs the engine again).
         area_ranges, occlusion_threshold, occlusion_by, crowded_min: see `evaluate_slices`.
+        result: the `evaluate(gt, results, iou_type, ...)` result of these same inputs, reused
+            instead of evaluating again (the CLI has one already); categories must be used.
     """
     gt_ds, dets = load_inputs(gt, results, iou_type)
-    result = run_evaluate(gt_ds, dets, iou_type, image_ids=image_ids, category_ids=category_ids)
+    if result is None:
+        result = run_evaluate(gt_ds, dets, iou_type, image_ids=image_ids, category_ids=category_ids)
+    else:
+        _check_reusable(result, iou_type, len(dets))
     names = {row["category_id"]: str(row["name"]) for row in result.per_class}
     matches = matches_from_result(result, iou_threshold)
     f1 = f1_curve(matches, names)
