@@ -25,8 +25,12 @@ def test_outputs_equal_the_reference_to_1e_4(ref, stem, nc):
     with torch.no_grad():
         pred, protos = model(torch.from_numpy(io["input"]))
     assert model.nc == nc and pred.shape == io["pred"].shape
-    assert np.abs(pred.numpy() - io["pred"]).max() <= 1e-4
-    assert np.abs(protos.numpy() - io["proto"]).max() <= 1e-4
+    # scores, coefficients, prototypes: 1e-4 absolute; box coordinates (up to 640 px, where a float32
+    # ulp is 6e-5) may differ by a few ulps with the thread count, hence the 1e-6 relative term
+    nb = 4
+    np.testing.assert_allclose(pred.numpy()[:, nb:], io["pred"][:, nb:], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(pred.numpy()[:, :nb], io["pred"][:, :nb], rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(protos.numpy(), io["proto"], rtol=0, atol=1e-4)
     assert meta["version"] == "8.4.190" and meta["train_args"]["task"] == "segment"
 
 
@@ -59,7 +63,7 @@ def test_module_path_of_pickled_classes_does_not_matter(ref, tmp_path):
     io = np.load(ref / "yolov8n-seg-nc3-ref_io.npz")
     with torch.no_grad():
         pred, _ = load_model(dst)(torch.from_numpy(io["input"]))
-    assert np.abs(pred.numpy() - io["pred"]).max() <= 1e-4
+    np.testing.assert_allclose(pred.numpy(), io["pred"], rtol=1e-6, atol=1e-4)
 
 
 class _RunsCode:

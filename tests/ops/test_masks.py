@@ -78,9 +78,9 @@ def test_proto_masks_are_cropped_logits():
     masks = proto_masks(protos, coeffs, boxes, (64, 80))
     logits = torch.einsum("nc,chw->nhw", coeffs, protos)
     cols, rows = torch.arange(20.0), torch.arange(16.0)
-    for m, l, (x1, y1, x2, y2) in zip(masks, logits, (boxes / 4).tolist()):
+    for m, logit, (x1, y1, x2, y2) in zip(masks, logits, (boxes / 4).tolist()):
         inside = ((rows >= y1) & (rows < y2))[:, None] & ((cols >= x1) & (cols < x2))[None]
-        assert torch.equal(m, (l > 0) & inside)
+        assert torch.equal(m, (logit > 0) & inside)
 
 
 def test_empty_inputs():
