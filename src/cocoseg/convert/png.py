@@ -74,12 +74,22 @@ def read_indexed_png(path: str | Path) -> np.ndarray:
     bgr = image[..., :3].astype(np.int64)
     colours = (bgr[..., 2] << 16) | (bgr[..., 1] << 8) | bgr[..., 0]
     keys = (palette[:, 0].astype(np.int64) << 16) | (palette[:, 1].astype(np.int64) << 8) | palette[:, 2]
-    used, inverse = np.unique(colours, return_inverse=True)
-    out = np.empty(len(used), dtype=np.int64)
-    for k, colour in enumerate(used.tolist()):
-        hits = np.nonzero(keys == colour)[0]
-        if len(hits) != 1:
-            raise DataError(f"{path}: colour #{colour:06x} is {'missing from' if not len(hits) else 'repeated in'} "
-                            "the palette; cannot recover the indices")
-        out[k] = hits[0]
-    return out[inverse].reshape(colours.shape).astype(np.uint8)
+    # O(pixels) lookup: a multiplicative hash of the 24-bit colour into 2**16 slots (palette entries
+    # that collide, or repeat a colour, go to a sorted fallback)
+    def slot_of(k: np.ndarray) -> np.ndarray:
+        return ((k * 2654435761) >> 12) & 0xFFFF
+
+    table = np.full(1 << 16, -1, dtype=np.int64)
+    slots = slot_of(keys)
+    if len(np.unique(slots)) == len(keys):
+        table[slots] = np.arange(len(keys))
+        out = table[slot_of(colours)]
+    else:
+        order = np.argsort(keys, kind="stable")
+        out = order[np.minimum(np.searchsorted(keys[order], colours), len(keys) - 1)]
+        if len(np.unique(keys)) != len(keys):
+            raise DataError(f"{path}: the palette repeats a colour; cannot recover the indices")
+    bad = (out < 0) | (keys[np.maximum(out, 0)] != colours)
+    if bad.any():
+        raise DataError(f"{path}: colour #{int(colours[bad][0]):06x} is missing from the palette")
+    return out.astype(np.uint8)

@@ -112,20 +112,35 @@ def _segment_crossings(xs: int, ys: int, xe: int, ye: int, h: int, w: int) -> li
         s = (ye - ys) / dx
         for um in range(xs + (2 - xs) % 5, xe, 5):
             steps.append((um, min(int(ys + s * (um - xs) + .5), int(ys + s * (um + 1 - xs) + .5))))
-    else:
+    elif xe != xs:
+        # y-major: u(t) = int(xs + s*t + .5) moves by at most 1 per step; per column centre
+        # 5c+2 | 5c+3 that u passes, the first t beyond it (estimated, then exact integer steps)
         s = (xe - xs) / dy
-        pu = xs
-        for t in range(1, dy + 1):
-            u = int(xs + s * t + .5)
-            if u != pu and min(u, pu) % 5 == 2:
-                steps.append((min(u, pu), ys + t - 1))
-            pu = u
+        lo, hi = min(xs, xe), max(xs, xe)
+        for um in range(lo + (2 - lo) % 5, hi, 5):
+            t = _first_step_past(xs, s, um, dy)
+            if t is not None:
+                steps.append((um, ys + t - 1))
     out = []
     for um, vm in steps:
         col = (um - 2) // 5
         if 0 <= col <= w - 1:
             out.append(col * h + math.ceil(min(max((vm + .5) / 5 - .5, 0.0), float(h))))
     return out
+
+
+def _first_step_past(xs: int, s: float, um: int, dy: int) -> int | None:
+    """Smallest t in 1..dy where int(xs + s*t + .5) has moved past the column boundary um | um+1."""
+    def past(t: int) -> bool:
+        u = int(xs + s * t + .5)
+        return u >= um + 1 if s > 0 else u <= um
+
+    t = min(max(int((um + .5 - xs) / s) - 1, 1), dy)
+    while t < dy and not past(t):
+        t += 1
+    while t > 1 and past(t - 1):
+        t -= 1
+    return t if past(t) and not past(t - 1) else None
 
 
 def _greedy_runs(xs: list[float], ys: list[float], tolerance: float) -> list[int]:
