@@ -127,10 +127,10 @@ def classify_errors(inst: Instances, matches: Matches, bg_threshold: float = 0.1
         if len(fp) == 0:
             continue
         fp = fp[np.argsort(-inst.dt_score[dt][fp], kind="mergesort")]
-        ious = inst.ious(gt, dt)[fp] * ~inst.gt_ignore[gt]
+        ious = inst.ious(gt, dt, fp) * ~inst.gt_ignore[gt]
         same = inst.dt_category[dt][fp][:, None] == inst.gt_category[gt][None, :]
         codes, targets = _classify_image(ious, same, gt_matched[gt], pos, bg_threshold)
-        det_error[fp.astype(np.int64) + dt.start] = codes
+        det_error[fp + dt.start] = codes
         det_target[fp + dt.start] = np.where(targets >= 0, targets + gt.start, -1)
     # TIDE's BestGTMatch: of the cls/loc errors on one unmatched GT, the highest-scoring is fixed
     order = np.argsort(-inst.dt_score, kind="mergesort")
@@ -145,24 +145,25 @@ def classify_errors(inst: Instances, matches: Matches, bg_threshold: float = 0.1
 
 def _classify_image(ious: np.ndarray, same: np.ndarray, gt_matched: np.ndarray, pos: float,
                     bg: float) -> tuple[np.ndarray, np.ndarray]:
-    """(error code, target GT within the image or -1) of each false positive of one image."""
-    n = ious.shape[0]
-    codes = np.full(n, _CODE["bkg"], dtype=np.int8)
-    targets = np.full(n, -1, dtype=np.int64)
+    """(error code, target GT within the image or -1) of each false positive of one image.
+
+    ious: (F, G) with the ignore regions zeroed; same: (F, G) same category; tests in TIDE's order.
+    """
+    codes = np.full(ious.shape[0], _CODE["bkg"], dtype=np.int8)
+    targets = np.full(ious.shape[0], -1, dtype=np.int64)
     if ious.shape[1] == 0:
         return codes, targets
+    rows = np.arange(ious.shape[0])
     same_iou, other_iou = ious * same, ious * ~same
-    used_iou = same_iou * gt_matched[None, :]
-    for d in range(n):
-        j_same, j_other = int(np.argmax(same_iou[d])), int(np.argmax(other_iou[d]))
-        if bg <= same_iou[d, j_same] < pos:
-            codes[d], targets[d] = _CODE["loc"], j_same
-        elif other_iou[d, j_other] >= pos:
-            codes[d], targets[d] = _CODE["cls"], j_other
-        elif used_iou[d].max() >= pos:
-            codes[d] = _CODE["dupe"]
-        elif ious[d].max() >= bg:
-            codes[d] = _CODE["both"]
+    j_same, j_other = same_iou.argmax(axis=1), other_iou.argmax(axis=1)
+    best_same, best_other = same_iou[rows, j_same], other_iou[rows, j_other]
+    loc = (bg <= best_same) & (best_same < pos)
+    cls = ~loc & (best_other >= pos)
+    dupe = ~loc & ~cls & ((same_iou * gt_matched[None, :]).max(axis=1) >= pos)
+    both = ~loc & ~cls & ~dupe & (ious.max(axis=1) >= bg)
+    for name, flags in (("loc", loc), ("cls", cls), ("dupe", dupe), ("both", both)):
+        codes[flags] = _CODE[name]
+    targets[loc], targets[cls] = j_same[loc], j_other[cls]
     return codes, targets
 
 
