@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", default="segment", choices=("segment", "detect"),
                         help="YOLO output: polygon lines (segment) or box lines (detect)")
     parser.add_argument("--splits", default=None, help="comma-separated splits to convert (default: all)")
+    parser.add_argument("--crowd", default="auto", choices=("auto", "sidecar", "lines"),
+                        help="YOLO output: crowd annotations to the sidecar only, or also as lines; auto: sidecar "
+                             "unless every annotation of a split is a crowd one (as CVAT exports mark RLE masks)")
     add_bool(parser, "split_parts", False, "YOLO output: one line per part of a multi-part object instead of "
                                            "one bridged polygon per object")
     add_bool(parser, "copy_images", False, "copy images into the output instead of symlinking them")
@@ -42,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
                     leave=False, dynamic_ncols=True)
 
     report = convert(spec, args.output, args.to, task=args.task, split_parts=args.split_parts,
-                     image_mode=image_mode, strict=args.strict, splits=splits, progress=progress)
+                     image_mode=image_mode, strict=args.strict, splits=splits, crowd=args.crowd,
+                     progress=progress)
     print(report)
     return 0

@@ -17,11 +17,12 @@ TARGETS = ("coco", "yolo", "voc")
 
 def convert(input: str | Path | InputSpec, output: str | Path, to: str, images: str | Path | None = None,
             task: str = "segment", split_parts: bool = False, image_mode: str = "link", strict: bool = True,
-            splits: list[str] | None = None, progress: Progress = no_progress) -> ConvertReport:
+            splits: list[str] | None = None, crowd: str = "auto", progress: Progress = no_progress) -> ConvertReport:
     """Convert a dataset (COCO JSON, dataset YAML, YOLO/COCO/VOC folder) to `to` under `output`.
 
     image_mode: 'link' (symlinks), 'copy', or 'none' (COCO output then points at the original
-    images). Returns what was written, changed and dropped, per reason.
+    images). crowd: how YOLO output treats crowd annotations (see `write_yolo`). Returns what was
+    written, changed and dropped, per reason.
     """
     if to not in TARGETS:
         raise CocosegError(f"--to must be one of {', '.join(TARGETS)}, got {to!r}")
@@ -39,7 +40,7 @@ def convert(input: str | Path | InputSpec, output: str | Path, to: str, images: 
         raise CocosegError(f"{out}: the output must be a new or existing folder other than the input")
     loaded = _load_unique(spec.cfg, names, strict, report, progress)
     if to == "yolo":
-        return write_yolo(loaded, out, task, split_parts, image_mode, progress, report)
+        return write_yolo(loaded, out, task, split_parts, image_mode, progress, report, crowd)
     if to == "voc":
         from cocoseg.convert.voc_write import write_voc
 

@@ -103,7 +103,9 @@ def dedupe(ring: np.ndarray) -> np.ndarray:
     """Drop consecutive repeated vertices (and a closing vertex equal to the first)."""
     if len(ring) < 2:
         return ring
-    keep = np.any(ring != np.roll(ring, 1, axis=0), axis=1)
+    keep = np.empty(len(ring), dtype=bool)
+    keep[1:] = (ring[1:] != ring[:-1]).any(axis=1)
+    keep[0] = bool((ring[0] != ring[-1]).any())
     if not keep.any():
         return ring[:1]
     return ring[keep]
@@ -116,8 +118,8 @@ def split_cuts(ring: np.ndarray) -> list[np.ndarray]:
     """
     pts = dedupe(np.asarray(ring, dtype=np.float64))
     n = len(pts)
-    if n < 4:
-        return [pts]
+    if n < 4 or len(np.unique(np.ascontiguousarray(pts).view(np.complex128))) == n:
+        return [pts]  # a cut needs a vertex visited twice
     keys = [tuple(p) for p in pts.tolist()]
     first_edge: dict[tuple, int] = {}
     for k in range(n):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cocoseg import masks
 from cocoseg.convert import polygons as P
 from cocoseg.convert.dataset_yaml import DataConfig, SplitSource
 from cocoseg.convert.imagesize import IMAGE_SUFFIXES, image_size
@@ -238,6 +239,8 @@ def _finish(images: list[dict], anns: list[dict], side: dict | None, has_polygon
             ann["segmentation"] = [[x, y, x + bw, y, x + bw, y + bh, x, y + bh]]
             report.change(BOX_RECT)
         complete_annotation(ann, h, w)
+        if ann.get("iscrowd") and isinstance(ann.get("segmentation"), list):  # a crowd line: COCO keeps crowds as RLE
+            ann["segmentation"] = masks.segmentation_to_rle(ann["segmentation"], h, w)
     crowd = [copy.deepcopy(a) for a in (side or {}).get("crowd", []) if a.get("image_id") in sizes]
     if crowd:
         report.written[CROWD_BACK] += len(crowd)

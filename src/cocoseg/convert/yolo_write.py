@@ -1,6 +1,7 @@
 """COCO datasets -> the Ultralytics YOLO layout: images/<split>/, labels/<split>/*.txt, data.yaml, sidecars."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,10 @@ from cocoseg.errors import DataError
 from cocoseg.io import CategoryMap, CocoDataset, atomic_write
 
 CROWD_SIDECAR = "crowd annotations kept in the sidecar (YOLO has no crowd flag)"
+CROWD_LINES = "crowd annotations written as ordinary lines (crowd flag kept in the sidecar)"
+ALL_CROWD = ("split '{}': every annotation is iscrowd=1 (CVAT and some tools mark all RLE masks so): "
+             "written as lines, not left out; pass crowd=sidecar to keep them out of the labels")
+CROWD_MODES = ("auto", "sidecar", "lines")
 NO_GEOMETRY = "object without segmentation or box dropped"
 EMPTY_BOX = "box with zero width or height dropped"
 MASKS_DROPPED = "masks not written (task=detect): boxes only"
@@ -48,24 +53,38 @@ def yaml_split_keys(names: list[str]) -> tuple[dict[str, str], list[str]]:
     return {k: keys[k] for k in SPLIT_KEYS if k in keys}, notes
 
 
+@dataclass(frozen=True)
+class _Options:
+    task: str
+    split_parts: bool
+    image_mode: str
+    crowd: str
+
+
 def write_yolo(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Path, task: str = "segment",
                split_parts: bool = False, image_mode: str = "link", progress: Progress = no_progress,
-               report: ConvertReport | None = None) -> ConvertReport:
+               report: ConvertReport | None = None, crowd: str = "auto") -> ConvertReport:
     """Write COCO splits ({name: (dataset, image folder)}) as a YOLO-seg (or -detect) dataset under `out`.
 
     One line per object whose polygon rasterizes (pycocotools) to the object's mask: parts and
     holes are bridged unless `split_parts`. Crowd annotations, categories, image records and the
     fields a line cannot hold go to `labels/<split>.coco.json`, which the reverse conversion reads.
+    crowd: 'sidecar' keeps crowd regions out of the labels (training on them as objects is wrong),
+    'lines' writes them as objects too, 'auto' is 'sidecar' unless every annotation of a split is
+    a crowd one (tools such as CVAT mark every RLE mask so), where it is 'lines' with a note.
     """
     if task not in ("segment", "detect"):
         raise DataError(f"task must be 'segment' or 'detect', got {task!r}")
+    if crowd not in CROWD_MODES:
+        raise DataError(f"crowd must be one of {', '.join(CROWD_MODES)}, got {crowd!r}")
+    opts = _Options(task, split_parts, image_mode, crowd)
     out = Path(out)
     report = report if report is not None else ConvertReport()
     report.output_format = f"YOLO-{'seg' if task == 'segment' else 'detect'}"
     categories = shared_categories(splits)
     cmap = CategoryMap.from_categories(categories)
     for name, (ds, image_root) in splits.items():
-        _write_split(name, ds, image_root, out, cmap, categories, task, split_parts, image_mode, progress, report)
+        _write_split(name, ds, image_root, out, cmap, categories, opts, progress, report)
     keys, notes = yaml_split_keys(list(splits))
     for text in notes:
         report.note(text)
@@ -81,24 +100,30 @@ def write_yolo(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Pa
 
 
 def _write_split(name: str, ds: CocoDataset, image_root: Path | None, out: Path, cmap: CategoryMap,
-                 categories: list[dict], task: str, split_parts: bool, image_mode: str, progress: Progress,
-                 report: ConvertReport) -> None:
+                 categories: list[dict], opts: _Options, progress: Progress, report: ConvertReport) -> None:
     label_dir = out / "labels" / name
     side = new_sidecar(ds.info, ds.licenses, categories)
+    crowd_lines = opts.crowd == "lines"
+    if opts.crowd == "auto" and ds.annotations and all(a.get("iscrowd") for a in ds.annotations):
+        crowd_lines = True
+        report.note(ALL_CROWD.format(name))
     for image in progress(ds.images, len(ds.images), f"writing {name}"):
         rel = Path(image["file_name"])
         if image_root is not None:
-            place_image(image_root / rel, out / "images" / name / rel, image_mode, report)
+            place_image(image_root / rel, out / "images" / name / rel, opts.image_mode, report)
         lines, entries = [], []
         for ann in ds.anns_for_image(image["id"]):
-            if ann.get("iscrowd"):
+            if ann.get("iscrowd") and not crowd_lines:
                 side["crowd"].append(ann)
                 report.change(CROWD_SIDECAR)
                 continue
             extra = {k: v for k, v in ann.items() if k not in LINE_FIELDS}
+            if ann.get("iscrowd"):
+                extra["iscrowd"] = ann["iscrowd"]
+                report.change(CROWD_LINES)
             if extra:
                 side["extra"][str(ann["id"])] = extra
-            for line in _object_lines(ann, image, cmap.label(ann["category_id"]), task, split_parts, report):
+            for line in _object_lines(ann, image, cmap.label(ann["category_id"]), opts.task, opts.split_parts, report):
                 lines.append(line)
                 entries.append([ann["id"], line_hash(line)])
         text = "".join(line + "\n" for line in lines)
