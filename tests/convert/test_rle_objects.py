@@ -53,3 +53,19 @@ def test_all_crowd_export_is_not_converted_to_empty_labels(tmp_path: Path) -> No
     assert all(masks.is_rle(a["segmentation"]) for a in ds.annotations)
     report = convert(src, tmp_path / "s", "yolo", images=tmp_path / "in" / "images", crowd="sidecar")
     assert report.written["label lines"] == 0
+
+
+def test_file_names_with_folders_keep_their_ids(tmp_path: Path) -> None:
+    """COCO file_names such as 'sub/a.png' keep their folder in the YOLO layout and their ids on the way back."""
+    src = _rle_dataset(tmp_path / "in", iscrowd=0)
+    ds = CocoDataset.load(src)
+    ds.images[0]["file_name"] = "sub/a.png"
+    (tmp_path / "in" / "images" / "sub").mkdir()
+    (tmp_path / "in" / "images" / "a.png").rename(tmp_path / "in" / "images" / "sub" / "a.png")
+    src = ds.save(src)
+    convert(src, tmp_path / "y", "yolo", images=tmp_path / "in" / "images")
+    assert (tmp_path / "y" / "labels" / "x" / "sub" / "a.txt").exists()
+    back, root = load_split(load_data_yaml(tmp_path / "y" / "data.yaml"), "train")
+    assert back.images[0]["file_name"] == "sub/a.png" and back.images[0]["id"] == 5
+    assert [a["id"] for a in back.annotations] == [a["id"] for a in ds.annotations]
+    assert (root / "sub" / "a.png").exists()

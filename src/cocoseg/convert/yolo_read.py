@@ -96,7 +96,8 @@ def read_yolo_split(cfg: DataConfig, split: SplitSource, strict: bool = True, re
     images = list_images(split)
     if not images:
         raise DataError(f"{split.name}: no images found in {', '.join(str(p) for p in split.images)}")
-    root = image_root_of(images)
+    single = split.images[0] if len(split.images) == 1 and split.images[0].is_dir() else None
+    root = single if single is not None else image_root_of(images)
     side = read_sidecar(sidecar_path(label_path_for(root / "x.jpg").parent))
     categories = _categories(cfg, side, report)
     label_of_id = {c["id"]: k for k, c in enumerate(sorted(categories, key=lambda c: c["id"]))}
