@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from cocoseg import masks
-from cocoseg.masks.contours import bitmap_to_polygons, bridge_polygons, bridge_rings
+from cocoseg.masks.contours import bitmap_to_polygons, bridge_polygons, bridge_rings, signed_area
 
 # reasons reported by the converters (one place, so the summary reads the same everywhere)
 BRIDGED_PARTS = "multi-part object bridged into one polygon (rasterizes to the same mask)"
@@ -144,8 +144,8 @@ def unbridge(ring: np.ndarray, h: int, w: int) -> list[np.ndarray]:
         return [whole]
     outers: list[np.ndarray] = []
     signs: list[float] = []
-    for loop in sorted(loops, key=lambda p: -abs(_signed_area(p))):
-        sign = np.sign(_signed_area(loop))
+    for loop in sorted(loops, key=lambda p: -abs(signed_area(p))):
+        sign = np.sign(signed_area(loop))
         probe = (float(loop[0, 0]), float(loop[0, 1]))
         host = next((k for k, o in enumerate(outers) if signs[k] != sign and
                      cv2.pointPolygonTest(o.astype(np.float32).reshape(-1, 1, 2), probe, False) > 0), None)
@@ -157,11 +157,6 @@ def unbridge(ring: np.ndarray, h: int, w: int) -> list[np.ndarray]:
     if not same_mask(outers, [whole], h, w):
         return [whole]
     return outers
-
-
-def _signed_area(pts: np.ndarray) -> float:
-    x, y = pts[:, 0], pts[:, 1]
-    return float(0.5 * (x * np.roll(y, -1) - np.roll(x, -1) * y).sum())
 
 
 def clip_ring(ring: np.ndarray, w: float, h: float) -> np.ndarray:

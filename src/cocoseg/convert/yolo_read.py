@@ -16,6 +16,7 @@ from cocoseg.convert.sidecar import read_sidecar, sidecar_path
 from cocoseg.convert.yolo_labels import LabelLine, line_hash, read_label_file
 from cocoseg.errors import DataError, Problem
 from cocoseg.io import CocoDataset, complete_annotation
+from cocoseg.masks.contours import signed_area
 
 MALFORMED = "malformed label line dropped (strict=False)"
 DUPLICATE = "duplicate label line dropped"
@@ -177,17 +178,12 @@ def _polygon(ann: dict, values: np.ndarray, w: int, h: int, report: ConvertRepor
     if (values < 0).any() or (values > 1).any():
         report.change(P.CLIPPED)
         ring = P.clip_ring(ring, w, h)
-        if len(ring) < 3 or abs(_area(ring)) == 0:
+        if len(ring) < 3 or signed_area(ring) == 0:
             report.drop(OUTSIDE)
             return False
     parts = P.unbridge(ring, h, w)
     ann["segmentation"] = [p.reshape(-1).tolist() for p in parts]
     return True
-
-
-def _area(ring: np.ndarray) -> float:
-    x, y = ring[:, 0], ring[:, 1]
-    return float(0.5 * (x * np.roll(y, -1) - np.roll(x, -1) * y).sum())
 
 
 def _box(ann: dict, values: np.ndarray, w: int, h: int, report: ConvertReport) -> bool:

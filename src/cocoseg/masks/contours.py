@@ -210,7 +210,8 @@ def _simplify(mids: np.ndarray, h: int, w: int, tolerance: float) -> np.ndarray:
     return pts
 
 
-def _signed_area(pts: np.ndarray) -> float:
+def signed_area(pts: np.ndarray) -> float:
+    """Shoelace area of a ring (N, 2); positive when clockwise on screen (y down), as outer rings here run."""
     x, y = pts[:, 0], pts[:, 1]
     return float(0.5 * (x * np.roll(y, -1) - np.roll(x, -1) * y).sum())
 
@@ -289,7 +290,7 @@ def bitmap_to_polygons(mask: np.ndarray, tolerance: float = 0.45) -> list[list[f
     for ring in _cycles(_successors(starts, dirs, w)):
         pts = _simplify(mids[ring], h, w, tolerance)
         comp = _component_of_edge(labels, starts[ring[0]], int(dirs[ring[0]]))
-        if _signed_area(pts) > 0:
+        if signed_area(pts) > 0:
             if comp in outer:
                 extra.append(pts)
             else:
