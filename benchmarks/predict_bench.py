@@ -1,0 +1,129 @@
+"""End-to-end YOLOv8n-seg prediction latency on CPU: read, preprocess, forward, NMS, masks, per image.
+
+    python benchmarks/predict_bench.py [--model PATH] [--images DIR] [--n 16] [--imgsz 640] [--conf 0.002]
+        [--threads N] [--ref-python PATH]
+
+Runs cocoseg with torch (all cores, and 1 thread like the reference's default) and with ONNX Runtime,
+and, where `--ref-python` (or $COCOSEG_REF_PYTHON) names a Python that has the reference package
+installed (a separate environment, never a cocoseg dependency), the reference implementation on the
+same images with the same weights, in a subprocess; then prints each total as a ratio of the reference's.
+
+The default weights are the random-weight reference fixture (../shared); `--conf 0.002` gives it a few
+dozen detections per image so that the mask post-processing is exercised. With released COCO weights
+use `--model yolov8n-seg.pt --conf 0.25`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+DEFAULT_MODEL = SHARED / "fixtures" / "reference-yolov8-seg" / "yolov8n-seg-nc3-ref.pt"
+DEFAULT_IMAGES = SHARED / "data" / "coco128-seg" / "images" / "train2017"
+PHASES = ("read", "preprocess", "forward", "nms", "masks")
+
+REFERENCE_CHILD = """
+import json, sys, time
+import cv2
+from ultralytics import YOLO
+model_path, imgsz, conf, files = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
+model = YOLO(model_path)
+kw = dict(imgsz=imgsz, conf=conf, device="cpu", verbose=False)
+for f in files[:2]:
+    model.predict(cv2.imread(f), **kw)  # warm-up
+rows = []
+for f in files:
+    t0 = time.perf_counter()
+    image = cv2.imread(f)
+    t1 = time.perf_counter()
+    r = model.predict(image, **kw)[0]
+    t2 = time.perf_counter()
+    s = r.speed
+    rows.append({"read": (t1 - t0) * 1e3, "preprocess": s["preprocess"], "forward": s["inference"],
+                 "postprocess": s["postprocess"], "total": (t2 - t0) * 1e3, "detections": len(r)})
+import torch
+print(json.dumps({"threads": torch.get_num_threads(), "rows": rows}))
+"""
+
+
+def run_cocoseg(model: str | Path, files: list[Path], imgsz: int, conf: float, threads: int) -> dict:
+    """Per-image phase times (ms) of cocoseg's Predictor; the first two images warm up."""
+    from cocoseg.engine.predictor import Predictor
+
+    predictor = Predictor(model, imgsz=imgsz, conf=conf, threads=threads)
+    list(predictor.stream(files[:2]))
+    rows = []
+    for f in files:
+        t0 = time.perf_counter()
+        (result,) = predictor.stream(f)
+        total = (time.perf_counter() - t0) * 1e3
+        rows.append({**{k: result.speed[k] for k in PHASES}, "total": total, "detections": len(result)})
+    return {"threads": threads, "rows": rows}
+
+
+def run_reference(python: str, model: Path, files: list[Path], imgsz: int, conf: float) -> dict | None:
+    """The reference implementation in its own interpreter; None (with the reason) if it cannot run."""
+    cmd = [python, "-c", REFERENCE_CHILD, str(model), str(imgsz), str(conf), *map(str, files)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"reference: could not run with {python}:\n{proc.stderr.strip()[-800:]}")
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def summarize(name: str, run: dict, reference_total: float | None) -> float:
+    rows = run["rows"]
+    med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    post = med.get("postprocess", med.get("nms", 0) + med.get("masks", 0))
+    phases = " ".join(f"{k} {med[k]:6.1f}" for k in ("read", "preprocess", "forward") if k in med)
+    detail = f"nms {med['nms']:5.1f} masks {med['masks']:6.1f}" if "nms" in med else f"post {post:6.1f}"
+    det = statistics.mean(r["detections"] for r in rows)
+    ratio = f"{med['total'] / reference_total:5.2f}x ref" if reference_total else ""
+    per_det = f"{post / det:5.2f} ms/det" if det else "   - ms/det"
+    print(f"{name:28s} {run['threads']:>2} thr  {phases}  {detail}  post/det {per_det}  "
+          f"total {med['total']:6.1f} ms  dets {det:5.1f}  {ratio}")
+    return med["total"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES)
+    parser.add_argument("--n", type=int, default=16, help="images timed (after 2 warm-up images)")
+    parser.add_argument("--imgsz", type=int, default=640)
+    parser.add_argument("--conf", type=float, default=0.002)
+    parser.add_argument("--threads", type=int, default=None, help="cocoseg CPU threads (default: all cores)")
+    parser.add_argument("--ref-python", default=os.environ.get("COCOSEG_REF_PYTHON"),
+                        help="a Python with the reference package installed (or $COCOSEG_REF_PYTHON)")
+    args = parser.parse_args()
+    if not args.model.exists() or not args.images.exists():
+        sys.exit(f"missing {args.model} or {args.images} (pass --model and --images)")
+    files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[: args.n]
+
+    from cocoseg.engine.export import export_onnx
+
+    onnx_path = Path(tempfile.mkdtemp()) / "model.onnx"
+    export_onnx(args.model, onnx_path, imgsz=args.imgsz, dynamic=True)
+    print(f"{args.model.name}, {len(files)} images from {args.images}, imgsz {args.imgsz}, conf {args.conf}; "
+          "median ms per image")
+    reference = run_reference(args.ref_python, args.model, files, args.imgsz, args.conf) if args.ref_python else None
+    if not args.ref_python:
+        print("reference: not run (give --ref-python or COCOSEG_REF_PYTHON: a separate env with the reference)")
+    ref_total = summarize("reference", reference, None) if reference else None
+    from cocoseg.engine.device import available_cpus
+
+    for threads in dict.fromkeys([args.threads or available_cpus(), 1]):  # all cores, then 1 like the reference
+        summarize("cocoseg torch", run_cocoseg(args.model, files, args.imgsz, args.conf, threads), ref_total)
+        summarize("cocoseg onnxruntime", run_cocoseg(onnx_path, files, args.imgsz, args.conf, threads), ref_total)
+
+
+if __name__ == "__main__":
+    main()
