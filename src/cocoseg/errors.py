@@ -1,8 +1,8 @@
 """Error types shared by every layer: user mistakes are reported as messages, never tracebacks."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 class CocosegError(Exception):

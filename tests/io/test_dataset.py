@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cocoseg.errors import CocosegError, DataError
-from cocoseg.io import CocoDataset, CategoryMap, merge_datasets, split_counts
+from cocoseg.io import CategoryMap, CocoDataset, merge_datasets, split_counts
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

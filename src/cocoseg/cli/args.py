@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def str2bool(value: str | bool) -> bool:

@@ -6,11 +6,10 @@ and the numpy-only commands work without torch.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from cocoseg.cli.args import ArgumentParser
 from cocoseg.errors import CocosegError
@@ -51,7 +50,7 @@ def build_parser() -> tuple[ArgumentParser, dict[str, object]]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = _available()
     for name, module in modules.items():
-        help_text = getattr(module, "HELP")
+        help_text = module.HELP
         p = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(p)  # type: ignore[attr-defined]
     return parser, modules

@@ -1,8 +1,8 @@
 """The map between COCO `category_id` (any ints) and contiguous training labels 0..K-1."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,13 @@ class CategoryMap:
         object.__setattr__(self, "_label_of", {cid: i for i, cid in enumerate(self.category_ids)})
 
     @classmethod
-    def from_categories(cls, categories: Iterable[Mapping]) -> "CategoryMap":
+    def from_categories(cls, categories: Iterable[Mapping]) -> CategoryMap:
         """From COCO category records; labels follow ascending category id."""
         cats = sorted(categories, key=lambda c: c["id"])
         return cls(tuple(int(c["id"]) for c in cats), tuple(str(c["name"]) for c in cats))
 
     @classmethod
-    def from_names(cls, names: Mapping[int, str] | Iterable[str], first_id: int = 1) -> "CategoryMap":
+    def from_names(cls, names: Mapping[int, str] | Iterable[str], first_id: int = 1) -> CategoryMap:
         """From YOLO-style names (list or {index: name}); ids are index + first_id."""
         items = sorted(names.items()) if isinstance(names, Mapping) else list(enumerate(names))
         return cls(tuple(int(i) + first_id for i, _ in items), tuple(str(n) for _, n in items))

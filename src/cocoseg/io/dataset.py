@@ -8,8 +8,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -67,13 +68,13 @@ class CocoDataset:
 
     # ---- construction and saving -------------------------------------------------------------
     @classmethod
-    def load(cls, path: PathLike, validate: bool = True) -> "CocoDataset":
+    def load(cls, path: PathLike, validate: bool = True) -> CocoDataset:
         """Read a COCO JSON (plain or .gz); DataError lists every problem when `validate`."""
         data = read_json(path)
         return cls.from_dict(data, file=Path(path).name, validate=validate, _owned=True)
 
     @classmethod
-    def from_dict(cls, data: Any, file: str = "<memory>", validate: bool = True, _owned: bool = False) -> "CocoDataset":
+    def from_dict(cls, data: Any, file: str = "<memory>", validate: bool = True, _owned: bool = False) -> CocoDataset:
         """Wrap a parsed COCO dict (deep-copied unless freshly parsed by `load`)."""
         if validate:
             from cocoseg.io.validate import check_coco
@@ -102,7 +103,7 @@ class CocoDataset:
         """Write COCO JSON atomically (temp file then rename); compact unless `indent`."""
         return write_json(path, self.to_dict(), indent=indent)
 
-    def copy(self) -> "CocoDataset":
+    def copy(self) -> CocoDataset:
         """A deep copy."""
         return CocoDataset.from_dict(self.to_dict(), file=self.source, validate=False)
 
@@ -289,7 +290,7 @@ class CocoDataset:
         self._changed()
         return before - len(self.images)
 
-    def subset(self, image_ids: Iterable[int] | None = None, category_ids: Iterable[int] | None = None) -> "CocoDataset":
+    def subset(self, image_ids: Iterable[int] | None = None, category_ids: Iterable[int] | None = None) -> CocoDataset:
         """A new dataset with the given images (all when None) and only annotations of the given categories.
 
         Categories are all kept so that category ids and labels stay stable across subsets.
@@ -304,7 +305,7 @@ class CocoDataset:
                            copy.deepcopy(self.info), copy.deepcopy(self.licenses), copy.deepcopy(self.extra),
                            source=self.source)
 
-    def split(self, ratios: Sequence[float] = (0.8, 0.2), seed: int = 0) -> list["CocoDataset"]:
+    def split(self, ratios: Sequence[float] = (0.8, 0.2), seed: int = 0) -> list[CocoDataset]:
         """Split images at random (seeded) into parts of the given ratios; annotations follow their image."""
         counts = split_counts(len(self.images), ratios)
         order = np.random.default_rng(seed).permutation(len(self.images))
@@ -315,7 +316,7 @@ class CocoDataset:
             start += n
         return parts
 
-    def merge(self, other: "CocoDataset") -> "CocoDataset":
+    def merge(self, other: CocoDataset) -> CocoDataset:
         """A new dataset with both; see `cocoseg.io.merge.merge_datasets`."""
         from cocoseg.io.merge import merge_datasets
 

@@ -8,8 +8,9 @@ import json
 import os
 import tempfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, Union
+from typing import Any, Callable, Union
 
 from cocoseg.errors import DataError
 

@@ -44,7 +44,7 @@ def _category_remap(base: list[dict], incoming: list[dict]) -> tuple[dict[int, i
     return mapping, new_cats
 
 
-def merge_datasets(first: "CocoDataset", second: "CocoDataset") -> "CocoDataset":
+def merge_datasets(first: CocoDataset, second: CocoDataset) -> CocoDataset:
     """A new dataset holding both; `second`'s colliding image/annotation ids and categories are remapped.
 
     Categories with the same name are one category (the first dataset's id wins); every

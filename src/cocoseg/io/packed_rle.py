@@ -7,7 +7,7 @@ boundary makes the box span the full height).
 """
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numba as nb
 import numpy as np
@@ -42,7 +42,7 @@ class PackedRles(Sequence):
         return self.chars[self.offsets[i]:self.offsets[i + 1]].tobytes()
 
     @classmethod
-    def from_rles(cls, rles: Sequence[dict]) -> "PackedRles":
+    def from_rles(cls, rles: Sequence[dict]) -> PackedRles:
         """Pack compressed RLE dicts (counts as str or bytes)."""
         parts = [r["counts"].encode("ascii") if isinstance(r["counts"], str) else r["counts"] for r in rles]
         offsets = np.zeros(len(parts) + 1, dtype=np.int64)
@@ -51,7 +51,7 @@ class PackedRles(Sequence):
         sizes = np.array([[int(r["size"][0]), int(r["size"][1])] for r in rles], dtype=np.int64).reshape(-1, 2)
         return cls(chars, offsets, sizes)
 
-    def take(self, rows: np.ndarray) -> "PackedRles":
+    def take(self, rows: np.ndarray) -> PackedRles:
         """The RLEs at `rows`, packed anew."""
         rows = np.asarray(rows, dtype=np.int64)
         chars, offsets = _gather(self.chars, self.offsets, rows)

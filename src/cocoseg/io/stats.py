@@ -57,7 +57,7 @@ class DatasetStats:
         return "\n".join(lines)
 
 
-def dataset_stats(ds: "CocoDataset") -> DatasetStats:
+def dataset_stats(ds: CocoDataset) -> DatasetStats:
     """Statistics of a dataset (areas from each annotation's `area` field, as COCOeval uses them)."""
     anns = ds.annotations
     areas = np.array([a.get("area", 0.0) for a in anns], dtype=np.float64)
