@@ -93,7 +93,8 @@ def test_empty_inputs():
 def test_crop_to_rle_equals_full_bitmap_encoding(seed):
     rng = np.random.default_rng(seed)
     h, w = 37, 53
-    cases = [(0, 0, np.ones((h, w), bool)), (5, 3, np.zeros((4, 6), bool)), (w - 1, h - 1, np.ones((1, 1), bool))]
+    cases = [(0, 0, np.ones((h, w), bool)), (5, 3, np.zeros((4, 6), bool)), (w - 1, h - 1, np.ones((1, 1), bool)),
+             (7, 0, np.ones((h, 9), bool)), (w - 4, 0, rng.random((h, 4)) > 0.5)]  # full-height columns
     for _ in range(20):
         ch, cw = rng.integers(1, h), rng.integers(1, w)
         y0, x0 = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)

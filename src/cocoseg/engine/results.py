@@ -61,25 +61,28 @@ class InstanceMasks:
 def crop_to_rle(x0: int, y0: int, crop: np.ndarray, height: int, width: int) -> dict:
     """Compressed COCO RLE of a (height, width) image that is zero except `crop` placed at (x0, y0).
 
-    Only the columns the crop spans are materialized (column-major, as COCO RLE is); the zero
-    columns before and after become the first and last runs.
+    Equal to `cocoseg.masks.encode` of the full bitmap, at a cost proportional to the crop: the crop
+    is padded with a zero row above and below and scanned column-major (COCO RLE order); outside the
+    crop the image is zero, so its value changes are exactly the padded crop's, shifted into place.
     """
     h, w = crop.shape
     if h == 0 or w == 0 or not crop.any():
         return encode(np.zeros((height, width), dtype=np.uint8))
-    band = np.zeros((w, height), dtype=np.int8)  # column-major band of the crop's columns
-    band[:, y0 : y0 + h] = crop.T
-    flat = band.reshape(-1)
-    change = np.flatnonzero(np.diff(flat)) + 1
-    counts = np.diff(np.concatenate(([0], change, [flat.size]))).tolist()
-    if flat[0]:
-        counts.insert(0, 0)
-    counts[0] += x0 * height
-    tail = (width - x0 - w) * height
-    if not flat[-1]:
-        counts[-1] += tail
-    elif tail:
-        counts.append(tail)
+    padded = np.zeros((w, h + 2), dtype=np.int8)
+    padded[:, 1:-1] = crop.T
+    change = np.flatnonzero(np.diff(padded.reshape(-1))) + 1
+    col, row = np.divmod(change, h + 2)
+    positions = (x0 + col) * height + (y0 - 1 + row)
+    # a crop spanning the full height: the padding rows do not exist, so a run ending at the bottom of
+    # one column and a run starting at the top of the next meet at one position and cancel out
+    same = positions[1:] == positions[:-1]
+    if same.any():
+        drop = np.zeros(len(positions), dtype=bool)
+        drop[:-1] |= same
+        drop[1:] |= same
+        positions = positions[~drop]
+    positions = positions[positions < height * width]  # a change "after" the last pixel is the image end
+    counts = np.diff(np.concatenate(([0], positions, [height * width]))).tolist()
     return compress({"size": [height, width], "counts": counts})
 
 
