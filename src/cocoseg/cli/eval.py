@@ -1,0 +1,80 @@
+"""`cocoseg eval GT.json RESULTS.json`: COCO metrics equal to pycocotools', the per-class table, JSON out."""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+from cocoseg.cli.args import str2bool
+from cocoseg.errors import CocosegError
+
+HELP = "evaluate detection results against COCO ground truth (bbox, segm, keypoints; pycocotools-exact)"
+log = logging.getLogger(__name__)
+
+
+def _bool(parser: argparse.ArgumentParser, names: tuple[str, ...], default: bool, help: str) -> None:
+    parser.add_argument(*names, type=str2bool, nargs="?", const=True, default=default, metavar="BOOL",
+                        dest=names[0].lstrip("-").replace("-", "_"), help=f"{help} (default: {default})")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `cocoseg eval`."""
+    parser.add_argument("gt", help="ground truth COCO JSON (instances or person keypoints)")
+    parser.add_argument("results", help="detection results JSON: a list of {image_id, category_id, score, bbox | "
+                                        "segmentation | keypoints}")
+    parser.add_argument("--iou_type", "--iou-type", dest="iou_type", choices=("bbox", "segm", "keypoints"), default="bbox",
+                        help="what to compare: boxes, masks or keypoints (OKS) (default: bbox)")
+    parser.add_argument("--out", default=None, help="write the metrics as JSON to this file")
+    _bool(parser, ("--per_class", "--per-class"), True, "print the per-class AP/AR table after the summary")
+    parser.add_argument("--plots", default=None, metavar="DIR", help="write PR, F1 and confusion-matrix plots (PNG) here")
+    parser.add_argument("--max_dets", "--max-dets", dest="max_dets", default=None,
+                        help="detections per image, comma-separated (default 1,10,100; 20 for keypoints)")
+    _bool(parser, ("--use_cats", "--use-cats"), True, "match detections to GT of their own category only")
+    _bool(parser, ("--pycocotools_compat", "--pycocotools-compat"), False,
+          "choose the summary lines exactly as pycocotools does (its hard-coded maxDets)")
+
+
+def _max_dets(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(v) for v in str(text).replace(" ", "").split(",") if v]
+    except ValueError:
+        raise CocosegError(f"--max_dets must be comma-separated integers such as 1,10,100, got {text!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate, print the summary (and per-class table), write JSON and plots when asked."""
+    from cocoseg.eval import evaluate
+    from cocoseg.io import write_json
+
+    start = time.perf_counter()
+    result = evaluate(args.gt, args.results, args.iou_type, max_dets=_max_dets(args.max_dets), use_cats=args.use_cats,
+                      pycocotools_compat=args.pycocotools_compat)
+    log.info("evaluated %d images, %d detections in %.2f s", len(result.state.image_ids), result.state.num_dt,
+             time.perf_counter() - start)
+    for note in result.notes:
+        log.warning("note: %s", note)
+    print(result.summary())
+    if args.per_class:
+        print()
+        print(result.per_class_table())
+    if args.out:
+        payload = {"gt": str(args.gt), "results": str(args.results), **result.to_dict(),
+                   "summary": result.summary().splitlines()}
+        log.info("metrics written to %s", write_json(args.out, payload, indent=1))
+    if args.plots:
+        _write_plots(result, Path(args.plots))
+    return 0
+
+
+def _write_plots(result: object, folder: Path) -> None:
+    try:
+        from cocoseg.eval.plots import write_plots
+    except ModuleNotFoundError as exc:
+        if exc.name in ("cocoseg.eval.plots", "matplotlib"):
+            raise CocosegError(f"--plots needs {exc.name}, which is not available in this installation") from None
+        raise
+    written = write_plots(result, folder)
+    log.info("plots written to %s", folder if written is None else ", ".join(map(str, written)))
