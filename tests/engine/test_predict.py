@@ -181,3 +181,20 @@ def test_reference_checkpoint_on_real_images():
     results = Predictor(ckpt, imgsz=320, conf=0.0002, max_det=20, threads=1)(files)
     for r, f in zip(results, files):
         assert r.image_shape == cv2.imread(str(f)).shape[:2] and len(r) <= 20
+
+
+def test_device_choice(monkeypatch):
+    from cocoseg.engine import device
+
+    assert device.select_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(CocosegError, match="CUDA is not available"):
+            device.select_device("cuda")
+        assert device.select_device(None).type in ("cpu", "mps")
+    with pytest.raises(CocosegError, match="not a device"):
+        device.select_device("tpu7")
+    files = {"/sys/fs/cgroup/cpu.max": "150000 100000"}
+    monkeypatch.setattr(device, "_read", lambda path: files.get(path, ""))
+    assert device._cgroup_cpu_quota() == 1  # 1.5 CPUs of quota -> 1 whole thread
+    files["/sys/fs/cgroup/cpu.max"] = "max 100000"
+    assert device._cgroup_cpu_quota() is None

@@ -9,11 +9,35 @@ from cocoseg.errors import CocosegError
 
 
 def available_cpus() -> int:
-    """CPU cores this process may run on (affinity-aware)."""
+    """CPU cores this process may use: its affinity mask, capped by a cgroup CPU quota (containers)."""
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    return max(1, min(n, quota)) if quota else n
+
+
+def _cgroup_cpu_quota() -> int | None:
+    """Whole CPUs allowed by cgroup v2 `cpu.max` or v1 `cpu.cfs_quota_us`, or None when unlimited."""
+    v2 = _read("/sys/fs/cgroup/cpu.max").split()
+    if v2:
+        quota, period = v2[0], v2[1] if len(v2) > 1 else "100000"
+    else:
+        quota, period = _read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), _read("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+    try:
+        q, p = int(quota), int(period)
+    except ValueError:  # "max", missing files
+        return None
+    return max(1, q // p) if q > 0 and p > 0 else None
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def select_device(device: str | int | torch.device | None = None) -> torch.device:

@@ -15,7 +15,7 @@ import torch
 
 from cocoseg.errors import CocosegError
 from cocoseg.models.config import SCALES, ModelConfig
-from cocoseg.models.safe_unpickle import PickledModule, safe_load
+from cocoseg.models.safe_unpickle import PickledModule, PickledRecord, safe_load
 from cocoseg.models.yolov8_seg import SegmentationModel
 
 # reference layer index -> (cocoseg module path, expected class name); layers 10, 11, 13, 14, 17, 20
@@ -126,7 +126,8 @@ def import_reference_checkpoint(path: str | Path) -> tuple[SegmentationModel, di
     cfg = infer_config(ref_state, layers[22], source)
     net = SegmentationModel(cfg, _names(model, cfg.num_classes))
     _load_mapped(net, map_reference_keys(ref_state, source), source)
-    meta = {k: ckpt.get(k) for k in ("train_args", "version", "date", "epoch") if _plain(ckpt.get(k))}
+    meta = {k: _plain_record(ckpt.get(k)) for k in ("train_args", "version", "date", "epoch")}
+    meta = {k: v for k, v in meta.items() if _plain(v)}
     return net.float().eval(), meta
 
 
@@ -140,6 +141,11 @@ def _load_mapped(net: SegmentationModel, state: dict[str, torch.Tensor], source:
                            (("missing", missing), ("unexpected", extra), ("shape mismatch", bad)) if keys)
         raise CocosegError(f"{source}: weights do not fit {net.config.name}: {detail}")
     net.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+
+
+def _plain_record(value: Any) -> Any:
+    """A namespace-like record (some releases pickle train_args that way) as its attribute dict."""
+    return dict(value.state) if isinstance(value, PickledRecord) else value
 
 
 def _plain(value: Any) -> bool:
