@@ -135,6 +135,12 @@ def test_packed_area_and_box_equal_pycocotools() -> None:
             masks[15:, 3, k] = 1
             masks[:2, 4, k] = 1
     rles = coco_mask.encode(np.asfortranarray(masks))
+    for h, w in [(1, 7), (3, 3), (640, 480), (65535, 3)]:  # zero-length runs, huge sides
+        for _ in range(30):
+            cnts = rng.integers(0, max(2, h * w // 6), int(rng.integers(1, 14))).tolist()
+            if sum(cnts) <= h * w:
+                rles.append(coco_mask.frPyObjects({"size": [h, w], "counts": [*cnts, h * w - sum(cnts)]}, h, w))
+    rles.append(coco_mask.frPyObjects({"size": [5, 5], "counts": [25, 0]}, 5, 5))  # no foreground: uint wrap
     packed = PackedRles.from_rles(rles)
     np.testing.assert_array_equal(packed.areas(), coco_mask.area(rles))
     np.testing.assert_array_equal(packed.boxes(), coco_mask.toBbox(rles))

@@ -103,27 +103,34 @@ def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore,
 
 
 @nb.njit(cache=True, nogil=True)
-def accumulate_sorted(order, seg_starts, rank, scores, dt_gt, dt_ign, npig, max_dets, rec_thr):  # pragma: no cover
+def accumulate_sorted(codes, rank, scores, seg_starts, npig, max_dets, rec_thr):  # pragma: no cover - compiled
     """precision (T,R,K,A,M), recall (T,K,A,M), scores (T,R,K,A,M) as COCOeval.accumulate.
 
-    `order` lists detection rows by (category, -score, image, rank) and category k owns
-    order[seg_starts[k]:seg_starts[k + 1]] (the mergesort of the image-ordered concatenation).
+    Rows are pre-sorted by (category, -score, image, rank) — the mergesort of pycocotools'
+    image-ordered concatenation — and category k owns rows seg_starts[k]:seg_starts[k + 1].
+    codes (D, A, T) uint8: 0 ignored, 1 true positive, 2 false positive; rank, scores (D,).
+
+    pycocotools computes rc and pr at every detection, takes pr's running maximum from the right
+    and samples it at searchsorted(rc, recThrs, 'left'). rc only grows at true positives and pr
+    at other positions never exceeds pr at the preceding true positive, so the same values come
+    from the true-positive positions alone: the same divisions, evaluated fewer times.
     """
-    n_a, n_t = dt_gt.shape[0], dt_gt.shape[1]
+    n_a, n_t = codes.shape[1], codes.shape[2]
     n_k, n_m, n_r = npig.shape[0], max_dets.shape[0], rec_thr.shape[0]
     precision = -np.ones((n_t, n_r, n_k, n_a, n_m))
     recall = -np.ones((n_t, n_k, n_a, n_m))
     score_out = -np.ones((n_t, n_r, n_k, n_a, n_m))
-    idx = np.empty(len(order), dtype=np.int64)
-    rc = np.empty(len(order))
-    pr = np.empty(len(order))
+    idx = np.empty(len(rank), dtype=np.int64)
+    tp_pos = np.empty(len(rank), dtype=np.int64)
+    tp_rc = np.empty(len(rank))
+    tp_pr = np.empty(len(rank))
     for k in range(n_k):
         s0, s1 = seg_starts[k], seg_starts[k + 1]
         for m in range(n_m):
             n = 0
             for i in range(s0, s1):
-                if rank[order[i]] < max_dets[m]:
-                    idx[n] = order[i]
+                if rank[i] < max_dets[m]:
+                    idx[n] = i
                     n += 1
             for a in range(n_a):
                 total = npig[k, a]
@@ -132,28 +139,36 @@ def accumulate_sorted(order, seg_starts, rank, scores, dt_gt, dt_ign, npig, max_
                 for t in range(n_t):
                     tp = 0.0
                     fp = 0.0
-                    for i in range(n):
-                        r = idx[i]
-                        if not dt_ign[a, t, r]:
-                            if dt_gt[a, t, r] >= 0:
-                                tp += 1.0
-                            else:
-                                fp += 1.0
-                        rc[i] = tp / total
-                        pr[i] = tp / (fp + tp + _EPS)
-                    recall[t, k, a, m] = rc[n - 1] if n else 0.0
-                    for i in range(n - 1, 0, -1):
-                        if pr[i] > pr[i - 1]:
-                            pr[i - 1] = pr[i]
-                    j = 0
-                    for q in range(n_r):  # searchsorted(rc, recThrs, side='left'); past the end stays 0
-                        while j < n and rc[j] < rec_thr[q]:
-                            j += 1
-                        if j >= n:
+                    n_tp = 0
+                    for j in range(n):
+                        c = codes[idx[j], a, t]
+                        if c == 1:
+                            tp += 1.0
+                            tp_pos[n_tp] = j
+                            tp_rc[n_tp] = tp / total
+                            tp_pr[n_tp] = tp / (fp + tp + _EPS)
+                            n_tp += 1
+                        elif c == 2:
+                            fp += 1.0
+                    recall[t, k, a, m] = tp / total if n else 0.0
+                    for e in range(n_tp - 2, -1, -1):
+                        if tp_pr[e + 1] > tp_pr[e]:
+                            tp_pr[e] = tp_pr[e + 1]
+                    rc0 = (1.0 / total) if n_tp and tp_pos[0] == 0 else 0.0
+                    e = 0
+                    for q in range(n_r):
+                        thr = rec_thr[q]
+                        if n and rc0 >= thr:  # searchsorted gives position 0
+                            precision[t, q, k, a, m] = tp_pr[0] if n_tp else 0.0
+                            score_out[t, q, k, a, m] = scores[idx[0]]
+                            continue
+                        while e < n_tp and tp_rc[e] < thr:
+                            e += 1
+                        if e >= n_tp:  # past the last detection: pycocotools leaves 0
                             for q2 in range(q, n_r):
                                 precision[t, q2, k, a, m] = 0.0
                                 score_out[t, q2, k, a, m] = 0.0
                             break
-                        precision[t, q, k, a, m] = pr[j]
-                        score_out[t, q, k, a, m] = scores[idx[j]]
+                        precision[t, q, k, a, m] = tp_pr[e]
+                        score_out[t, q, k, a, m] = scores[idx[tp_pos[e]]]
     return precision, recall, score_out

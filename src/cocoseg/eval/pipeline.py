@@ -52,8 +52,9 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: Detections, image_p
     """
     image_pos = np.asarray(image_pos, dtype=np.int64)
     sel, d_img, d_cat, rank = select_detections(dets.image_ids, dets.category_ids, dets.scores, table, params)
-    inside = np.isin(d_img, image_pos)
-    sel, d_img, d_cat, rank = sel[inside], d_img[inside], d_cat[inside], rank[inside]
+    if len(image_pos) < len(table.image_ids):
+        inside = np.isin(d_img, image_pos)
+        sel, d_img, d_cat, rank = sel[inside], d_img[inside], d_cat[inside], rank[inside]
     rows = gt_rows_of_images(table, image_pos)
     width = len(table.category_ids) + 1
     g_key = table.img[rows] * width + (table.cat[rows] if params.use_cats else 0)
@@ -104,6 +105,8 @@ def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     seg_starts = np.searchsorted(dk[order], np.arange(n_k + 1))
     npig = np.stack([np.bincount(gk[~ign], minlength=n_k)[:n_k] for ign in state.gt_ignore], 1) \
         if len(p.area_ranges) else np.zeros((n_k, 0), np.int64)
-    return accumulate_sorted(order, seg_starts, state.dt_rank, state.dt_score, state.dt_gt, state.dt_ignore,
+    codes = np.where(state.dt_ignore, np.uint8(0), np.where(state.dt_gt >= 0, np.uint8(1), np.uint8(2)))
+    codes = np.ascontiguousarray(codes.transpose(2, 0, 1)[order])  # (D, A, T) in accumulation order
+    return accumulate_sorted(codes, state.dt_rank[order], state.dt_score[order], seg_starts,
                              npig.astype(np.int64).reshape(n_k, -1), np.asarray(p.max_dets, dtype=np.int64),
                              np.asarray(p.recall_thresholds, dtype=np.float64))

@@ -170,9 +170,10 @@ def select_detections(image_ids: np.ndarray, category_ids: np.ndarray, scores: n
     cat = _positions(table.category_ids, np.asarray(category_ids, dtype=np.int64))
     keep = np.flatnonzero((img >= 0) & (cat >= 0))
     neg = -np.asarray(scores, dtype=np.float64)[keep]
-    cell = cat[keep] if params.use_cats else np.zeros(len(keep), np.int64)
-    order = keep[np.lexsort((keep, cat[keep], neg, cell, img[keep]))]
-    key = img[order] * (len(table.category_ids) + 1) + (cat[order] if params.use_cats else 0)
+    cell = img[keep] * (len(table.category_ids) + 1) + (cat[keep] if params.use_cats else 0)
+    # lexsort is stable, so equal keys keep input order: no explicit index key is needed.
+    perm = np.lexsort((neg, cell) if params.use_cats else (cat[keep], neg, cell))
+    order, key = keep[perm], cell[perm]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
     rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
     kept = rank < params.max_dets[-1]

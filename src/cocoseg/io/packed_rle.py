@@ -102,29 +102,50 @@ def decode_into(chars, start, end, out):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, nogil=True)
+def _divmod(t, h, inv_h):  # pragma: no cover - compiled
+    """(t // h, t % h) for 0 <= t < 2**32 without a division: the float quotient is off by at most one."""
+    q = np.int64(t * inv_h)
+    r = t - q * h
+    if r < 0:
+        q -= 1
+        r += h
+    elif r >= h:
+        q += 1
+        r -= h
+    return q, r
+
+
+@nb.njit(cache=True, nogil=True)
 def box_of_counts(cnts, m, h, w):  # pragma: no cover - compiled
-    """maskApi `rleToBbox` of one decoded RLE: (x, y, w, h) as float64."""
+    """maskApi `rleToBbox` of pycocotools 2.0.11 for one decoded RLE: (x, y, w, h) as float64.
+
+    Each non-empty foreground run spans its first to last pixel; a run crossing a column makes
+    the box full height. uint32 arithmetic as in C (a mask without foreground wraps around).
+    """
     m = (m // 2) * 2
     if m == 0 or h == 0:
         return 0.0, 0.0, 0.0, 0.0
-    xs, ys, xe, ye = w, h, 0, 0
-    cc = 0
-    xp = 0
+    mask = 0xFFFFFFFF
+    inv_h = 1.0 / h
+    xs, ys, xe, ye = np.int64(w), np.int64(h), np.int64(0), np.int64(0)
+    cc = np.int64(0)
     for j in range(m):
-        cc = (cc + np.int64(cnts[j])) & 0xFFFFFFFF
-        t = (cc - (j % 2)) & 0xFFFFFFFF
-        y = t % h
-        x = (t - y) // h
-        if j % 2 == 0:
-            xp = x
-        elif xp < x:
+        start = cc
+        run = np.int64(cnts[j])
+        cc = (cc + run) & mask
+        if j % 2 == 0 or run == 0:
+            continue
+        x_start, y_start = _divmod(start, h, inv_h)
+        x_end, y_end = _divmod((cc - 1) & mask, h, inv_h)
+        xs = min(xs, x_start)
+        xe = max(xe, x_end)
+        if x_start < x_end:
             ys = 0
             ye = h - 1
-        xs = min(xs, x)
-        xe = max(xe, x)
-        ys = min(ys, y)
-        ye = max(ye, y)
-    return float(xs), float(ys), float(xe - xs + 1), float(ye - ys + 1)
+        else:
+            ys = min(ys, y_start)
+            ye = max(ye, y_end)
+    return float(xs), float(ys), float((xe - xs + 1) & mask), float((ye - ys + 1) & mask)
 
 
 @nb.njit(cache=True, nogil=True)
