@@ -71,6 +71,19 @@ class DistContext:
         dist.broadcast_object_list(box, src=0)
         return box[0]
 
+    def sync_state(self, module: nn.Module) -> None:
+        """Copy rank 0's parameters and buffers into every process's `module` (in place).
+
+        DDP keeps parameters equal, but BatchNorm statistics (and an EMA fed from them) drift apart
+        with each rank's local batches; syncing before validation makes every rank evaluate, and
+        rank 0 save, the same weights.
+        """
+        if not self.enabled:
+            return
+        with torch.no_grad():
+            for tensor in module.state_dict().values():
+                dist.broadcast(tensor, src=0)
+
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier()

@@ -137,6 +137,9 @@ class Trainer:
                 self.train_set.close_mosaic()
             t0 = time.time()
             losses = self._train_epoch(epoch)
+            self.dist.sync_state(self.model)
+            if self.ema is not None:
+                self.dist.sync_state(self.ema.ema)
             final = epoch == cfg.epochs - 1
             validated = self.validator is not None and (final or (epoch + 1) % max(cfg.val_period, 1) == 0)
             if validated:
@@ -144,7 +147,7 @@ class Trainer:
             improved = validated and self.metrics.fitness > self.best_fitness
             if improved:
                 self.best_fitness, self.best_epoch, self.best_metrics = self.metrics.fitness, epoch, self.metrics
-            self._save_epoch(epoch, losses, improved, time.time() - t0)
+            self._save_epoch(epoch, losses, improved, time.time() - t0, validated)
             if validated:
                 patience_left = cfg.patience if improved else patience_left - 1
             out_of_time = cfg.time > 0 and (time.time() - started) > cfg.time * 3600
@@ -222,13 +225,15 @@ class Trainer:
         return metrics
 
     # ---- saving --------------------------------------------------------------------------------
-    def _save_epoch(self, epoch: int, losses: np.ndarray, improved: bool, seconds: float) -> None:
+    def _save_epoch(self, epoch: int, losses: np.ndarray, improved: bool, seconds: float,
+                    validated: bool = True) -> None:
         if self.run is None:
             return
         row: dict[str, Any] = {"epoch": epoch + 1}
         row.update({f"train/{n}": float(v) for n, v in zip(LOSS_NAMES, losses)})
-        row.update({f"metrics/{k}": v for k, v in self.metrics.as_dict().items()})
-        row["fitness"] = self.metrics.fitness
+        # epochs without validation leave the metric columns empty
+        row.update({f"metrics/{k}": v if validated else "" for k, v in self.metrics.as_dict().items()})
+        row["fitness"] = self.metrics.fitness if validated else ""
         row.update({f"lr/pg{j}": float(g["lr"]) for j, g in enumerate(self.optimizer.param_groups)})
         row["time"] = seconds
         self.run.append_results(row)

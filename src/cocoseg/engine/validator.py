@@ -127,3 +127,33 @@ class Validator:
 
 def _numpy(mask: Any) -> np.ndarray:
     return mask.cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+
+
+def validate_model(model: Any, data: str, split: str = "val", imgsz: int = 640, batch: int = 16, workers: int = 2,
+                   conf: float = 0.001, iou: float = 0.7, max_det: int = 300, device: str = "",
+                   save_json: str | None = None) -> ValMetrics:
+    """`cocoseg val`: evaluate a model (name, checkpoint or module) on a split of a dataset YAML.
+
+    With `save_json`, the predictions are also written as a COCO results file, on which
+    `cocoseg eval` gives exactly the same numbers.
+    """
+    from cocoseg.data.sources import load_split_labels
+    from cocoseg.engine.device import select_device
+    from cocoseg.errors import CocosegError
+    from cocoseg.io import write_json
+    from cocoseg.models import load_model
+
+    dev = select_device(device)
+    net = model if isinstance(model, torch.nn.Module) else load_model(model)
+    split_data = load_split_labels(data, split, need_gt=True)
+    assert split_data.gt is not None
+    if int(net.nc) != len(split_data.gt.categories):
+        raise CocosegError(f"model has {net.nc} classes but {data} ({split}) has {len(split_data.gt.categories)} "
+                           "categories; fine-tune it on this data first (cocoseg train model=... data=...)")
+    dataset = SegmentationDataset(split_data.labels, imgsz, augment=False, with_masks=False)
+    validator = Validator(split_data.gt, dataset, batch=batch, workers=workers, conf=conf, iou=iou, max_det=max_det)
+    metrics, results = validator.run(net.to(dev), dev, keep_results=save_json is not None)
+    if save_json is not None:
+        write_json(save_json, results)
+        LOGGER.info("saved %d predictions to %s", len(results), save_json)
+    return metrics

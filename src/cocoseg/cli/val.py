@@ -1,0 +1,33 @@
+"""`cocoseg val model=... data=...`: box and mask COCO mAP of a model on a dataset split."""
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "evaluate a model on a dataset YAML split with the COCO-exact evaluator (box and mask mAP)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `cocoseg val`."""
+    parser.add_argument("--model", required=True, help="checkpoint (.pt) or model name")
+    parser.add_argument("--data", required=True, help="dataset YAML")
+    parser.add_argument("--split", default="val", help="split to evaluate (default: val)")
+    parser.add_argument("--imgsz", type=int, default=640, help="input size (default: 640)")
+    parser.add_argument("--batch", type=int, default=16, help="batch size (default: 16)")
+    parser.add_argument("--workers", type=int, default=2, help="data loading processes (default: 2)")
+    parser.add_argument("--conf", type=float, default=0.001, help="confidence threshold (default: 0.001)")
+    parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
+    parser.add_argument("--max_det", type=int, default=300, help="detections kept per image (default: 300)")
+    parser.add_argument("--device", default="", help="cpu, cuda, cuda:N, N (default: auto)")
+    parser.add_argument("--save_json", default=None, metavar="PATH",
+                        help="also write the predictions as a COCO results file (for `cocoseg eval`)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate and print the four mAPs as one JSON line."""
+    from cocoseg.engine.validator import validate_model
+
+    metrics = validate_model(args.model, args.data, args.split, args.imgsz, args.batch, args.workers, args.conf,
+                             args.iou, args.max_det, args.device, args.save_json)
+    print(json.dumps({**metrics.as_dict(), "fitness": metrics.fitness}))
+    return 0

@@ -1,0 +1,144 @@
+"""Training end to end on tiny synthetic data: overfitting, exact resume, run artefacts, CLI modes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from cocoseg.engine.config import TrainConfig
+from cocoseg.engine.trainer import Trainer, close_mosaic_epoch
+from cocoseg.errors import CocosegError
+
+NO_AUG = {"mosaic": "0", "hsv_h": "0", "hsv_s": "0", "hsv_v": "0", "fliplr": "0", "scale": "0", "translate": "0"}
+
+
+def _tiny_data(root: Path, num_images: int = 4, size: int = 64, same_split: bool = True) -> Path:
+    from cocoseg.synth import generate
+
+    result = generate(root, num_images=num_images, seed=5, size=(size, size), val_fraction=0.25,
+                      min_objects=2, max_objects=4)
+    if not same_split:
+        return result.data_yaml
+    data = yaml.safe_load(result.data_yaml.read_text())
+    data["val"] = data["train"]  # overfitting: evaluate on the training images
+    path = root / "overfit.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _cfg(tmp_path: Path, data: Path, **overrides: str) -> TrainConfig:
+    base = {"data": str(data), "model": "yolov8n-seg", "imgsz": "64", "batch": "4", "workers": "0", "threads": "1",
+            "project": str(tmp_path / "runs"), "name": "t", "device": "cpu", "plots": "False",
+            "cache_labels": "False"}
+    return TrainConfig.from_overrides({**base, **overrides})
+
+
+def _tiny_model(path: Path, num_classes: int = 9) -> Path:
+    """A yolov8n-seg at half width (1M parameters) saved as a checkpoint to start training from."""
+    from cocoseg.engine.runs import save_checkpoint
+    from cocoseg.models import ModelConfig, SegmentationModel, model_state
+
+    torch.manual_seed(0)
+    net = SegmentationModel(ModelConfig("n", num_classes=num_classes, depth=0.33, width=0.125, max_channels=1024))
+    return save_checkpoint(path, {"model": model_state(net)})
+
+
+def test_tiny_model_overfits_a_few_images(tmp_path):
+    data = _tiny_data(tmp_path / "data")
+    tiny = _tiny_model(tmp_path / "tiny.pt")
+    # one batch of the 3 training images per epoch; BatchNorm statistics (momentum 0.03) need ~150 steps to settle
+    cfg = _cfg(tmp_path, data, model=str(tiny), epochs="200", optimizer="AdamW", lr0="0.01", warmup_epochs="0",
+               nbs="4", close_mosaic="0", val_period="1000", ema="False", **NO_AUG)
+    result = Trainer(cfg).train()
+    assert result["mask_map50"] > 0.9, result
+    assert result["box_map50"] > 0.9, result
+
+
+def test_resume_continues_exactly(tmp_path):
+    data = _tiny_data(tmp_path / "data", num_images=6, same_split=False)
+    common = {"epochs": "2", "max_iters": "2", "val": "False", "warmup_epochs": "0", "close_mosaic": "1",
+              "batch": "2", "nbs": "4", "mixup": "0.5", "copy_paste": "0.5", "degrees": "5"}
+    straight = Trainer(_cfg(tmp_path, data, name="straight", **common))
+    straight.train()
+    stopped = Trainer(_cfg(tmp_path, data, name="stopped", **common))
+    _train_first_epoch(stopped)  # what a run killed during epoch 2 leaves behind: last.pt of epoch 1
+    resumed = Trainer(TrainConfig.from_overrides({"resume": "True", "model": str(stopped.run.last)},
+                                                 base=_cfg(tmp_path, data)))
+    assert resumed.resume_ckpt["epoch"] == 0 and resumed.run_path == stopped.run_path
+    resumed.train()
+    a = torch.load(straight.run.last, weights_only=True)
+    b = torch.load(resumed.run.last, weights_only=True)
+    for part in ("train_state_dict",):
+        for key, value in a[part].items():
+            assert torch.equal(value, b[part][key]), key
+    for key, value in a["model"]["state_dict"].items():
+        assert torch.equal(value, b["model"]["state_dict"][key]), f"ema {key}"
+    assert a["optimizer"]["state"].keys() == b["optimizer"]["state"].keys()
+    rows = (resumed.run.path / "results.csv").read_text().strip().splitlines()
+    assert len(rows) == 3  # header + epochs 1 and 2
+
+
+def _train_first_epoch(trainer: Trainer) -> None:
+    """Train and checkpoint epoch 1 only, as the loop does, then stop."""
+    trainer._setup()
+    losses = trainer._train_epoch(0)
+    trainer._save_epoch(0, losses, improved=False, seconds=0.0)
+
+
+def test_run_folder_contents(tmp_path):
+    data = _tiny_data(tmp_path / "data", same_split=False)
+    cfg = _cfg(tmp_path, data, epochs="1", max_iters="1", plots="True", conf="0.01")
+    result = Trainer(cfg).train()
+    run = Path(result["run_dir"])
+    for name in ("args.yaml", "results.csv", "results.png", "train_batch0.jpg", "metrics.json", "weights/last.pt",
+                 "weights/best.pt"):
+        assert (run / name).is_file(), name
+    assert yaml.safe_load((run / "args.yaml").read_text())["imgsz"] == 64
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics) >= {"box_map", "box_map50", "mask_map", "mask_map50", "fitness"}
+    ckpt = torch.load(run / "weights" / "last.pt", weights_only=True)  # no pickled objects
+    assert ckpt["format"] == "cocoseg-checkpoint" and ckpt["epoch"] == 0
+    from cocoseg.models import load_model
+
+    assert load_model(run / "weights" / "best.pt").nc == 9
+    second = Trainer(cfg)  # a second run does not overwrite the first
+    assert second.run_path != run
+
+
+def test_close_mosaic_schedule(caplog):
+    assert close_mosaic_epoch(100, 10, 1.0) == 90
+    assert close_mosaic_epoch(100, 0, 1.0) == 100
+    assert close_mosaic_epoch(100, 10, 0.0) == 100
+    assert close_mosaic_epoch(5, 10, 1.0) == 3  # not the whole run: the first half keeps mosaic
+    assert "mosaic would never run" in caplog.text
+
+
+def test_config_rejects_unknown_and_malformed_keys():
+    with pytest.raises(CocosegError, match="did you mean 'epochs'"):
+        TrainConfig.from_overrides({"epoch": "3"})
+    with pytest.raises(CocosegError, match="lr0 expects a number"):
+        TrainConfig.from_overrides({"lr0": "fast"})
+    with pytest.raises(CocosegError, match="multiple of 32"):
+        TrainConfig.from_overrides({"imgsz": "100"})
+    cfg = TrainConfig.from_overrides({"epochs": "3", "cos_lr": "yes", "lr0": "1e-3"})
+    assert (cfg.epochs, cfg.cos_lr, cfg.lr0) == (3, True, 0.001)
+
+
+def test_cli_train_and_val_smoke(tmp_path, capsys):
+    from cocoseg.cli.main import main
+
+    data = _tiny_data(tmp_path / "data", same_split=False)
+    args = ["train", f"data={data}", "model=yolov8n-seg", "epochs=1", "imgsz=64", "batch=2", "workers=0",
+            "max_iters=2", f"project={tmp_path / 'runs'}", "name=cli", "plots=False", "threads=1", "conf=0.01"]
+    assert main(args) == 0
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    best = Path(trained["run_dir"]) / "weights" / "best.pt"
+    assert main(["val", f"model={best}", f"data={data}", "imgsz=64", "batch=2", "workers=0", "conf=0.01"]) == 0
+    validated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("box_map", "box_map50", "mask_map", "mask_map50"):
+        assert validated[key] == pytest.approx(trained[key], abs=1e-12)
+    assert main(["train", "data=x.yaml", "epoch=3"]) == 2  # unknown key: usage error with a suggestion
+    assert "did you mean" in capsys.readouterr().err
