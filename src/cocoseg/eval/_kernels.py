@@ -104,7 +104,7 @@ def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore,
 
 @nb.njit(cache=True, nogil=True)
 def accumulate_sorted(codes, rank, scores, seg_starts, npig, max_dets, rec_thr):  # pragma: no cover - compiled
-    """precision (T,R,K,A,M), recall (T,K,A,M), scores (T,R,K,A,M) as COCOeval.accumulate.
+    """COCOeval.accumulate: precision and scores (K*A*M*T, R), recall (K*A*M*T,), -1 where no GT.
 
     Rows are pre-sorted by (category, -score, image, rank) — the mergesort of pycocotools'
     image-ordered concatenation — and category k owns rows seg_starts[k]:seg_starts[k + 1].
@@ -114,21 +114,22 @@ def accumulate_sorted(codes, rank, scores, seg_starts, npig, max_dets, rec_thr):
     and samples it at searchsorted(rc, recThrs, 'left'). rc only grows at true positives and pr
     at other positions never exceeds pr at the preceding true positive, so the same values come
     from the true-positive positions alone: the same divisions, evaluated fewer times.
+    (Flat outputs: 5-D indexing here triples the compile time.)
     """
     n_a, n_t = codes.shape[1], codes.shape[2]
     n_k, n_m, n_r = npig.shape[0], max_dets.shape[0], rec_thr.shape[0]
-    precision = -np.ones((n_t, n_r, n_k, n_a, n_m))
-    recall = -np.ones((n_t, n_k, n_a, n_m))
-    score_out = -np.ones((n_t, n_r, n_k, n_a, n_m))
+    # outputs as (K, A, M, T, R) blocks: one contiguous row of R per (k, a, m, t)
+    precision = np.full((n_k * n_a * n_m * n_t, n_r), -1.0)
+    score_out = np.full((n_k * n_a * n_m * n_t, n_r), -1.0)
+    recall = np.full(n_k * n_a * n_m * n_t, -1.0)
     idx = np.empty(len(rank), dtype=np.int64)
     tp_pos = np.empty(len(rank), dtype=np.int64)
     tp_rc = np.empty(len(rank))
     tp_pr = np.empty(len(rank))
     for k in range(n_k):
-        s0, s1 = seg_starts[k], seg_starts[k + 1]
         for m in range(n_m):
             n = 0
-            for i in range(s0, s1):
+            for i in range(seg_starts[k], seg_starts[k + 1]):
                 if rank[i] < max_dets[m]:
                     idx[n] = i
                     n += 1
@@ -137,6 +138,7 @@ def accumulate_sorted(codes, rank, scores, seg_starts, npig, max_dets, rec_thr):
                 if total == 0:
                     continue
                 for t in range(n_t):
+                    row = ((k * n_a + a) * n_m + m) * n_t + t
                     tp = 0.0
                     fp = 0.0
                     n_tp = 0
@@ -150,25 +152,27 @@ def accumulate_sorted(codes, rank, scores, seg_starts, npig, max_dets, rec_thr):
                             n_tp += 1
                         elif c == 2:
                             fp += 1.0
-                    recall[t, k, a, m] = tp / total if n else 0.0
+                    recall[row] = tp / total if n else 0.0
                     for e in range(n_tp - 2, -1, -1):
                         if tp_pr[e + 1] > tp_pr[e]:
                             tp_pr[e] = tp_pr[e + 1]
                     rc0 = (1.0 / total) if n_tp and tp_pos[0] == 0 else 0.0
                     e = 0
-                    for q in range(n_r):
+                    q = 0
+                    while q < n_r:
                         thr = rec_thr[q]
                         if n and rc0 >= thr:  # searchsorted gives position 0
-                            precision[t, q, k, a, m] = tp_pr[0] if n_tp else 0.0
-                            score_out[t, q, k, a, m] = scores[idx[0]]
-                            continue
-                        while e < n_tp and tp_rc[e] < thr:
-                            e += 1
-                        if e >= n_tp:  # past the last detection: pycocotools leaves 0
-                            for q2 in range(q, n_r):
-                                precision[t, q2, k, a, m] = 0.0
-                                score_out[t, q2, k, a, m] = 0.0
-                            break
-                        precision[t, q, k, a, m] = tp_pr[e]
-                        score_out[t, q, k, a, m] = scores[idx[tp_pos[e]]]
+                            precision[row, q] = tp_pr[0] if n_tp else 0.0
+                            score_out[row, q] = scores[idx[0]]
+                        else:
+                            while e < n_tp and tp_rc[e] < thr:
+                                e += 1
+                            if e >= n_tp:  # past the last detection: pycocotools leaves 0
+                                break
+                            precision[row, q] = tp_pr[e]
+                            score_out[row, q] = scores[idx[tp_pos[e]]]
+                        q += 1
+                    for q2 in range(q, n_r):
+                        precision[row, q2] = 0.0
+                        score_out[row, q2] = 0.0
     return precision, recall, score_out

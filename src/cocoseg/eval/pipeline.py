@@ -107,6 +107,10 @@ def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if len(p.area_ranges) else np.zeros((n_k, 0), np.int64)
     codes = np.where(state.dt_ignore, np.uint8(0), np.where(state.dt_gt >= 0, np.uint8(1), np.uint8(2)))
     codes = np.ascontiguousarray(codes.transpose(2, 0, 1)[order])  # (D, A, T) in accumulation order
-    return accumulate_sorted(codes, state.dt_rank[order], state.dt_score[order], seg_starts,
-                             npig.astype(np.int64).reshape(n_k, -1), np.asarray(p.max_dets, dtype=np.int64),
-                             np.asarray(p.recall_thresholds, dtype=np.float64))
+    precision, recall, scores = accumulate_sorted(
+        codes, state.dt_rank[order], state.dt_score[order], seg_starts, npig.astype(np.int64).reshape(n_k, -1),
+        np.asarray(p.max_dets, dtype=np.int64), np.asarray(p.recall_thresholds, dtype=np.float64))
+    shape = (n_k, len(p.area_ranges), len(p.max_dets), len(p.iou_thresholds))
+    return (np.ascontiguousarray(precision.reshape(*shape, -1).transpose(3, 4, 0, 1, 2)),
+            np.ascontiguousarray(recall.reshape(shape).transpose(3, 0, 1, 2)),
+            np.ascontiguousarray(scores.reshape(*shape, -1).transpose(3, 4, 0, 1, 2)))

@@ -369,30 +369,21 @@ def _int_field(buf, i):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _scan(buf, cap):  # pragma: no cover - compiled
-    """Scan a JSON list of result objects. Returns (n or -1, ids (n, 2), values (n, 5), flags, seg_size,
-    cnt_off, cnt_buf, slow_row, slow_slot, slow_tok, n_slow)."""
-    ids = np.empty((cap, 2), dtype=np.int64)
-    values = np.empty((cap, 5), dtype=np.float64)  # score, x, y, w, h
-    flags = np.zeros(cap, dtype=np.uint8)
-    seg_size = np.empty((cap, 2), dtype=np.int64)
-    cnt_off = np.zeros(cap + 1, dtype=np.int64)
-    cnt_buf = np.empty(len(buf), dtype=np.uint8)
-    n_slots = min(5 * cap, len(buf) // 2 + 1)  # a number takes at least 2 bytes with its separator
-    slow_row = np.empty(n_slots, dtype=np.int64)
-    slow_slot = np.empty(n_slots, dtype=np.int64)
-    slow_tok = np.empty((n_slots, 2), dtype=np.int64)  # (start, end) of the token in buf
+def _scan(buf, ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_slot, slow_tok):  # pragma: no cover
+    """Scan a JSON list of result objects into the given arrays (see `_outputs`); (rows, slow numbers),
+    rows -1 when the layout needs the full parser."""
+    cap = len(flags)
     n_slow = 0
     pos = 0
     row = 0
     i = _ws(buf, 0)
-    fail = (_FAIL, ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_slot, slow_tok, n_slow)
+    fail = (_FAIL, 0)
     if i >= len(buf) or buf[i] != 91:
         return fail
     i = _ws(buf, i + 1)
     if i < len(buf) and buf[i] == 93:
         i = _ws(buf, i + 1)
-        return (0 if i == len(buf) else _FAIL), ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_slot, slow_tok, n_slow
+        return (0 if i == len(buf) else _FAIL), 0
     while True:
         if row >= cap or i >= len(buf) or buf[i] != 123:
             return fail
@@ -448,7 +439,7 @@ def _scan(buf, cap):  # pragma: no cover - compiled
             break
     if _ws(buf, i) != len(buf):
         return fail
-    return row, ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_slot, slow_tok, n_slow
+    return row, n_slow
 
 
 @nb.njit(cache=True)
@@ -459,6 +450,15 @@ def _tokens(buf, spans):  # pragma: no cover - compiled
         for k in range(spans[r, 1] - spans[r, 0]):
             out[r, k] = buf[spans[r, 0] + k]
     return out
+
+
+def _outputs(buf: np.ndarray) -> tuple:
+    """Arrays `_scan` fills: ids, values (score, x, y, w, h), flags, seg_size, cnt_off, cnt_buf, slow_*."""
+    cap = int(np.count_nonzero(buf == 123)) + 1  # '{' bounds the number of records
+    n_slots = min(5 * cap, len(buf) // 2 + 1)  # a number takes at least 2 bytes with its separator
+    return (np.empty((cap, 2), np.int64), np.empty((cap, 5), np.float64), np.zeros(cap, np.uint8),
+            np.empty((cap, 2), np.int64), np.zeros(cap + 1, np.int64), np.empty(len(buf), np.uint8),
+            np.empty(n_slots, np.int64), np.empty(n_slots, np.int64), np.empty((n_slots, 2), np.int64))
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -483,8 +483,9 @@ def scan_results_bytes(raw: bytes, name: str = "<bytes>") -> Any:
     from cocoseg.io.results import complete_scanned
 
     buf = np.frombuffer(raw, dtype=np.uint8)
-    cap = int(np.count_nonzero(buf == 123)) + 1  # '{' bounds the number of records
-    n, ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_slot, slow_tok, n_slow = _scan(buf, cap)
+    out = _outputs(buf)
+    n, n_slow = _scan(buf, *out)
+    ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_slot, slow_tok = out
     if n < 0:
         return None
     if n_slow:
