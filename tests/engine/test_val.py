@@ -1,0 +1,72 @@
+"""In-memory validation equals `cocoseg eval` on the saved predictions; fitness; class-count check."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from cocoseg.engine.validator import ValMetrics, validate_model
+from cocoseg.errors import CocosegError
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from cocoseg.engine.runs import save_checkpoint
+    from cocoseg.models import build_model, model_state
+    from cocoseg.synth import generate
+
+    root = tmp_path_factory.mktemp("val")
+    data = generate(root / "data", num_images=8, seed=2, size=(64, 64), val_fraction=0.5)
+    torch.manual_seed(0)
+    net = build_model("yolov8n-seg", 9)
+    net.head.init_biases(64)
+    save_checkpoint(root / "m.pt", {"model": model_state(net)})
+    return root, data
+
+
+def test_in_memory_metrics_equal_eval_of_saved_predictions(tiny, tmp_path):
+    from cocoseg.eval.evaluator import evaluate
+
+    root, data = tiny
+    saved = tmp_path / "predictions.json"
+    metrics = validate_model(root / "m.pt", str(data.data_yaml), imgsz=64, batch=2, workers=0, conf=0.0001,
+                             device="cpu", save_json=str(saved))
+    records = json.loads(saved.read_text())
+    assert records and {"image_id", "category_id", "bbox", "score", "segmentation"} <= set(records[0])
+    gt = data.splits["val"].annotations
+    box, mask = evaluate(gt, saved, "bbox"), evaluate(gt, saved, "segm")
+    assert metrics.box_map == box.ap and metrics.box_map50 == box.ap50
+    assert metrics.mask_map == mask.ap and metrics.mask_map50 == mask.ap50
+    assert box.ap50 > 0  # an untrained model at conf 1e-4 still matches some boxes
+    # pycocotools agrees on the saved file too
+    pytest.importorskip("pycocotools")
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(str(gt))
+        ev = COCOeval(coco, coco.loadRes(str(saved)), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    assert np.isclose(ev.stats[0], metrics.box_map, atol=1e-12) and np.isclose(ev.stats[1], metrics.box_map50, atol=1e-12)
+
+
+def test_fitness_weights_map50_and_map():
+    m = ValMetrics(box_map=0.5, box_map50=0.8, mask_map=0.4, mask_map50=0.7)
+    assert m.fitness == pytest.approx(0.1 * 1.5 + 0.9 * 0.9)
+
+
+def test_class_count_mismatch_is_a_clear_error(tiny, tmp_path):
+    from cocoseg.engine.runs import save_checkpoint
+    from cocoseg.models import build_model, model_state
+
+    root, data = tiny
+    path = save_checkpoint(tmp_path / "m3.pt", {"model": model_state(build_model("yolov8n-seg", 3))})
+    with pytest.raises(CocosegError, match="3 classes"):
+        validate_model(path, str(data.data_yaml), imgsz=64, workers=0, device="cpu")
