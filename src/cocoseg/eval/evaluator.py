@@ -1,9 +1,10 @@
 """The evaluator: detections in (per image or as a results file), per-image states out, metrics on demand."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -1,8 +1,9 @@
 """Evaluation parameters: pycocotools' defaults, validated and resolved against a GT dataset."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping, Sequence, Union
+from typing import Union
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class EvalParams:
         iou_thresholds: Sequence[float] | None = None,
         recall_thresholds: Sequence[float] | None = None,
         keypoint_sigmas: Sequence[float] | None = None,
-    ) -> "EvalParams":
+    ) -> EvalParams:
         """Parameters with pycocotools' defaults for `iou_type` where an argument is None, validated."""
         if iou_type not in IOU_TYPES:
             raise CocosegError(f"iou_type must be one of {', '.join(IOU_TYPES)}, got {iou_type!r}")
@@ -79,7 +80,7 @@ class EvalParams:
             keypoint_sigmas=None if keypoint_sigmas is None else tuple(float(s) for s in keypoint_sigmas),
         )
 
-    def resolved(self, gt_image_ids: Iterable[int], gt_category_ids: Iterable[int]) -> "EvalParams":
+    def resolved(self, gt_image_ids: Iterable[int], gt_category_ids: Iterable[int]) -> EvalParams:
         """These parameters with image and category ids filled from the GT where they were None."""
         images = self.image_ids if self.image_ids is not None else _unique_ints(gt_image_ids, "image ids")
         cats = self.category_ids if self.category_ids is not None else _unique_ints(gt_category_ids, "category ids")

@@ -9,10 +9,10 @@ import numpy as np
 from cocoseg.errors import CocosegError
 from cocoseg.eval._kernels import accumulate_sorted, match_cells
 from cocoseg.eval.iou import bbox_cell_ious, keypoint_cell_ious, segm_cell_ious
-from cocoseg.io.packed_rle import PackedRles
 from cocoseg.eval.params import EvalParams
 from cocoseg.eval.state import EvalState
 from cocoseg.eval.tables import GtTable, _positions, select_detections
+from cocoseg.io.packed_rle import PackedRles
 
 
 @dataclass

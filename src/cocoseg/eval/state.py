@@ -1,8 +1,8 @@
 """Per-image matching results: what accumulation needs, picklable, and mergeable across processes."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Sequence
 
 import numpy as np
 
@@ -56,7 +56,7 @@ class EvalState:
         return self.dt_gt >= 0
 
     @classmethod
-    def empty(cls, params: EvalParams) -> "EvalState":
+    def empty(cls, params: EvalParams) -> EvalState:
         """A state covering no image."""
         n_a, n_t = len(params.area_ranges), len(params.iou_thresholds)
         z = np.zeros(0, np.int64)
@@ -65,7 +65,7 @@ class EvalState:
                    np.zeros(0, bool), np.zeros((n_a, 0), bool), np.zeros((n_a, n_t, 0), np.int32))
 
     @classmethod
-    def merge(cls, states: Sequence["EvalState"]) -> "EvalState":
+    def merge(cls, states: Sequence[EvalState]) -> EvalState:
         """One state from states of disjoint image sets, rows in image-id order (exact, order-free)."""
         states = [s for s in states]
         if not states:

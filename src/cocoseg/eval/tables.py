@@ -47,7 +47,7 @@ class GtTable:
     def __len__(self) -> int:
         return len(self.img)
 
-    def take(self, rows: np.ndarray) -> "GtTable":
+    def take(self, rows: np.ndarray) -> GtTable:
         """The given rows (image_starts recomputed)."""
         kp = None if self.keypoints is None else self.keypoints[rows]
         sg = None if self.sigmas is None else self.sigmas[rows]
