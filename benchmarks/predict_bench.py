@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -54,7 +55,7 @@ print(json.dumps({"threads": torch.get_num_threads(), "rows": rows}))
 """
 
 
-def run_cocoseg(model: str | Path, files: list[Path], imgsz: int, conf: float, threads: int) -> dict:
+def run_cocoseg(model: str | Path, files: list[Path], imgsz: int, conf: float, threads: int | None) -> dict:
     """Per-image phase times (ms) of cocoseg's Predictor; the first two images warm up."""
     from cocoseg.engine.predictor import Predictor
 
@@ -66,7 +67,7 @@ def run_cocoseg(model: str | Path, files: list[Path], imgsz: int, conf: float, t
         (result,) = predictor.stream(f)
         total = (time.perf_counter() - t0) * 1e3
         rows.append({**{k: result.speed[k] for k in PHASES}, "total": total, "detections": len(result)})
-    return {"threads": threads, "rows": rows}
+    return {"threads": predictor.threads, "rows": rows}
 
 
 def run_reference(python: str, model: Path, files: list[Path], imgsz: int, conf: float) -> dict | None:
@@ -79,18 +80,24 @@ def run_reference(python: str, model: Path, files: list[Path], imgsz: int, conf:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def summarize(name: str, run: dict, reference_total: float | None) -> float:
+def medians(run: dict) -> dict:
+    """Median of each phase over the images, plus the mean detection count."""
     rows = run["rows"]
-    med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    med = {k: statistics.median(r[k] for r in rows) for k in rows[0] if k != "detections"}
+    med["detections"] = statistics.mean(r["detections"] for r in rows)
+    med["threads"] = run["threads"]
+    return med
+
+
+def report(name: str, med: dict, reference_total: float | None) -> None:
     post = med.get("postprocess", med.get("nms", 0) + med.get("masks", 0))
-    phases = " ".join(f"{k} {med[k]:6.1f}" for k in ("read", "preprocess", "forward") if k in med)
-    detail = f"nms {med['nms']:5.1f} masks {med['masks']:6.1f}" if "nms" in med else f"post {post:6.1f}"
-    det = statistics.mean(r["detections"] for r in rows)
+    phases = " ".join(f"{k} {med[k]:6.1f}" for k in ("read", "preprocess", "forward"))
+    detail = f"nms {med['nms']:5.1f} masks {med['masks']:6.1f}" if "nms" in med else f"nms+masks {post:6.1f}"
+    det = med["detections"]
+    per_det = f"{post / det:5.2f}" if det else "    -"
     ratio = f"{med['total'] / reference_total:5.2f}x ref" if reference_total else ""
-    per_det = f"{post / det:5.2f} ms/det" if det else "   - ms/det"
-    print(f"{name:28s} {run['threads']:>2} thr  {phases}  {detail}  post/det {per_det}  "
+    print(f"{name:22s} {med['threads']:>2} thr  {phases}  {detail}  post/det {per_det} ms  "
           f"total {med['total']:6.1f} ms  dets {det:5.1f}  {ratio}")
-    return med["total"]
 
 
 def main() -> None:
@@ -100,7 +107,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=16, help="images timed (after 2 warm-up images)")
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--conf", type=float, default=0.002)
-    parser.add_argument("--threads", type=int, default=None, help="cocoseg CPU threads (default: all cores)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="cocoseg CPU threads besides the 1-thread run (default: every core)")
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds; the fastest round is kept")
     parser.add_argument("--ref-python", default=os.environ.get("COCOSEG_REF_PYTHON"),
                         help="a Python with the reference package installed (or $COCOSEG_REF_PYTHON)")
     args = parser.parse_args()
@@ -108,21 +117,32 @@ def main() -> None:
         sys.exit(f"missing {args.model} or {args.images} (pass --model and --images)")
     files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[: args.n]
 
+    from cocoseg.engine.device import available_cpus, default_cpu_threads
     from cocoseg.engine.export import export_onnx
 
     onnx_path = Path(tempfile.mkdtemp()) / "model.onnx"
     export_onnx(args.model, onnx_path, imgsz=args.imgsz, dynamic=True)
     print(f"{args.model.name}, {len(files)} images from {args.images}, imgsz {args.imgsz}, conf {args.conf}; "
-          "median ms per image")
-    reference = run_reference(args.ref_python, args.model, files, args.imgsz, args.conf) if args.ref_python else None
-    if not args.ref_python:
+          f"median ms per image, best of {args.repeat} round(s)")
+    runs: dict[str, Callable[[], dict | None]] = {}
+    if args.ref_python:
+        runs["reference"] = lambda: run_reference(args.ref_python, args.model, files, args.imgsz, args.conf)
+    else:
         print("reference: not run (give --ref-python or COCOSEG_REF_PYTHON: a separate env with the reference)")
-    ref_total = summarize("reference", reference, None) if reference else None
-    from cocoseg.engine.device import available_cpus
-
-    for threads in dict.fromkeys([args.threads or available_cpus(), 1]):  # all cores, then 1 like the reference
-        summarize("cocoseg torch", run_cocoseg(args.model, files, args.imgsz, args.conf, threads), ref_total)
-        summarize("cocoseg onnxruntime", run_cocoseg(onnx_path, files, args.imgsz, args.conf, threads), ref_total)
+    print(f"cocoseg's default thread count now: {default_cpu_threads()} of {available_cpus()} cores (load-aware)")
+    # the default (load-aware) count, every core, and 1 thread like the reference
+    for label, threads in (("default", None), ("all", args.threads or available_cpus()), ("1", 1)):
+        runs[f"cocoseg torch/{label}"] = lambda t=threads: run_cocoseg(args.model, files, args.imgsz, args.conf, t)
+        runs[f"cocoseg onnx/{label}"] = lambda t=threads: run_cocoseg(onnx_path, files, args.imgsz, args.conf, t)
+    best: dict[str, dict] = {}
+    for _ in range(args.repeat):
+        for name, fn in runs.items():
+            run = fn()
+            if run is not None and (name not in best or medians(run)["total"] < best[name]["total"]):
+                best[name] = medians(run)
+    ref_total = best["reference"]["total"] if "reference" in best else None
+    for name, med in best.items():
+        report(name.replace("/", " "), med, ref_total if name != "reference" else None)
 
 
 if __name__ == "__main__":

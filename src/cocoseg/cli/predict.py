@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classes", type=int, nargs="+", default=None, help="keep only these class labels")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, N or mps (default: auto)")
     parser.add_argument("--batch", type=int, default=1, help="images per forward pass (default: 1)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all idle cores)")
     add_bool(parser, "half", False, "float16 inference on CUDA")
     add_bool(parser, "retina_masks", False, "upsample masks to native resolution before cropping")
     add_bool(parser, "agnostic_nms", False, "class-agnostic NMS")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cocoseg.engine.device import available_cpus
+from cocoseg.engine.device import default_cpu_threads
 from cocoseg.errors import CocosegError
 
 
@@ -23,7 +23,9 @@ class OnnxBackend:
         if not path.is_file():
             raise CocosegError(f"model {path}: no such file")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or available_cpus()
+        options.intra_op_num_threads = threads or default_cpu_threads()
+        # no busy-waiting after a run: the NMS and mask steps that follow need those cores
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CPUExecutionProvider"]
         if device is not None and device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")

@@ -51,8 +51,9 @@ class Predictor:
     `model` is a registry name, a checkpoint (cocoseg or reference `.pt`), an `.onnx` file, or a
     SegmentationModel (copied, never modified). Defaults follow the reference's predict settings.
     `rect` pads a batch of same-shaped images only to the next multiple of 32 (faster) instead of
-    to `imgsz`; a static-shape ONNX model always gets `imgsz`. `threads`: CPU threads (all cores by
-    default; the reference runs one).
+    to `imgsz`; a static-shape ONNX model always gets `imgsz`. `threads`: CPU threads (default: the
+    available cores not kept busy by other processes, see `device.default_cpu_threads`; the
+    reference always runs one).
     """
 
     def __init__(
@@ -74,9 +75,8 @@ class Predictor:
         threads: int | None = None,
     ) -> None:
         self.device = select_device(device)
-        if self.device.type == "cpu":
-            use_all_cpu_threads(threads)
-        self.backend = _make_backend(model, self.device, half, threads)
+        self.threads = use_all_cpu_threads(threads) if self.device.type == "cpu" else None
+        self.backend = _make_backend(model, self.device, half, self.threads)
         self.imgsz = _check_imgsz(imgsz, self.backend.stride)
         if batch < 1:
             raise CocosegError(f"batch: must be >= 1, got {batch}")
