@@ -198,3 +198,8 @@ def test_device_choice(monkeypatch):
     assert device._cgroup_cpu_quota() == 1  # 1.5 CPUs of quota -> 1 whole thread
     files["/sys/fs/cgroup/cpu.max"] = "max 100000"
     assert device._cgroup_cpu_quota() is None
+    monkeypatch.setattr(device, "available_cpus", lambda: 8)
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert device.default_cpu_threads() == 8  # an idle machine: every core
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (5.6, 0.0, 0.0))
+    assert device.default_cpu_threads() == 2  # six cores busy elsewhere
