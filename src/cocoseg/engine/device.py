@@ -79,7 +79,7 @@ def default_cpu_threads() -> int:
     return max(1, cores - busy)
 
 
-def use_all_cpu_threads(threads: int | None = None) -> int:
+def set_cpu_threads(threads: int | None = None) -> int:
     """Set torch's intra-op threads to `threads`, or `default_cpu_threads()`; returns the count."""
     n = threads or default_cpu_threads()
     if torch.get_num_threads() != n:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cocoseg.engine.device import resolve_half, select_device, use_all_cpu_threads
+from cocoseg.engine.device import resolve_half, select_device, set_cpu_threads
 from cocoseg.engine.results import InstanceMasks, Result
 from cocoseg.engine.sources import Frame, Source, iter_frames
 from cocoseg.errors import CocosegError
@@ -75,7 +75,7 @@ class Predictor:
         threads: int | None = None,
     ) -> None:
         self.device = select_device(device)
-        self.threads = use_all_cpu_threads(threads) if self.device.type == "cpu" else None
+        self.threads = set_cpu_threads(threads) if self.device.type == "cpu" else None
         self.backend = _make_backend(model, self.device, half, self.threads)
         self.imgsz = _check_imgsz(imgsz, self.backend.stride)
         if batch < 1:
