@@ -81,7 +81,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
     def load(self, index: int) -> Sample:
         """Image resized so its long side is `imgsz` (aspect kept), with its instances."""
         item = self.items[index]
-        image = cv2.imread(item.file, cv2.IMREAD_COLOR)
+        image = cv2.imread(item.file, _read_flag(max(item.width, item.height), self.imgsz, item.file))
         if image is None:
             raise CocosegError(f"{item.file}: cannot read image (image id {item.image_id})")
         h0, w0 = image.shape[:2]
@@ -171,3 +171,16 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("image_id", "orig_hw", "ratio", "pad"):
         batch[key] = [it[key] for it in items]
     return batch
+
+
+_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
+
+
+def _read_flag(long_side: int, imgsz: int, file: str) -> int:
+    """Decode JPEGs at 1/2, 1/4 or 1/8 scale when that still covers `imgsz` (libjpeg scales in the DCT,
+    several times faster than a full decode followed by a resize)."""
+    if file.lower().endswith((".jpg", ".jpeg")):
+        for factor, flag in _REDUCED:
+            if long_side / factor >= imgsz:
+                return flag
+    return cv2.IMREAD_COLOR
