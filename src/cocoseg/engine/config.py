@@ -31,7 +31,7 @@ class TrainConfig:
     batch: int = 16
     device: str = ""  # "" = auto (first CUDA device, else CPU); "cpu", "0", "cuda:1"
     workers: int = 2
-    threads: int = 0  # torch CPU threads; 0 = number of usable cores
+    threads: int = 0  # torch CPU threads; 0 = the usable cores other processes leave idle
     project: str = "runs/segment"
     name: str = "train"
     exist_ok: bool = False

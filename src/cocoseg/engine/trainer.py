@@ -21,7 +21,7 @@ from cocoseg.data import AugmentConfig, SegmentationDataset, collate
 from cocoseg.data.sources import SplitData, load_split_labels
 from cocoseg.engine import optim
 from cocoseg.engine.config import TrainConfig
-from cocoseg.engine.device import available_cpus, select_device
+from cocoseg.engine.device import default_cpu_threads, select_device
 from cocoseg.engine.distributed import DistContext
 from cocoseg.engine.ema import ModelEMA, unwrap
 from cocoseg.engine.model_setup import build_training_model
@@ -313,8 +313,11 @@ def _device_for(requested: str, dist: DistContext) -> torch.device:
 def _set_threads(threads: int, world: int, device: torch.device) -> None:
     if device.type != "cpu":
         return
-    n = threads if threads > 0 else max(available_cpus() // world, 1)
+    # threads=0: the cores other processes leave idle (an oversubscribed 2-thread run is several times
+    # slower than a 1-thread one), shared among the ranks of this machine
+    n = threads if threads > 0 else max(default_cpu_threads() // world, 1)
     torch.set_num_threads(n)
+    LOGGER.info("CPU threads: %d", n)
 
 
 def _seed_everything(seed: int) -> None:
