@@ -8,8 +8,6 @@ Layout: {"format": "cocoseg-checkpoint", "format_version": 1, "cocoseg_version":
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +17,7 @@ import torch
 
 from cocoseg import __version__
 from cocoseg.errors import CocosegError
+from cocoseg.io import atomic_write
 from cocoseg.models import SegmentationModel, load_model, model_state
 from cocoseg.models.hub import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, read_checkpoint_file
 
@@ -60,17 +59,7 @@ def save_checkpoint(path: str | Path, model: SegmentationModel, *, extra: Mappin
     _check_plain(extra, "extra")
     ckpt = {"format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION, "cocoseg_version": __version__,
             "model": model_state(model), **extra}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(ckpt, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda fh: torch.save(ckpt, fh), mode="wb")
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import torch
 from cocoseg import __version__
 from cocoseg.engine.device import resolve_half, select_device
 from cocoseg.errors import CocosegError
+from cocoseg.io import atomic_write
 from cocoseg.models import SegmentationModel, load_model
 
 OPSET = 17
@@ -60,8 +59,7 @@ def export_onnx(
     proto = _to_onnx(net, dummy, dynamic, opset)
     _add_metadata(proto, net, (h, w), dynamic, half)
     onnx.checker.check_model(proto)
-    _atomic_save(proto, out)
-    return out
+    return atomic_write(out, lambda fh: fh.write(proto.SerializeToString()), mode="wb")
 
 
 def _default_path(model: Any, net: SegmentationModel) -> Path:
@@ -106,17 +104,3 @@ def _add_metadata(proto: Any, net: SegmentationModel, imgsz: tuple[int, int], dy
     for out in proto.graph.output:
         out.doc_string = OUTPUT_DOCS.get(out.name, "")
     proto.doc_string = f"cocoseg {net.config.name} ({net.nc} classes), outputs pred and protos; see metadata 'outputs'"
-
-
-def _atomic_save(proto: Any, path: Path) -> None:
-    import onnx
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        onnx.save_model(proto, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
