@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from cocoseg.masks import decode, polygons_to_rle
-
 
 
 def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:

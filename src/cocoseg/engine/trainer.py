@@ -42,6 +42,8 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, dist: DistContext | None = None):
         self.dist = dist or DistContext.from_env()
+        if not self.dist.is_main:  # rank-0 logging: other ranks report only problems
+            logging.getLogger("cocoseg").setLevel(logging.WARNING)
         self.device = _device_for(cfg.device, self.dist)
         self.dist.init(self.device)
         self.resume_ckpt: dict[str, Any] | None = None
@@ -66,6 +68,9 @@ class Trainer:
         train = load_split_labels(cfg.data, "train", cache=cfg.cache_labels)
         val = load_split_labels(cfg.data, "val", need_gt=True) if cfg.val else None
         self.names = train.names
+        if val is not None and val.gt is not None and len(val.gt.categories) != len(self.names):
+            raise CocosegError(f"{cfg.data}: names lists {len(self.names)} classes but the val split has "
+                               f"{len(val.gt.categories)} categories")
         self.train_set = self._train_dataset(train)
         self.model = build_training_model(cfg.model, self.names, cfg.imgsz, self.resume_ckpt,
                                           cfg.pretrained).to(self.device)
@@ -150,7 +155,7 @@ class Trainer:
             self._save_epoch(epoch, losses, improved, time.time() - t0, validated)
             if validated:
                 patience_left = cfg.patience if improved else patience_left - 1
-            out_of_time = cfg.time > 0 and (time.time() - started) > cfg.time * 3600
+            out_of_time = self.dist.broadcast(cfg.time > 0 and (time.time() - started) > cfg.time * 3600)
             if not final and (patience_left <= 0 or out_of_time):
                 LOGGER.info("stopping early after epoch %d: %s", epoch + 1,
                             f"no improvement in {cfg.patience} epochs" if patience_left <= 0 else "time limit")
