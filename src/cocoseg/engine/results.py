@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cocoseg.masks import compress, encode
+from cocoseg.masks import bitmap_to_polygons, compress, encode
 from cocoseg.models.coco_names import COCO80_NAMES, COCO80_TO_91
 
 
@@ -50,10 +50,9 @@ class InstanceMasks:
 
     def polygons(self) -> list[list[list[float]]]:
         """COCO polygons per instance (list of flat [x1, y1, ...] parts), in image pixel coordinates."""
-        to_polygons = _polygon_function()
         out = []
         for x0, y0, m in self.crops:
-            parts = to_polygons(m) if m.any() else []
+            parts = bitmap_to_polygons(m) if m.any() else []
             out.append([[v + (x0 if k % 2 == 0 else y0) for k, v in enumerate(p)] for p in parts])
         return out
 
@@ -84,21 +83,6 @@ def crop_to_rle(x0: int, y0: int, crop: np.ndarray, height: int, width: int) -> 
     positions = positions[positions < height * width]  # a change "after" the last pixel is the image end
     counts = np.diff(np.concatenate(([0], positions, [height * width]))).tolist()
     return compress({"size": [height, width], "counts": counts})
-
-
-def _polygon_function() -> Any:
-    try:
-        from cocoseg.masks.contours import bitmap_to_polygons
-    except ImportError:  # pragma: no cover - older layouts
-        return _cv2_polygons
-    return bitmap_to_polygons
-
-
-def _cv2_polygons(mask: np.ndarray) -> list[list[float]]:
-    import cv2
-
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return [(c.reshape(-1, 2) + 0.5).reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
 
 
 def default_category_ids(names: Mapping[int, str]) -> dict[int, int]:
