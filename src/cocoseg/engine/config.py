@@ -74,6 +74,8 @@ class TrainConfig:
     mixup: float = 0.0
     copy_paste: float = 0.0
     close_mosaic: int = 10
+    # True: all of an image's instances share ONE index map, so where two overlap the pixel belongs only
+    # to the smaller one (the larger one's target has a hole there); False: one full mask per instance
     overlap_mask: bool = True
     mask_ratio: int = 4
     # validation and saving

@@ -64,7 +64,7 @@ class Trainer:
     def _setup(self) -> None:
         cfg, dist = self.cfg, self.dist
         _set_threads(cfg.threads, dist.world_size, self.device)
-        _seed_everything(cfg.seed + dist.rank)
+        _seed_everything(cfg.seed + dist.rank, cfg.deterministic)
         train = load_split_labels(cfg.data, "train", cache=cfg.cache_labels)
         val = load_split_labels(cfg.data, "val", need_gt=True) if cfg.val else None
         self.names = train.names
@@ -325,10 +325,13 @@ def _set_threads(threads: int, world: int, device: torch.device) -> None:
     LOGGER.info("CPU threads: %d", n)
 
 
-def _seed_everything(seed: int) -> None:
+def _seed_everything(seed: int, deterministic: bool) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+    if deterministic:  # cuDNN: fixed algorithms (CPU kernels are deterministic already)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
 
 
 def _progress(loader: Any, total: int, desc: str, enabled: bool) -> Any:
