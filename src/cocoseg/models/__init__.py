@@ -31,3 +31,9 @@ __all__ = [
     "format_info", "import_reference_checkpoint", "list_models", "load_model", "model_from_state", "model_info",
     "model_state", "register_model",
 ]
+
+# training: task-aligned assignment and the YOLOv8-seg loss
+from cocoseg.models.assigner import TaskAlignedAssigner  # noqa: E402
+from cocoseg.models.loss import SegmentationLoss  # noqa: E402
+
+__all__ += ["SegmentationLoss", "TaskAlignedAssigner"]
