@@ -7,7 +7,7 @@ Builds (once, cached under --workdir) a deterministic set: --images images, 80 c
 per image of which ~1% crowd, --per_image detections per image, segm results as compressed RLE.
 Each run times the whole job from JSON files — load GT, load results, evaluate, accumulate,
 summarize — in a fresh interpreter (imports excluded from the time, included in peak memory,
-which is the child's ru_maxrss). cocoseg also runs once with an empty numba cache ("cold":
+the child's VmHWM: on Linux its ru_maxrss would include the parent's peak, kept across exec). cocoseg also runs once with an empty numba cache ("cold":
 includes compiling) before its timed "warm" runs. The stats of every tool are compared with
 pycocotools' (or faster-coco-eval's when pycocotools is skipped).
 """
@@ -50,8 +50,11 @@ else:
         ev.summarize()
     stats = [float(v) for v in ev.stats]
 end = time.perf_counter()
-print(json.dumps({"seconds": end - start, "import_s": start - t_import, "stats": stats,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+try:  # VmHWM: peak RSS of this address space (ru_maxrss would include the parent's, carried over by exec)
+    peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
+except (OSError, StopIteration):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": end - start, "import_s": start - t_import, "stats": stats, "peak_mb": peak}))
 """
 
 TOOLS = ("cocoseg", "faster-coco-eval", "pycocotools")
