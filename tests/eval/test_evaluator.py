@@ -149,3 +149,18 @@ def test_custom_max_dets_and_areas_are_honoured_in_the_summary(shared: Path) -> 
     assert legacy.stats[0] == -1  # pycocotools' hard-coded maxDets=100 for the headline AP
     per_class = {r["category_id"]: r for r in evaluate(gt, path).per_class}
     assert per_class[1]["name"] == "person" and per_class[1]["num_gt"] > 0 and 0 < per_class[1]["ap"] < 1
+
+
+def test_keypoints_per_image_equal_the_results_file(shared: Path) -> None:
+    root = shared / "data" / "fce-eval-fixtures" / "keypoints_val2017_139099"
+    gt = CocoDataset.load(root / "gt.json")
+    res = load_results(root / "dt.json")
+    ev = Evaluator(gt, "keypoints")
+    image_id = int(res.image_ids[0])
+    ev.add(image_id, scores=res.scores, category_ids=res.category_ids, boxes_xywh=res.boxes_xywh,
+           keypoints=res.keypoints.reshape(len(res), -1, 3))
+    _same(ev.compute(), evaluate(gt, root / "dt.json", "keypoints"))
+    with pytest.raises(CocosegError, match="keypoints"):
+        bad = Evaluator(gt, "keypoints")
+        bad.add(image_id, scores=[0.5], category_ids=[1], keypoints=np.zeros((1, 5, 3)))
+        bad.compute()

@@ -167,3 +167,30 @@ def test_keypoint_sigmas_from_the_category() -> None:
     gt["categories"][0]["sigmas"] = sigmas.tolist()
     dets = [{"image_id": 1, "category_id": 1, "keypoints": (np.array(pts) + rng.normal(0, 1.5, 51)).tolist(), "score": 0.9}]
     _check(gt, dets, "keypoints", ref_params={"kpt_oks_sigmas": sigmas})
+
+
+def test_missing_optional_gt_fields_are_completed() -> None:
+    """GT without iscrowd, area or bbox: pycocotools needs them; cocoseg fills them as the dataset core does."""
+    anns = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 20, 20]}, {"image_id": 1, "category_id": 1, "bbox": [30, 5, 9, 9]}]
+    full = make_gt(IMAGES[:1], anns)
+    partial = copy.deepcopy(full)
+    for ann in partial["annotations"]:
+        del ann["iscrowd"], ann["area"]
+    del partial["annotations"][1]["bbox"]  # computed from the polygon: its rasterized extent
+    full["annotations"][1]["bbox"] = [30.0, 5.0, 10.0, 10.0]
+    full["annotations"][1]["area"] = 100.0
+    dets = [_det(1, 1, [0, 0, 20, 20], 0.9), _det(1, 1, [30, 5, 10, 9], 0.8), _det(1, 1, [0, 40, 5, 5], 0.95)]
+    ours = evaluate(CocoDataset.from_dict(partial, validate=False), copy.deepcopy(dets))
+    assert_same(ours, pycocotools_eval(full, dets, "bbox"))
+
+
+def test_keypoints_pooled_categories_match_across_categories() -> None:
+    """With use_cats=False cocoseg pools keypoint categories (pycocotools matches nothing there)."""
+    rng = np.random.default_rng(6)
+    pts = [float(v) for v in np.c_[rng.uniform(0, 50, 17), rng.uniform(0, 50, 17), np.full(17, 2)].ravel()]
+    gt = make_gt(IMAGES[:1], [_person(1, pts, [0, 0, 50, 50], area=2500.0)], keypoints=True)
+    dets = [{"image_id": 1, "category_id": 1, "keypoints": (np.array(pts) + 1.0).tolist(), "score": 0.9}]
+    ds = CocoDataset.from_dict(gt, validate=False)
+    pooled, per_cat = evaluate(ds, dets, "keypoints", use_cats=False), evaluate(ds, dets, "keypoints")
+    np.testing.assert_array_equal(pooled.stats, per_cat.stats)
+    assert pooled.ap > 0.9 and pycocotools_eval(gt, dets, "keypoints", useCats=0).stats[0] == 0

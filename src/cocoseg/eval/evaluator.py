@@ -157,7 +157,10 @@ class Evaluator:
         if self._gt_packed is None:
             table, anns, rles = self.table, self.gt.annotations, []
             for img in np.flatnonzero(np.diff(table.image_starts)).tolist():
-                h, w = self._sizes[int(table.image_ids[img])]
+                image_id = int(table.image_ids[img])
+                if image_id not in self._sizes:
+                    raise CocosegError(f"image {image_id} has no height/width: segm evaluation needs them")
+                h, w = self._sizes[image_id]
                 segms = [anns[i]["segmentation"] for i in table.ann_index[table.image_starts[img]:table.image_starts[img + 1]]]
                 rles.extend(gt_masks(segms, h, w))
             self._gt_packed = PackedRles.from_rles(rles)

@@ -73,6 +73,9 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: Detections, image_p
     else:
         if dets.keypoints is None:
             raise CocosegError("keypoints evaluation needs keypoints for the detections")
+        if len(sel) and len(rows) and dets.keypoints.shape[1] != table.keypoints.shape[1]:
+            raise CocosegError(f"detections have {dets.keypoints.shape[1] // 3} keypoints but the GT categories "
+                               f"have {table.keypoints.shape[1] // 3}")
         iou, base, stride = keypoint_cell_ious(dets.keypoints[sel], table.keypoints[rows], table.boxes_xywh[rows],
                                                table.areas[rows], table.sigmas[rows], cell_dt, cell_gt)
     area_rng = np.array([[lo, hi] for _, lo, hi in params.area_ranges], dtype=np.float64).reshape(-1, 2)

@@ -47,15 +47,6 @@ class GtTable:
     def __len__(self) -> int:
         return len(self.img)
 
-    def take(self, rows: np.ndarray) -> GtTable:
-        """The given rows (image_starts recomputed)."""
-        kp = None if self.keypoints is None else self.keypoints[rows]
-        sg = None if self.sigmas is None else self.sigmas[rows]
-        img = self.img[rows]
-        starts = np.searchsorted(img, np.arange(len(self.image_ids) + 1))
-        return GtTable(self.image_ids, self.category_ids, img, self.cat[rows], self.ann_index[rows],
-                       self.boxes_xywh[rows], self.areas[rows], self.iscrowd[rows], self.ignore[rows], starts, kp, sg)
-
 
 def build_gt_table(gt: CocoDataset, params: EvalParams) -> GtTable:
     """Columns of the GT annotations in params' images and categories (params must be resolved)."""
@@ -69,9 +60,10 @@ def build_gt_table(gt: CocoDataset, params: EvalParams) -> GtTable:
     cat = _positions(category_ids, cat_id)
     keep = np.flatnonzero((img >= 0) & (cat >= 0))
     order = keep[np.lexsort((keep, cat[keep], img[keep]))]
-    rows = [anns[i] for i in order.tolist()]
-    boxes = np.array([_box(a) for a in rows], dtype=np.float64).reshape(-1, 4)
-    areas = np.array([_area(a) for a in rows], dtype=np.float64)
+    sizes = {im["id"]: (im.get("height"), im.get("width")) for im in gt.images}
+    rows = [_completed(anns[i], sizes) for i in order.tolist()]
+    boxes = np.array([a["bbox"] for a in rows], dtype=np.float64).reshape(-1, 4)
+    areas = np.array([a["area"] for a in rows], dtype=np.float64)
     crowd = np.array([bool(a.get("iscrowd", 0)) for a in rows], dtype=bool)
     ignore = crowd.copy()  # pycocotools overwrites any `ignore` key with iscrowd
     img_rows = img[order]
@@ -91,22 +83,23 @@ def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.where(sorted_ids[pos_c] == ids, pos_c, -1).astype(np.int64)
 
 
-def _box(ann: dict) -> list:
+def _completed(ann: dict, sizes: dict) -> dict:
+    """The annotation, or a completed copy when `bbox` or `area` is missing (pycocotools needs both):
+    both from the segmentation as the dataset core computes them, else area = the box's w*h."""
     box = ann.get("bbox")
-    if box is None or len(box) != 4:
-        return _segmentation_box(ann)
-    return box
+    if "area" in ann and box is not None and len(box) == 4:
+        return ann
+    from cocoseg.io.geometry import complete_annotation
 
-
-def _area(ann: dict) -> float:
-    if "area" in ann:
-        return ann["area"]
-    box = _box(ann)  # pycocotools needs `area`; like the dataset core, fall back to the box
-    return float(box[2] * box[3])
-
-
-def _segmentation_box(ann: dict) -> list:
-    raise DataError([Problem("", f"annotation id {ann.get('id')}", "bbox", "missing (needed for evaluation)")])
+    h, w = sizes.get(ann["image_id"], (None, None))
+    has_segm = bool(ann.get("segmentation"))
+    if has_segm and (h is None or w is None):
+        raise DataError([Problem("", f"annotation id {ann.get('id')}", "bbox", "is missing and the image has no size")])
+    done = complete_annotation(dict(ann), h or 0, w or 0)
+    if done.get("bbox") is None or len(done["bbox"]) != 4:
+        raise DataError([Problem("", f"annotation id {ann.get('id')}", "bbox",
+                                 "is missing and there is no segmentation to compute it from")])
+    return done
 
 
 def _add_keypoints(table: GtTable, rows: list[dict], gt: CocoDataset, params: EvalParams) -> None:
@@ -130,32 +123,6 @@ def _add_keypoints(table: GtTable, rows: list[dict], gt: CocoDataset, params: Ev
         visible = a["num_keypoints"] if "num_keypoints" in a else int(np.count_nonzero(k[2::3] > 0))
         table.ignore[i] = table.ignore[i] or visible == 0  # pycocotools: num_keypoints == 0 -> ignore
     table.keypoints, table.sigmas = kps, sig
-
-
-@dataclass
-class DtTable:
-    """Detections of the evaluated images and categories, sorted per cell by score (pycocotools' order).
-
-    Rows are sorted by (image, cell, rank); `rank` is the position in the cell after the stable
-    sort by descending score, and only ranks below max_dets[-1] are kept (pycocotools truncates
-    before computing IoUs).
-
-    Attributes:
-        img, cat: (D,) int64 positions in the GT table's image_ids / category_ids.
-        rank: (D,) int64; index: (D,) int64 position in the input detections.
-        scores, areas: (D,) float64; boxes_xywh: (D, 4) float64.
-    """
-
-    img: np.ndarray
-    cat: np.ndarray
-    rank: np.ndarray
-    index: np.ndarray
-    scores: np.ndarray
-    areas: np.ndarray
-    boxes_xywh: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.img)
 
 
 def select_detections(image_ids: np.ndarray, category_ids: np.ndarray, scores: np.ndarray,
