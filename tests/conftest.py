@@ -1,7 +1,9 @@
-"""Shared fixtures: the read-only ../shared data (skipped with a reason when absent)."""
+"""Shared fixtures: the read-only ../shared data (skipped with a reason when absent), one torch thread per test."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -21,3 +23,18 @@ def shared_path(*parts: str) -> Path:
 def shared() -> Path:
     """The ../shared folder, or skip."""
     return shared_path()
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Tests run two at a time (xdist) on two cores: torch's own threads would only fight each other."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
