@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from cocoseg.errors import CocosegError
@@ -93,31 +94,57 @@ def _concatenate(states: list[EvalState], params: EvalParams, image_ids: np.ndar
     """Concatenate rows, then order them by image id (stable: keeps each image's own order)."""
     dt_off = np.cumsum([0] + [s.num_dt for s in states])
     gt_off = np.cumsum([0] + [s.num_gt for s in states])
-    cat = {f.name: None for f in fields(EvalState)}
-    for name in _DT_FIELDS + _GT_FIELDS:
-        cat[name] = np.concatenate([getattr(s, name) for s in states])
-    dt_gt = np.concatenate([np.where(s.dt_gt >= 0, s.dt_gt + gt_off[i], -1) for i, s in enumerate(states)], axis=2)
-    gt_dt = np.concatenate([np.where(s.gt_dt >= 0, s.gt_dt + dt_off[i], -1) for i, s in enumerate(states)], axis=2)
-    dt_order = np.argsort(cat["dt_image_id"], kind="stable")
-    gt_order = np.argsort(cat["gt_image_id"], kind="stable")
-    dt_new = _inverse(dt_order)
-    gt_new = _inverse(gt_order)
-    out = {name: cat[name][dt_order] for name in _DT_FIELDS}
-    out.update({name: cat[name][gt_order] for name in _GT_FIELDS})
-    out["dt_gt"] = _remap(dt_gt[:, :, dt_order], gt_new)
-    out["dt_ignore"] = np.concatenate([s.dt_ignore for s in states], axis=2)[:, :, dt_order]
-    out["gt_dt"] = _remap(gt_dt[:, :, gt_order], dt_new)
-    out["gt_ignore"] = np.concatenate([s.gt_ignore for s in states], axis=1)[:, gt_order]
+    out = {name: np.concatenate([getattr(s, name) for s in states]) for name in _DT_FIELDS + _GT_FIELDS}
+    dt_order = _stable_order(out["dt_image_id"])
+    gt_order = _stable_order(out["gt_image_id"])
+    if dt_order is not None:
+        out.update({name: out[name][dt_order] for name in _DT_FIELDS})
+    if gt_order is not None:
+        out.update({name: out[name][gt_order] for name in _GT_FIELDS})
+    dt_new, gt_new = _inverse(dt_order, int(dt_off[-1])), _inverse(gt_order, int(gt_off[-1]))
+    out["dt_gt"] = _joined([s.dt_gt for s in states], gt_off, gt_new, dt_order)
+    out["gt_dt"] = _joined([s.gt_dt for s in states], dt_off, dt_new, gt_order)
+    out["dt_ignore"] = _columns(np.concatenate([s.dt_ignore for s in states], axis=2), dt_order)
+    out["gt_ignore"] = _columns(np.concatenate([s.gt_ignore for s in states], axis=1), gt_order)
     return EvalState(params=params, image_ids=image_ids, **out)
 
 
-def _inverse(order: np.ndarray) -> np.ndarray:
+def _stable_order(keys: np.ndarray) -> np.ndarray | None:
+    """Stable sort order of keys, or None when they are already sorted (shards merged in order)."""
+    if len(keys) < 2 or bool(np.all(keys[1:] >= keys[:-1])):
+        return None
+    return np.argsort(keys, kind="stable")
+
+
+def _inverse(order: np.ndarray | None, n: int) -> np.ndarray:
+    if order is None:
+        return np.arange(n, dtype=np.int64)
     inv = np.empty_like(order)
     inv[order] = np.arange(len(order))
     return inv
 
 
-def _remap(refs: np.ndarray, new_position: np.ndarray) -> np.ndarray:
-    if new_position.size == 0:
-        return refs.astype(np.int32)
-    return np.where(refs >= 0, new_position[np.maximum(refs, 0)], -1).astype(np.int32)
+def _columns(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    return values if order is None else values[..., order]
+
+
+def _joined(parts: list[np.ndarray], offsets: np.ndarray, new_position: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    """Cross references of each part shifted to the concatenated rows and renumbered, -1 kept."""
+    lead = parts[0].shape[:-1]
+    rows = int(np.prod(lead))
+    out = np.empty((rows, sum(p.shape[-1] for p in parts)), dtype=np.int32)
+    start = 0
+    for part, offset in zip(parts, offsets[:-1].tolist()):
+        n = part.shape[-1]
+        _renumber(part.reshape(rows, n), offset, new_position, out[:, start:start + n])
+        start += n
+    out = out.reshape(*lead, -1)
+    return _columns(out, order)
+
+
+@nb.njit(cache=True, nogil=True)
+def _renumber(refs, offset, new_position, out):  # pragma: no cover - compiled
+    for i in range(refs.shape[0]):
+        for j in range(refs.shape[1]):
+            r = refs[i, j]
+            out[i, j] = -1 if r < 0 else new_position[r + offset]
