@@ -142,3 +142,11 @@ def test_cli_train_and_val_smoke(tmp_path, capsys):
         assert validated[key] == pytest.approx(trained[key], abs=1e-12)
     assert main(["train", "data=x.yaml", "epoch=3"]) == 2  # unknown key: usage error with a suggestion
     assert "did you mean" in capsys.readouterr().err
+
+
+def test_early_stopping_after_patience_epochs_without_improvement(tmp_path):
+    data = _tiny_data(tmp_path / "data", same_split=False)
+    # conf 1.0 keeps every metric at 0: epoch 1 sets the best fitness, epoch 2 does not improve on it
+    cfg = _cfg(tmp_path, data, epochs="4", max_iters="1", patience="1", conf="1.0", close_mosaic="0")
+    result = Trainer(cfg).train()
+    assert result["epochs_completed"] == 2 and result["best_epoch"] == 1
