@@ -23,7 +23,7 @@ from cocoseg.eval import evaluate  # noqa: E402
 from cocoseg.io import CocoDataset  # noqa: E402
 
 SIZE = 24
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 VARIANTS = {

@@ -150,3 +150,20 @@ def test_packed_area_and_box_equal_pycocotools() -> None:
 def _write(path: Path, data) -> Path:
     path.write_text(json.dumps(data))
     return path
+
+
+def test_columns_give_the_same_results_as_records(shared: Path) -> None:
+    from cocoseg.eval import evaluate
+    from cocoseg.io.results import results_from_arrays
+
+    root = shared / "data" / "cocoapi-val2014-fake100"
+    gt = root / "annotations" / "instances_val2014_100.json"
+    for kind in ("bbox", "segm"):
+        res = load_results(root / "results" / f"instances_val2014_fake{kind}100_results.json")
+        geometry = {"boxes_xywh": res.boxes_xywh} if kind == "bbox" else {"masks": list(res.segmentations)}
+        cols = results_from_arrays(res.image_ids, res.category_ids, res.scores, **geometry)
+        _assert_equal(cols, res)
+        mapping = {"image_id": res.image_ids, "category_id": res.category_ids, "score": res.scores, **geometry}
+        np.testing.assert_array_equal(evaluate(gt, mapping, kind).stats, evaluate(gt, res, kind).stats)
+    with pytest.raises(DataError, match="one value per detection"):
+        results_from_arrays([1, 2], [1], [0.5, 0.5], boxes_xywh=np.zeros((2, 4)))

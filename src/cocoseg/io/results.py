@@ -15,7 +15,7 @@ field instead of a KeyError.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -26,6 +26,7 @@ from cocoseg import masks
 from cocoseg.errors import DataError, Problem
 from cocoseg.io.jsonio import PathLike, read_json
 from cocoseg.io.packed_rle import PackedRles, areas_boxes
+from cocoseg.masks import xyxy_to_xywh
 
 KINDS = ("bbox", "segm", "keypoints")
 
@@ -88,7 +89,48 @@ class DetectionResults:
             raise DataError(problems)
 
 
-ResultsSource = Union[PathLike, list, np.ndarray, DetectionResults]
+ResultsSource = Union[PathLike, list, np.ndarray, Mapping, DetectionResults]
+
+
+def results_from_arrays(image_ids: Any, category_ids: Any, scores: Any, *, boxes_xywh: Any = None,
+                        boxes_xyxy: Any = None, masks: Sequence[dict] | None = None, keypoints: Any = None,
+                        file: str = "<arrays>") -> DetectionResults:
+    """Results from columns (N rows each), completed like a results file holding the same fields.
+
+    Args:
+        image_ids, category_ids, scores: (N,) each.
+        boxes_xywh / boxes_xyxy: (N, 4) absolute pixels (box results; area = w*h).
+        masks: N compressed RLE dicts (mask results when no box is given: area and box from the mask).
+        keypoints: (N, K, 3) or (N, 3K) (keypoint results when neither boxes nor masks are given).
+    """
+    ids = np.asarray(image_ids, dtype=np.int64).reshape(-1)
+    n = len(ids)
+    cats = np.asarray(category_ids, dtype=np.int64).reshape(-1)
+    conf = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if len(cats) != n or len(conf) != n:
+        raise DataError(f"{file}: image_ids, category_ids and scores must have one value per detection "
+                        f"(got {n}, {len(cats)}, {len(conf)})")
+    if np.isnan(conf).any():
+        raise DataError([Problem(file, f"result {int(np.flatnonzero(np.isnan(conf))[0])}", "score", "must not be NaN")])
+    kps = None if keypoints is None else np.asarray(keypoints, dtype=np.float64).reshape(n, -1)
+    if boxes_xywh is not None or boxes_xyxy is not None:
+        boxes = np.asarray(boxes_xywh if boxes_xywh is not None else xyxy_to_xywh(boxes_xyxy),
+                           dtype=np.float64).reshape(-1, 4)
+        if len(boxes) != n:
+            raise DataError(f"{file}: {len(boxes)} boxes for {n} detections")
+        segms = None if masks is None else list(masks)
+        return _checked(DetectionResults(ids, cats, conf, boxes, boxes[:, 2] * boxes[:, 3], "bbox", segms, kps, source=file))
+    if masks is not None:
+        packed = PackedRles.from_rles(list(masks))
+        areas, boxes = areas_boxes(packed.chars, packed.offsets, packed.sizes)
+        return _checked(DetectionResults(ids, cats, conf, boxes, areas, "segm", packed, kps, source=file))
+    if kps is not None:
+        x, y = kps[:, 0::3], kps[:, 1::3]
+        x0, x1, y0, y1 = (x.min(1), x.max(1), y.min(1), y.max(1)) if n else (np.zeros(0),) * 4
+        boxes = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
+        return _checked(DetectionResults(ids, cats, conf, boxes, (x1 - x0) * (y1 - y0), "keypoints", None, kps, source=file))
+    raise DataError(f"{file}: give boxes, masks or keypoints")
+
 
 
 def load_results(source: ResultsSource, image_sizes: dict[int, tuple[int, int]] | None = None,
@@ -97,14 +139,20 @@ def load_results(source: ResultsSource, image_sizes: dict[int, tuple[int, int]] 
 
     Args:
         source: path to a COCO results JSON (a list of {image_id, category_id, score, bbox |
-            segmentation | keypoints}); the list itself; or pycocotools' numpy layout
-            (N, 7) [image_id, x, y, w, h, score, category_id].
+            segmentation | keypoints}); the list itself; pycocotools' numpy layout
+            (N, 7) [image_id, x, y, w, h, score, category_id]; or a mapping of columns, the
+            keyword arguments of `results_from_arrays` (image_ids, category_ids, scores, ...).
         image_sizes: {image_id: (height, width)}, needed only for polygon or uncompressed-RLE
             mask results, which are rasterized at the image's size.
         file: name used in messages (defaults to the file name).
     """
     if isinstance(source, DetectionResults):
         return source
+    if isinstance(source, Mapping):
+        cols = dict(source)
+        return results_from_arrays(cols.pop("image_id", cols.pop("image_ids", None)),
+                                   cols.pop("category_id", cols.pop("category_ids", None)),
+                                   cols.pop("score", cols.pop("scores", None)), file=file or "<arrays>", **cols)
     if isinstance(source, np.ndarray):
         return results_from_numpy(source, file=file or "<array>")
     if isinstance(source, (list, tuple)):
