@@ -36,19 +36,48 @@ class EvalResult:
     state: EvalState
     notes: list[str] = field(default_factory=list)
 
+    def metric(self, name: str) -> float:
+        """One summary value by name (see `metrics`); KeyError naming the available ones."""
+        for item, value in zip(self.items, self.stats):
+            if item.name == name:
+                return float(value)
+        raise KeyError(f"no metric {name!r} in this {self.params.iou_type} summary; metrics: {', '.join(self.metrics)}")
+
+    def _named(self, name: str) -> float:
+        try:
+            return self.metric(name)
+        except KeyError as exc:
+            raise AttributeError(str(exc)) from None
+
+    ap = property(lambda self: self._named("ap"), doc="AP @[.50:.95], all areas, max_dets[-1]")
+    ap50 = property(lambda self: self._named("ap50"), doc="AP @.50")
+    ap75 = property(lambda self: self._named("ap75"), doc="AP @.75")
+    ap_small = property(lambda self: self._named("ap_small"), doc="AP, small objects (detection defaults)")
+    ap_medium = property(lambda self: self._named("ap_medium"), doc="AP, medium objects")
+    ap_large = property(lambda self: self._named("ap_large"), doc="AP, large objects")
+    ar1 = property(lambda self: self._named("ar1"), doc="AR with 1 detection per image")
+    ar10 = property(lambda self: self._named("ar10"), doc="AR with 10 detections per image")
+    ar100 = property(lambda self: self._named("ar100"), doc="AR with 100 detections per image")
+    ar_small = property(lambda self: self._named("ar_small"), doc="AR, small objects")
+    ar_medium = property(lambda self: self._named("ar_medium"), doc="AR, medium objects")
+    ar_large = property(lambda self: self._named("ar_large"), doc="AR, large objects")
+    ar = property(lambda self: self._named("ar"), doc="AR @[.50:.95] (keypoints)")
+    ar50 = property(lambda self: self._named("ar50"), doc="AR @.50 (keypoints)")
+    ar75 = property(lambda self: self._named("ar75"), doc="AR @.75 (keypoints)")
+
     @property
     def metrics(self) -> dict[str, float]:
         """{name: value} of the summary, e.g. ap, ap50, ap75, ap_small, ..., ar1, ar10, ar100, ..."""
         return {item.name: float(v) for item, v in zip(self.items, self.stats)}
 
     def __getattr__(self, name: str) -> Any:
-        # ap, ap50, ap_small, ar100, ... resolve through the summary items
+        # other summary names (ar5, ap_tiny ... with custom max_dets / area ranges)
         if name.startswith(("ap", "ar")) and "items" in self.__dict__:
-            for item, value in zip(self.__dict__["items"], self.__dict__["stats"]):
-                if item.name == name:
-                    return float(value)
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}"
-                             + (f"; metrics: {', '.join(self.metrics)}" if "items" in self.__dict__ else ""))
+            try:
+                return self.metric(name)
+            except KeyError as exc:
+                raise AttributeError(str(exc)) from None
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def summary(self) -> str:
         """pycocotools' printed summary (one line per statistic)."""
