@@ -127,6 +127,7 @@ def test_mistakes_are_reported(shared: Path) -> None:
         ev.add(image_id, scores=[], category_ids=[], boxes_xywh=np.zeros((0, 4)))
     with pytest.raises(CocosegError, match="2 boxes for 1 scores"):
         ev.add(gt.images[1]["id"], scores=[0.5], category_ids=[1], boxes_xywh=np.zeros((2, 4)))
+    ev.add(gt.images[1]["id"], scores=[0.5], category_ids=[1], boxes_xywh=np.zeros((1, 4)))  # a fixed retry
     with pytest.raises(CocosegError, match="needs boxes"):
         ev.add(gt.images[2]["id"], scores=[0.5], category_ids=[1])
     with pytest.raises(CocosegError, match="different parameters|other parameters"):

@@ -65,9 +65,9 @@ class Evaluator:
         image_id = int(image_id)
         if image_id in self._covered:
             raise CocosegError(f"image {image_id} was already added to this evaluator")
-        self._covered.add(image_id)
         dets = image_detections(image_id, self.params.iou_type, scores, category_ids, boxes_xyxy, boxes_xywh, masks,
                                 keypoints, self._sizes.get(image_id))
+        self._covered.add(image_id)
         self._pending.append((image_id, dets))
         if len(self._pending) >= _FLUSH_IMAGES:
             self._flush()
@@ -118,7 +118,9 @@ class Evaluator:
     def state(self) -> EvalState:
         """The per-image results of the images added so far (picklable; see `cocoseg.eval`)."""
         self._flush()
-        return EvalState.merge(self._states) if self._states else EvalState.empty(self.params)
+        if len(self._states) > 1:
+            self._states = [EvalState.merge(self._states)]
+        return self._states[0] if self._states else EvalState.empty(self.params)
 
     def compute(self, *, pycocotools_compat: bool = False, only_added: bool = False) -> EvalResult:
         """Accumulate and summarize. Images of the evaluation never added count as without detections.
