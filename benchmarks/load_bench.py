@@ -27,12 +27,14 @@ RUNNERS = {
 }
 
 CHILD = """
-import resource, time, json, sys
+import time, json, sys
 PATH = sys.argv[1]
 t = time.perf_counter()
 {body}
 dt = time.perf_counter() - t
-print(json.dumps({{"seconds": dt, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+# VmHWM, not ru_maxrss: the latter can carry the parent's peak across exec
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(json.dumps({{"seconds": dt, "peak_mb": hwm / 1024}}))
 """
 
 

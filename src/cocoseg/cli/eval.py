@@ -6,7 +6,7 @@ import logging
 import time
 from pathlib import Path
 
-from cocoseg.cli.args import str2bool
+from cocoseg.cli.args import add_bool, str2bool
 from cocoseg.errors import CocosegError
 
 HELP = "evaluate detection results against COCO ground truth (bbox, segm, keypoints; pycocotools-exact)"
@@ -33,6 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _bool(parser, ("--use_cats", "--use-cats"), True, "match detections to GT of their own category only")
     _bool(parser, ("--pycocotools_compat", "--pycocotools-compat"), False,
           "choose the summary lines exactly as pycocotools does (its hard-coded maxDets)")
+    add_bool(parser, "analysis", False, "after the summary: F1 vs confidence, confusion matrix, TIDE errors, slices")
+    parser.add_argument("--confidence", type=float, default=None,
+                        help="score cut of the confusion matrix (default: the best-F1 threshold)")
+    parser.add_argument("--analysis_iou", type=float, default=0.5,
+                        help="IoU threshold of the F1 curve, confusion matrix and TIDE foreground (default: 0.5)")
+    add_bool(parser, "tide", True, "with --analysis: the TIDE-style error breakdown (re-runs the evaluation per error)")
+    add_bool(parser, "slices", True, "with --analysis: AP of the challenge slices (sizes, occluded, crowded)")
+    parser.add_argument("--occlusion_iou", type=float, default=0.3,
+                        help="a GT is occluded when its box IoU with another GT exceeds this (default: 0.3)")
+    parser.add_argument("--crowded_min", type=int, default=10,
+                        help="an image is crowded with at least this many instances (default: 10)")
 
 
 def _max_dets(text: str | None) -> list[int] | None:
@@ -47,10 +58,14 @@ def _max_dets(text: str | None) -> list[int] | None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the summary (and per-class table), write JSON and plots when asked."""
     from cocoseg.eval import evaluate
-    from cocoseg.io import write_json
+    from cocoseg.io import CocoDataset, write_json
+    from cocoseg.io.results import load_results
 
     start = time.perf_counter()
-    result = evaluate(args.gt, args.results, args.iou_type, max_dets=_max_dets(args.max_dets), use_cats=args.use_cats,
+    gt = CocoDataset.load(args.gt)  # loaded once: the analysis re-uses both
+    sizes = {im["id"]: (im["height"], im["width"]) for im in gt.images}
+    results = load_results(args.results, sizes)
+    result = evaluate(gt, results, args.iou_type, max_dets=_max_dets(args.max_dets), use_cats=args.use_cats,
                       pycocotools_compat=args.pycocotools_compat)
     log.info("evaluated %d images, %d detections in %.2f s", len(result.state.image_ids), result.state.num_dt,
              time.perf_counter() - start)
@@ -60,12 +75,25 @@ def run(args: argparse.Namespace) -> int:
     if args.per_class:
         print()
         print(result.per_class_table())
+    analysis = None
+    if args.analysis or args.plots:
+        from cocoseg.eval import analyze
+
+        analysis = analyze(gt, results, args.iou_type, result=result, iou_threshold=args.analysis_iou,
+                           confidence=args.confidence, errors=args.analysis and args.tide,
+                           slices=args.analysis and args.slices, occlusion_threshold=args.occlusion_iou,
+                           crowded_min=args.crowded_min)
+        if args.analysis:
+            print()
+            print(analysis.format())
     if args.out:
         payload = {"gt": str(args.gt), "results": str(args.results), **result.to_dict(),
                    "summary": result.summary().splitlines()}
+        if analysis is not None:
+            payload["analysis"] = analysis.to_dict(include_evaluation=False)
         log.info("metrics written to %s", write_json(args.out, payload, indent=1))
     if args.plots:
-        _write_plots(result, Path(args.plots))
+        _write_plots(analysis, Path(args.plots))
     return 0
 
 
