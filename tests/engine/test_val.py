@@ -40,6 +40,15 @@ def test_in_memory_metrics_equal_eval_of_saved_predictions(tiny, tmp_path):
     assert metrics.box_map == box.ap and metrics.box_map50 == box.ap50
     assert metrics.mask_map == mask.ap and metrics.mask_map50 == mask.ap50
     assert box.ap50 > 0  # an untrained model at conf 1e-4 still matches some boxes
+    # the `cocoseg eval` command on the saved file says the same
+    from cocoseg.cli.main import main
+
+    for iou_type, (ap, ap50) in (("bbox", (metrics.box_map, metrics.box_map50)),
+                                 ("segm", (metrics.mask_map, metrics.mask_map50))):
+        out = tmp_path / f"{iou_type}.json"
+        assert main(["eval", str(gt), str(saved), f"--iou_type={iou_type}", f"--out={out}", "--per_class=False"]) == 0
+        reported = json.loads(out.read_text())["metrics"]
+        assert (reported["ap"], reported["ap50"]) == (ap, ap50)
     # pycocotools agrees on the saved file too
     pytest.importorskip("pycocotools")
     import contextlib
