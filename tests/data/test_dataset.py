@@ -149,3 +149,14 @@ def test_collate_groups_instances_by_image(synth):
     counts = [len(it["labels"]) for it in items]
     assert batch["batch_idx"].tolist() == [i for i, n in enumerate(counts) for _ in range(n)]
     assert int(batch["masks"][0].max()) <= counts[0]
+
+
+def test_cached_images_give_the_same_items(synth):
+    labels = _labels(synth)
+    plain = SegmentationDataset(labels, 64, augment=True, hyp=AugmentConfig(copy_paste=0.5, mixup=0.5), seed=4)
+    cached = SegmentationDataset(labels, 64, augment=True, hyp=AugmentConfig(copy_paste=0.5, mixup=0.5), seed=4)
+    assert cached.cache_images()
+    for i in (0, 3):
+        assert torch.equal(plain[i]["img"], cached[i]["img"]) and torch.equal(plain[i]["masks"], cached[i]["masks"])
+    assert cached[0]["img"].shape == (3, 64, 64)  # and the cache itself was never written to
+    assert not cached.cache_images(max_fraction=0.0)

@@ -23,7 +23,7 @@ SYNTH_SIZE = 256
 DEMO_TRAIN = {
     "model": "yolov8n-seg", "epochs": "15", "imgsz": "192", "batch": "8", "nbs": "8", "optimizer": "AdamW",
     "lr0": "0.003", "warmup_epochs": "0.5", "close_mosaic": "3", "val_period": "100", "workers": "1",
-    "device": "cpu", "patience": "100",
+    "device": "cpu", "patience": "100", "cache_images": "True",
 }
 
 

@@ -13,6 +13,7 @@ where the smaller one covers it. It saves memory; it does not mean "allow overla
 from __future__ import annotations
 
 from collections.abc import Sequence
+import os
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -65,6 +66,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
         self.mask_ratio, self.overlap_mask, self.seed, self.with_masks = mask_ratio, overlap_mask, seed, with_masks
         self.epoch = 0
         self.mosaic_closed = False
+        self._images: list[np.ndarray] | None = None  # decoded, resized images when cached in RAM
 
     def __len__(self) -> int:
         return len(self.items)
@@ -78,8 +80,25 @@ class SegmentationDataset(torch.utils.data.Dataset):
         self.mosaic_closed = True
 
     # ---- loading -----------------------------------------------------------------------------
-    def load(self, index: int) -> Sample:
-        """Image resized so its long side is `imgsz` (aspect kept), with its instances."""
+    def cache_images(self, max_fraction: float = 0.5) -> bool:
+        """Decode and resize every image once and keep them in RAM (shared with forked loader workers).
+
+        Skipped, returning False, when they would take more than `max_fraction` of the available memory.
+        """
+        need = sum(3 * round(it.height * r) * round(it.width * r)
+                   for it in self.items for r in [self.imgsz / max(it.height, it.width)])
+        if need > max_fraction * _available_memory():
+            return False
+        images = []
+        for i in range(len(self)):
+            image = self._read(i)
+            image.setflags(write=False)  # transforms must copy, never write into the cache
+            images.append(image)
+        self._images = images
+        return True
+
+    def _read(self, index: int) -> np.ndarray:
+        """The image file decoded and resized so its long side is `imgsz`."""
         item = self.items[index]
         image = cv2.imread(item.file, _read_flag(max(item.width, item.height), self.imgsz, item.file))
         if image is None:
@@ -89,6 +108,12 @@ class SegmentationDataset(torch.utils.data.Dataset):
         if r != 1:
             interp = cv2.INTER_LINEAR if (self.augment or r > 1) else cv2.INTER_AREA
             image = cv2.resize(image, (max(1, round(w0 * r)), max(1, round(h0 * r))), interpolation=interp)
+        return image
+
+    def load(self, index: int) -> Sample:
+        """Image resized so its long side is `imgsz` (aspect kept), with its instances."""
+        item = self.items[index]
+        image = self._images[index] if self._images is not None else self._read(index)
         # the annotation's frame (item.width x item.height) is the "original" one, as the GT is in it
         sx, sy = image.shape[1] / item.width, image.shape[0] / item.height
         scale = np.array([sx, sy], np.float32)
@@ -184,3 +209,11 @@ def _read_flag(long_side: int, imgsz: int, file: str) -> int:
             if long_side / factor >= imgsz:
                 return flag
     return cv2.IMREAD_COLOR
+
+
+def _available_memory() -> int:
+    """Bytes of memory available now (physical pages free), or a large number when unknown."""
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62

@@ -40,6 +40,7 @@ class TrainConfig:
     deterministic: bool = True
     fraction: float = 1.0  # fraction of the train split used
     cache_labels: bool = True
+    cache_images: bool = False  # keep decoded, resized images in RAM (skipped if over half the free memory)
     # schedule and optimizer
     patience: int = 100
     optimizer: str = "auto"  # SGD, AdamW, Adam, auto

@@ -72,8 +72,9 @@ class Trainer:
             raise CocosegError(f"{cfg.data}: names lists {len(self.names)} classes but the val split has "
                                f"{len(val.gt.categories)} categories")
         self.train_set = self._train_dataset(train)
+        # channels_last: about 10 % faster convolutions forward and backward on CPU (and with AMP on CUDA)
         self.model = build_training_model(cfg.model, self.names, cfg.imgsz, self.resume_ckpt,
-                                          cfg.pretrained).to(self.device)
+                                          cfg.pretrained).to(self.device, memory_format=torch.channels_last)
         self.ema = ModelEMA(self.model) if cfg.ema else None
         self.loss_fn = SegmentationLoss.for_model(self.model, box=cfg.box, cls=cfg.cls, dfl=cfg.dfl,
                                                   overlap_mask=cfg.overlap_mask)
@@ -96,9 +97,22 @@ class Trainer:
             val_set = SegmentationDataset(val.labels, cfg.imgsz, augment=False, with_masks=False)
             self.validator = Validator(val.gt, val_set, batch=max(self.batch_per_rank * 2, 1),
                                        workers=cfg.workers, conf=cfg.conf, iou=cfg.iou, max_det=cfg.max_det)
+        if cfg.cache_images:
+            self._cache_images()
         if self.resume_ckpt is not None:
             self._restore(self.resume_ckpt)
         self.train_model = dist.wrap(self.model, self.device)
+
+    def _cache_images(self) -> None:
+        sets = [("train", self.train_set)]
+        if self.validator is not None:
+            sets.append(("val", self.validator.dataset))
+        for name, dataset in sets:
+            t0 = time.time()
+            if dataset.cache_images():
+                LOGGER.info("cached %d %s images in RAM (%.1f s)", len(dataset), name, time.time() - t0)
+            else:
+                LOGGER.warning("not caching %s images: they would take over half the free memory", name)
 
     def _train_dataset(self, split: SplitData) -> SegmentationDataset:
         labels = split.labels
@@ -197,7 +211,8 @@ class Trainer:
         return mean
 
     def _step(self, batch: dict[str, Any]) -> np.ndarray:
-        imgs = batch["img"].to(self.device, non_blocking=True).float() / 255
+        imgs = batch["img"].to(self.device, non_blocking=True).float().div_(255)
+        imgs = imgs.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, enabled=self.amp):
             outputs = self.train_model(imgs)
         loss, items = self.loss_fn(outputs, batch)

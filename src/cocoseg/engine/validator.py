@@ -77,7 +77,8 @@ class Validator:
         self.mask_eval.reset()
         results: list[dict] = []
         for batch in self.loader(rank, world):
-            imgs = batch["img"].to(device, non_blocking=True).float() / 255
+            imgs = batch["img"].to(device, non_blocking=True).float().div_(255)
+            imgs = imgs.contiguous(memory_format=torch.channels_last)
             if autocast is not None:
                 with autocast:
                     pred, protos = model(imgs)
