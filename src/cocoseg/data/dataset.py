@@ -12,8 +12,8 @@ where the smaller one covers it. It saves memory; it does not mean "allow overla
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
