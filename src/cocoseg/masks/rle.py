@@ -5,7 +5,8 @@ RLE is column-major (Fortran order), the first run counts zeros. A compressed RL
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Union
 
 import numpy as np
 from pycocotools import mask as _coco_mask
