@@ -12,15 +12,6 @@ from cocoseg.errors import CocosegError
 from cocoseg.models import build_model, load_model
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """One torch thread: under pytest-xdist on shared cores more threads only oversubscribe the CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)

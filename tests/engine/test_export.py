@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from cocoseg.cli.main import main
 from cocoseg.engine.checkpoints import save_checkpoint
@@ -24,14 +23,6 @@ _spec = importlib.util.spec_from_file_location("_predict_tests", Path(__file__).
 _predict_tests = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_predict_tests)
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """One torch thread: under pytest-xdist on shared cores more threads only oversubscribe the CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

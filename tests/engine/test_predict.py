@@ -20,14 +20,6 @@ from cocoseg.models import build_model
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """One torch thread: under pytest-xdist on shared cores more threads only oversubscribe the CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def synthetic_images(n: int = 3) -> list[np.ndarray]:
     """Noisy backgrounds with a few filled shapes, different sizes (BGR uint8)."""
