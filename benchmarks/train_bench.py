@@ -5,9 +5,10 @@
 
 Both trainings use the same settings (imgsz 320, batch 16, workers 2, CPU, the default recipe, train =
 val = the 128 images as shipped, close_mosaic=0 because the reference turns mosaic off for the whole
-run when epochs <= close_mosaic); each final model's predictions are saved as a COCO results file and
-scored by cocoseg's evaluator against the COCO JSON of the same images, so the two mAPs are measured
-the same way. The reference (Ultralytics) is never a dependency: it runs only when a Python of a
+run when epochs <= close_mosaic). Each side's final last.pt (the reference's through cocoseg's
+reference-checkpoint importer) is predicted by `cocoseg val` (conf 0.001, max_det 300) into a COCO results
+file scored by cocoseg's evaluator, so the two mAPs are measured the same way and compare the trained
+weights. Seconds per epoch come from each side's results.csv; each side's line is printed when known. The reference (Ultralytics) is never a dependency: it runs only when a Python of a
 separate environment that has it installed is given.
 """
 from __future__ import annotations
@@ -33,10 +34,7 @@ model = YOLO("yolov8n-seg.yaml")
 t = time.perf_counter()
 model.train(data=yaml_path, epochs=int(epochs), imgsz=int(imgsz), batch=int(batch), workers=int(workers), device="cpu",
             project=project, name="ref", pretrained=False, val=False, plots=False, amp=False, close_mosaic=0)
-seconds = time.perf_counter() - t
-metrics = model.val(data=yaml_path, imgsz=int(imgsz), batch=int(batch), save_json=True, project=project, name="refval",
-                    plots=False, device="cpu")
-print(json.dumps({"seconds": seconds, "json": str(metrics.save_dir / "predictions.json")}))
+print(json.dumps({"seconds": time.perf_counter() - t, "save_dir": str(model.trainer.save_dir)}))
 """
 
 
@@ -74,6 +72,16 @@ def score(predictions: Path) -> dict[str, float]:
     return out
 
 
+def predict_and_score(weights: Path, data: Path, args: argparse.Namespace, out: Path) -> dict[str, float]:
+    """`cocoseg val` of `weights` (a cocoseg checkpoint or, through cocoseg's importer, a reference one)
+    saving a COCO results file, then scored: both sides' weights go through the same prediction
+    (conf 0.001, max_det 300) and the same evaluator."""
+    subprocess.run([sys.executable, "-m", "cocoseg", "val", f"model={weights}", f"data={data}", f"imgsz={args.imgsz}",
+                    f"batch={args.batch}", f"workers={args.workers}", "device=cpu", "conf=0.001", "max_det=300",
+                    f"save_json={out}"], check=True, capture_output=True, text=True)
+    return score(out)
+
+
 def run_cocoseg(args: argparse.Namespace, tmp: Path) -> dict:
     data = coco_yaml(tmp)
     cmd = [sys.executable, "-m", "cocoseg", "train", f"data={data}", "model=yolov8n-seg", f"epochs={args.epochs}",
@@ -83,16 +91,14 @@ def run_cocoseg(args: argparse.Namespace, tmp: Path) -> dict:
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     seconds = time.perf_counter() - t
     run_dir = Path(json.loads(out.stdout.strip().splitlines()[-1])["run_dir"])
-    preds = tmp / "ours_predictions.json"
-    subprocess.run([sys.executable, "-m", "cocoseg", "val", f"model={run_dir / 'weights' / 'last.pt'}", f"data={data}",
-                    f"imgsz={args.imgsz}", f"batch={args.batch}", f"workers={args.workers}", "device=cpu",
-                    f"save_json={preds}"], check=True, capture_output=True, text=True)
     epoch_times = [float(r["time"]) for r in read_results(run_dir / "results.csv")]
-    return {"seconds_per_epoch": round(sum(epoch_times) / len(epoch_times), 1),
-            "seconds_total": round(seconds, 1), **score(preds)}
+    return {"seconds_per_epoch": round(sum(epoch_times) / len(epoch_times), 1), "seconds_total": round(seconds, 1),
+            **predict_and_score(run_dir / "weights" / "last.pt", data, args, tmp / "ours_predictions.json")}
 
 
 def run_reference(args: argparse.Namespace, tmp: Path) -> dict:
+    """The reference trains in its own environment; its last.pt is predicted by cocoseg (its own
+    `val(save_json=True)` writes no predictions.json for this dataset layout)."""
     yaml_text = (DATA / "coco128-seg.yaml").read_text().replace("path: ../datasets/coco128-seg", f"path: {DATA}")
     yaml_path = tmp / "coco128-seg.yaml"
     yaml_path.write_text(yaml_text)
@@ -100,9 +106,12 @@ def run_reference(args: argparse.Namespace, tmp: Path) -> dict:
                           str(args.imgsz), str(args.batch), str(args.workers), str(tmp / "ref")],
                          check=True, capture_output=True, text=True, cwd=tmp)
     report = json.loads(out.stdout.strip().splitlines()[-1])
-    # its JSON uses COCO-91 category ids for the 80 names, which are coco128's category ids; its time
-    # includes its per-epoch overheads (dataloader start), as the results.csv time of ours does
-    return {"seconds_per_epoch": round(report["seconds"] / args.epochs, 1), **score(Path(report["json"]))}
+    save_dir = Path(report["save_dir"])
+    # its results.csv `time` is cumulative from the start of its training loop, as ours is per epoch
+    rows = read_results(save_dir / "results.csv")
+    seconds_per_epoch = float(rows[-1]["time"].strip()) / len(rows)
+    return {"seconds_per_epoch": round(seconds_per_epoch, 1), "seconds_total": round(report["seconds"], 1),
+            **predict_and_score(save_dir / "weights" / "last.pt", coco_yaml(tmp), args, tmp / "ref_predictions.json")}
 
 
 def main() -> None:
@@ -115,17 +124,18 @@ def main() -> None:
     args = parser.parse_args()
     if not DATA.exists():
         sys.exit(f"{DATA} is absent")
+    report: dict = {"epochs": args.epochs, "imgsz": args.imgsz, "batch": args.batch, "workers": args.workers}
     with tempfile.TemporaryDirectory() as tmp:
-        report: dict = {"epochs": args.epochs, "imgsz": args.imgsz, "batch": args.batch, "workers": args.workers,
-                        "cocoseg": run_cocoseg(args, Path(tmp))}
+        report["cocoseg"] = run_cocoseg(args, Path(tmp))
+        print(json.dumps({"cocoseg": report["cocoseg"]}), flush=True)
         if args.reference_python:
             report["reference"] = run_reference(args, Path(tmp))
+            print(json.dumps({"reference": report["reference"]}), flush=True)
             report["time_ratio"] = round(report["cocoseg"]["seconds_per_epoch"]
                                          / report["reference"]["seconds_per_epoch"], 2)
         else:
             report["reference"] = "not run (pass --reference-python or set COCOSEG_REFERENCE_PYTHON)"
     print(json.dumps(report))
-
 
 if __name__ == "__main__":
     main()

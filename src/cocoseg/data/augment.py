@@ -124,16 +124,16 @@ class RandomHSV:
     def get_params(self, rng: np.random.Generator, sample: Sample) -> np.ndarray:
         return rng.uniform(-1, 1, 3) * self.gains + 1
 
-    def apply(self, sample: Sample, r: np.ndarray) -> Sample:
+    def apply(self, sample: Sample, r: np.ndarray, rgb: bool = False) -> Sample:
+        """`rgb=True` ends the HSV round trip in RGB (saves a later BGR->RGB pass); marked in meta."""
         if not self.gains.any():
             return sample
-        hue, sat, val = cv2.split(cv2.cvtColor(sample.image, cv2.COLOR_BGR2HSV))
         x = np.arange(256, dtype=np.float32)
-        lut_h = ((x * r[0]) % 180).astype(np.uint8)
-        lut_s = np.clip(x * r[1], 0, 255).astype(np.uint8)
-        lut_v = np.clip(x * r[2], 0, 255).astype(np.uint8)
-        hsv = cv2.merge((cv2.LUT(hue, lut_h), cv2.LUT(sat, lut_s), cv2.LUT(val, lut_v)))
-        return replace(sample, image=cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR))
+        lut = np.stack([((x * r[0]) % 180).astype(np.uint8), np.clip(x * r[1], 0, 255).astype(np.uint8),
+                        np.clip(x * r[2], 0, 255).astype(np.uint8)], axis=1).reshape(256, 1, 3)
+        hsv = cv2.LUT(cv2.cvtColor(sample.image, cv2.COLOR_BGR2HSV), lut)  # one per-channel table pass
+        image = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB if rgb else cv2.COLOR_HSV2BGR)
+        return replace(sample, image=image, meta={**sample.meta, "rgb": True} if rgb else sample.meta)
 
 
 class RandomFlip:
@@ -151,8 +151,8 @@ class RandomFlip:
         h, w = sample.hw
         if self.horizontal:
             m = np.array([[-1, 0, w], [0, 1, 0], [0, 0, 1]], np.float64)
-            image = np.ascontiguousarray(sample.image[:, ::-1])
+            image = cv2.flip(sample.image, 1)
         else:
             m = np.array([[1, 0, 0], [0, -1, h], [0, 0, 1]], np.float64)
-            image = np.ascontiguousarray(sample.image[::-1])
+            image = cv2.flip(sample.image, 0)
         return replace(sample, image=image, polygons=map_polygons(sample.polygons, m))

@@ -13,6 +13,7 @@ where the smaller one covers it. It saves memory; it does not mean "allow overla
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -58,26 +59,40 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
     def __init__(self, labels: Sequence[ImageLabels], imgsz: int, augment: bool = False,
                  hyp: AugmentConfig | None = None, mask_ratio: int = 4, overlap_mask: bool = True,
-                 seed: int = 0, with_masks: bool = True):
+                 seed: int = 0, with_masks: bool = True, buffer_bytes: int = 1 << 30):
         if augment and not labels:
             raise CocosegError("the training split has no images")
         self.items = list(labels)
         self.imgsz, self.augment, self.hyp = imgsz, augment, hyp or AugmentConfig()
         self.mask_ratio, self.overlap_mask, self.seed, self.with_masks = mask_ratio, overlap_mask, seed, with_masks
-        self.epoch = 0
-        self.mosaic_closed = False
+        # (epoch, mosaic closed) in shared memory, so persistent loader workers see set_epoch/close_mosaic
+        self._state = torch.zeros(2, dtype=torch.int64).share_memory_()
         self._images: list[np.ndarray] | None = None  # decoded, resized images when cached in RAM
+        # per-process LRU of decoded, resized images: a mosaic reads 4 images, so most reads are repeats.
+        # Keyed by index, it returns exactly what a fresh read would: items stay a function of
+        # (seed, epoch, index). `buffer_bytes` caps each process's share (also <= 1/4 of free memory).
+        self.buffer_bytes = buffer_bytes
+        self._buffer: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._buffer_used, self._buffer_cap = 0, -1
+
+    @property
+    def epoch(self) -> int:
+        return int(self._state[0])
+
+    @property
+    def mosaic_closed(self) -> bool:
+        return bool(self._state[1])
 
     def __len__(self) -> int:
         return len(self.items)
 
     def set_epoch(self, epoch: int) -> None:
         """Select the random stream of an epoch (call before building that epoch's loader iterator)."""
-        self.epoch = epoch
+        self._state[0] = epoch
 
     def close_mosaic(self) -> None:
         """Turn mosaic, mixup and copy-paste off (the last `close_mosaic` epochs)."""
-        self.mosaic_closed = True
+        self._state[1] = 1
 
     # ---- loading -----------------------------------------------------------------------------
     def cache_images(self, max_fraction: float = 0.5) -> bool:
@@ -110,10 +125,31 @@ class SegmentationDataset(torch.utils.data.Dataset):
             image = cv2.resize(image, (max(1, round(w0 * r)), max(1, round(h0 * r))), interpolation=interp)
         return image
 
+    def _image(self, index: int) -> np.ndarray:
+        """The decoded, resized image from the RAM cache, the LRU buffer, or the file (read-only)."""
+        if self._images is not None:
+            return self._images[index]
+        hit = self._buffer.get(index)
+        if hit is not None:
+            self._buffer.move_to_end(index)
+            return hit
+        image = self._read(index)
+        if self._buffer_cap < 0:
+            info = torch.utils.data.get_worker_info()
+            share = _available_memory() // (4 * (info.num_workers if info is not None else 1))
+            self._buffer_cap = min(self.buffer_bytes, share)
+        if image.nbytes <= self._buffer_cap:
+            image.setflags(write=False)  # transforms must copy, never write into the buffer
+            self._buffer[index] = image
+            self._buffer_used += image.nbytes
+            while self._buffer_used > self._buffer_cap:
+                self._buffer_used -= self._buffer.popitem(last=False)[1].nbytes
+        return image
+
     def load(self, index: int) -> Sample:
         """Image resized so its long side is `imgsz` (aspect kept), with its instances."""
         item = self.items[index]
-        image = self._images[index] if self._images is not None else self._read(index)
+        image = self._image(index)
         # the annotation's frame (item.width x item.height) is the "original" one, as the GT is in it
         sx, sy = image.shape[1] / item.width, image.shape[0] / item.height
         scale = np.array([sx, sy], np.float32)
@@ -143,9 +179,11 @@ class SegmentationDataset(torch.utils.data.Dataset):
                 sample = run([MixUp(h.mixup, other)], sample, rng)
         else:
             sample = run(self._pre_single(scaleup=not mosaic_on), self.load(index), rng)
-        post = [RandomHSV(h.hsv_h, h.hsv_s, h.hsv_v), RandomFlip(h.flipud, horizontal=False),
-                RandomFlip(h.fliplr, horizontal=True)]
-        return run(post, sample, rng)
+        hsv = RandomHSV(h.hsv_h, h.hsv_s, h.hsv_v)
+        gains = hsv.get_params(rng, sample)
+        sample = run([RandomFlip(h.flipud, horizontal=False), RandomFlip(h.fliplr, horizontal=True)], sample, rng)
+        # colour after the flips (they commute; parameters drawn in the original order), ending in RGB
+        return hsv.apply(sample, gains, rgb=True)
 
     def sample(self, index: int) -> Sample:
         """The transformed sample (before conversion to tensors)."""
@@ -161,7 +199,9 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
     def to_tensors(self, sample: Sample) -> dict[str, Any]:
         """Image CHW RGB uint8, non-crowd labels/boxes/masks, crowd boxes, and letterbox metadata."""
-        img = torch.from_numpy(np.ascontiguousarray(sample.image[:, :, ::-1].transpose(2, 0, 1)))
+        # RGB in HWC memory, viewed as CHW: collate's stack makes the one copy (channels-last order)
+        rgb = sample.image if sample.meta.get("rgb") else cv2.cvtColor(sample.image, cv2.COLOR_BGR2RGB)
+        img = torch.from_numpy(rgb).permute(2, 0, 1)
         boxes = sample.boxes_xyxy()
         obj = ~sample.crowd
         polys = [p for p, keep in zip(sample.polygons, obj.tolist()) if keep]

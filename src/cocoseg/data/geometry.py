@@ -26,7 +26,11 @@ def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 def clip_polygon(points: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
     """Sutherland-Hodgman clip of one polygon to the rectangle [x0, x1] x [y0, y1]; may return (0, 2)."""
-    poly = points.astype(np.float32)
+    poly = points if points.dtype == np.float32 else points.astype(np.float32)
+    if len(poly) >= 3:
+        lo, hi = poly.min(axis=0), poly.max(axis=0)
+        if lo[0] >= x0 and lo[1] >= y0 and hi[0] <= x1 and hi[1] <= y1:  # wholly inside: most parts
+            return poly
     for axis, bound, keep_greater in ((0, x0, True), (0, x1, False), (1, y0, True), (1, y1, False)):
         if len(poly) == 0:
             break
@@ -41,21 +45,15 @@ def _clip_half_plane(poly: np.ndarray, axis: int, bound: float, keep_greater: bo
         return poly
     if not inside.any():
         return poly[:0]
-    nxt = np.roll(poly, -1, axis=0)
-    nxt_inside = np.roll(inside, -1)
-    out: list[np.ndarray] = []
+    nxt = np.concatenate([poly[1:], poly[:1]])
+    nxt_inside = np.concatenate([inside[1:], inside[:1]])
     denom = nxt[:, axis] - coord
     t = np.divide(bound - coord, denom, out=np.zeros_like(coord), where=denom != 0)
     cross = poly + (nxt - poly) * t[:, None]
     cross[:, axis] = bound
-    for i in range(len(poly)):
-        if inside[i]:
-            out.append(poly[i])
-            if not nxt_inside[i]:
-                out.append(cross[i])
-        elif nxt_inside[i]:
-            out.append(cross[i])
-    return np.asarray(out, dtype=np.float32).reshape(-1, 2)
+    # edge i emits its start vertex when inside, then the crossing point when it enters or leaves
+    emit = np.stack([inside, inside != nxt_inside], axis=1)
+    return np.stack([poly, cross], axis=1)[emit].astype(np.float32, copy=False)
 
 
 def clip_instance(parts: Sequence[np.ndarray], width: float, height: float) -> list[np.ndarray]:
@@ -68,8 +66,8 @@ def instance_box(parts: Sequence[np.ndarray]) -> np.ndarray:
     """Tight xyxy box (4,) float32 around all parts (zeros when there are none)."""
     if not parts:
         return np.zeros(4, np.float32)
-    pts = np.concatenate(parts)
-    return np.array([pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()], np.float32)
+    pts = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return np.concatenate([pts.min(axis=0), pts.max(axis=0)]).astype(np.float32, copy=False)
 
 
 def polygon_area(points: np.ndarray) -> float:

@@ -174,15 +174,14 @@ class Trainer:
                 LOGGER.info("stopping early after epoch %d: %s", epoch + 1,
                             f"no improvement in {cfg.patience} epochs" if patience_left <= 0 else "time limit")
                 break
+        self._loader = None  # stops the persistent loader workers
         return self._finish(epoch, time.time() - started)
 
     def _train_epoch(self, epoch: int) -> np.ndarray:
         cfg, dist = self.cfg, self.dist
         self.train_set.set_epoch(epoch)
         self.sampler.set_epoch(epoch)
-        loader = torch.utils.data.DataLoader(
-            self.train_set, batch_size=self.batch_per_rank, sampler=self.sampler, num_workers=cfg.workers,
-            collate_fn=collate, pin_memory=self.device.type == "cuda", persistent_workers=False)
+        loader = self._train_loader()
         self.train_model.train()
         warmup = optim.warmup_iterations(cfg.warmup_epochs, self.iters_per_epoch)
         mean = np.zeros(len(LOSS_NAMES))
@@ -209,6 +208,16 @@ class Trainer:
         if pending:  # epochs are self-contained: no accumulated gradient crosses an epoch boundary
             self._optimizer_step()
         return mean
+
+    def _train_loader(self) -> torch.utils.data.DataLoader:
+        """One loader for the whole run: its workers persist, and so do their decoded-image buffers
+        (the dataset's epoch lives in shared memory; the sampler reshuffles in this process)."""
+        if getattr(self, "_loader", None) is None:
+            workers = self.cfg.workers
+            self._loader = torch.utils.data.DataLoader(
+                self.train_set, batch_size=self.batch_per_rank, sampler=self.sampler, num_workers=workers,
+                collate_fn=collate, pin_memory=self.device.type == "cuda", persistent_workers=workers > 0)
+        return self._loader
 
     def _step(self, batch: dict[str, Any]) -> np.ndarray:
         imgs = batch["img"].to(self.device, non_blocking=True).float().div_(255)
