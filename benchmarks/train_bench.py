@@ -5,10 +5,9 @@
 
 Both trainings use the same settings (imgsz 320, batch 16, workers 2, CPU, the default recipe, train =
 val = the 128 images as shipped, close_mosaic=0 because the reference turns mosaic off for the whole
-run when epochs <= close_mosaic). Each side's final last.pt (the reference's through cocoseg's
-reference-checkpoint importer) is predicted by `cocoseg val` (conf 0.001, max_det 300) into a COCO results
-file scored by cocoseg's evaluator, so the two mAPs are measured the same way and compare the trained
-weights. Seconds per epoch come from each side's results.csv; each side's line is printed when known. The reference (Ultralytics) is never a dependency: it runs only when a Python of a
+run when epochs <= close_mosaic). Each side's final last.pt is predicted by its own tool (conf 0.001,
+max_det 300, masks at the original image size) into a COCO results file scored by cocoseg's evaluator
+against the COCO JSON of the same images, so the two mAPs are measured the same way. Seconds per epoch come from each side's results.csv; each side's line is printed when known. The reference (Ultralytics) is never a dependency: it runs only when a Python of a
 separate environment that has it installed is given.
 """
 from __future__ import annotations
@@ -35,6 +34,33 @@ t = time.perf_counter()
 model.train(data=yaml_path, epochs=int(epochs), imgsz=int(imgsz), batch=int(batch), workers=int(workers), device="cpu",
             project=project, name="ref", pretrained=False, val=False, plots=False, amp=False, close_mosaic=0)
 print(json.dumps({"seconds": time.perf_counter() - t, "save_dir": str(model.trainer.save_dir)}))
+"""
+
+
+# the reference's own prediction of its last.pt (its val(save_json=True) writes no predictions.json for this
+# dataset layout, and cocoseg's importer does not read this version's checkpoints): masks at the original
+# image size, written as uncompressed COCO RLE with numpy only (its environment has no pycocotools)
+REFERENCE_PREDICT = r"""
+import json, sys
+from pathlib import Path
+import numpy as np
+from ultralytics import YOLO
+weights, images, imgsz, batch, out = sys.argv[1:6]
+model = YOLO(weights)
+rows = []
+for r in model.predict(source=images, imgsz=int(imgsz), conf=0.001, max_det=300, device="cpu", batch=int(batch),
+                       retina_masks=True, stream=True, verbose=False):
+    masks = r.masks.data.numpy() > 0.5 if r.masks is not None else []
+    for box, score, cls, mask in zip(r.boxes.xyxy.tolist(), r.boxes.conf.tolist(), r.boxes.cls.tolist(), masks):
+        flat = mask.flatten(order="F").astype(np.int8)
+        change = np.flatnonzero(np.diff(flat)) + 1
+        edges = np.concatenate([[0], change, [flat.size]])
+        counts = np.diff(edges).tolist()
+        if flat[0]:
+            counts = [0] + counts
+        rows.append({"file": Path(r.path).name, "name": r.names[int(cls)], "score": score, "box": box,
+                     "size": list(mask.shape), "counts": counts})
+Path(out).write_text(json.dumps(rows))
 """
 
 
@@ -73,9 +99,7 @@ def score(predictions: Path) -> dict[str, float]:
 
 
 def predict_and_score(weights: Path, data: Path, args: argparse.Namespace, out: Path) -> dict[str, float]:
-    """`cocoseg val` of `weights` (a cocoseg checkpoint or, through cocoseg's importer, a reference one)
-    saving a COCO results file, then scored: both sides' weights go through the same prediction
-    (conf 0.001, max_det 300) and the same evaluator."""
+    """`cocoseg val` of a cocoseg checkpoint (conf 0.001, max_det 300) saving a COCO results file, scored."""
     subprocess.run([sys.executable, "-m", "cocoseg", "val", f"model={weights}", f"data={data}", f"imgsz={args.imgsz}",
                     f"batch={args.batch}", f"workers={args.workers}", "device=cpu", "conf=0.001", "max_det=300",
                     f"save_json={out}"], check=True, capture_output=True, text=True)
@@ -97,8 +121,7 @@ def run_cocoseg(args: argparse.Namespace, tmp: Path) -> dict:
 
 
 def run_reference(args: argparse.Namespace, tmp: Path) -> dict:
-    """The reference trains in its own environment; its last.pt is predicted by cocoseg (its own
-    `val(save_json=True)` writes no predictions.json for this dataset layout)."""
+    """The reference trains and predicts in its own environment; cocoseg only scores its predictions."""
     yaml_text = (DATA / "coco128-seg.yaml").read_text().replace("path: ../datasets/coco128-seg", f"path: {DATA}")
     yaml_path = tmp / "coco128-seg.yaml"
     yaml_path.write_text(yaml_text)
@@ -110,8 +133,32 @@ def run_reference(args: argparse.Namespace, tmp: Path) -> dict:
     # its results.csv `time` is cumulative from the start of its training loop, as ours is per epoch
     rows = read_results(save_dir / "results.csv")
     seconds_per_epoch = float(rows[-1]["time"].strip()) / len(rows)
+    raw = tmp / "ref_raw.json"
+    subprocess.run([args.reference_python, "-c", REFERENCE_PREDICT, str(save_dir / "weights" / "last.pt"),
+                    str(DATA / "images" / "train2017"), str(args.imgsz), str(args.batch), str(raw)],
+                   check=True, capture_output=True, text=True, cwd=tmp)
+    preds = tmp / "ref_predictions.json"
+    preds.write_text(json.dumps(coco_results(json.loads(raw.read_text()))))
     return {"seconds_per_epoch": round(seconds_per_epoch, 1), "seconds_total": round(report["seconds"], 1),
-            **predict_and_score(save_dir / "weights" / "last.pt", coco_yaml(tmp), args, tmp / "ref_predictions.json")}
+            **score(preds)}
+
+
+def coco_results(rows: list[dict]) -> list[dict]:
+    """The reference's raw predictions as COCO results (ids by file and category name, compressed RLE)."""
+    from pycocotools import mask as mask_utils
+
+    gt = json.loads(GT.read_text())
+    image_ids = {im["file_name"]: im["id"] for im in gt["images"]}
+    cat_ids = {c["name"]: c["id"] for c in gt["categories"]}
+    out = []
+    for r in rows:
+        h, w = r["size"]
+        rle = mask_utils.frPyObjects({"size": [h, w], "counts": r["counts"]}, h, w)
+        rle["counts"] = rle["counts"].decode("ascii")
+        x1, y1, x2, y2 = r["box"]
+        out.append({"image_id": image_ids[r["file"]], "category_id": cat_ids[r["name"]], "score": r["score"],
+                    "bbox": [x1, y1, x2 - x1, y2 - y1], "segmentation": rle})
+    return out
 
 
 def main() -> None:
