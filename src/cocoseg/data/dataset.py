@@ -221,7 +221,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
 def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack images; concatenate instances with `batch_idx` (instances stay grouped by image, in order)."""
-    batch: dict[str, Any] = {"img": torch.stack([it["img"] for it in items])}
+    batch: dict[str, Any] = {"img": _stack_images([it["img"] for it in items])}
     counts = [len(it["labels"]) for it in items]
     batch["batch_idx"] = torch.repeat_interleave(torch.arange(len(items)), torch.tensor(counts, dtype=torch.long))
     batch["labels"] = torch.cat([it["labels"] for it in items])
@@ -236,6 +236,20 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("image_id", "orig_hw", "ratio", "pad"):
         batch[key] = [it[key] for it in items]
     return batch
+
+
+def _stack_images(images: list[torch.Tensor]) -> torch.Tensor:
+    """(N, 3, H, W) uint8 in channels-last memory: the items' HWC buffers copied once, without a
+    transpose, and straight into shared memory inside a loader worker (no second copy to send it)."""
+    hwc = [im.permute(1, 2, 0) for im in images]
+    shape = (len(hwc), *hwc[0].shape)
+    if torch.utils.data.get_worker_info() is not None:
+        storage = torch.UntypedStorage._new_shared(int(np.prod(shape)) * hwc[0].element_size())
+        out = torch.empty(0, dtype=hwc[0].dtype).set_(storage).view(shape)
+    else:
+        out = torch.empty(shape, dtype=hwc[0].dtype)
+    torch.stack(hwc, out=out)
+    return out.permute(0, 3, 1, 2)
 
 
 _REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
