@@ -99,3 +99,14 @@ def test_not_a_yolov8_seg_checkpoint(tmp_path):
         load_model(path)
     with pytest.raises(CocosegError, match="no such file and not a model name"):
         load_model(tmp_path / "yolov8n-seg.pt")
+
+
+def test_value_types_of_trained_checkpoints_are_read(tmp_path):
+    """Checkpoints from a real training run hold torch.Size (the head's cached shape) and torch.device."""
+    from cocoseg.models.safe_unpickle import safe_load
+
+    path = tmp_path / "trained.pt"
+    torch.save({"shape": torch.Size([1, 144, 80, 80]), "device": torch.device("cpu"), "w": torch.ones(2)}, path)
+    loaded = safe_load(path)
+    assert loaded["shape"] == torch.Size([1, 144, 80, 80]) and isinstance(loaded["shape"], torch.Size)
+    assert loaded["device"] == torch.device("cpu") and torch.equal(loaded["w"], torch.ones(2))

@@ -130,6 +130,9 @@ _FUNCTIONS: dict[tuple[str, str], Callable[..., Any]] = {
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("builtins", "set"): set, ("__builtin__", "set"): set,
     ("builtins", "frozenset"): frozenset, ("__builtin__", "frozenset"): frozenset,
+    # inert value types: trained checkpoints carry the head's cached input shape (a torch.Size)
+    ("torch", "Size"): torch.Size,
+    ("torch", "device"): torch.device,
     ("numpy", "dtype"): _SafeDType,
     ("numpy.core.multiarray", "scalar"): _numpy_scalar,
     ("numpy._core.multiarray", "scalar"): _numpy_scalar,
