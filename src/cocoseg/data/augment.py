@@ -38,7 +38,11 @@ class RandomPerspective:
         self.shear, self.perspective, self.border = shear, perspective, border
 
     def get_params(self, rng: np.random.Generator, sample: Sample) -> PerspectiveParams:
-        h, w = sample.hw
+        return self.params_for(rng, sample.hw)
+
+    def params_for(self, rng: np.random.Generator, hw: tuple[int, int]) -> PerspectiveParams:
+        """`get_params` for an input of size `hw` (the mosaic draws them before building its canvas)."""
+        h, w = hw
         out_h, out_w = (self.size, self.size) if self.border else (h, w)
         centre = np.array([[1, 0, -w / 2], [0, 1, -h / 2], [0, 0, 1]], np.float64)
         persp = np.eye(3)
@@ -62,12 +66,18 @@ class RandomPerspective:
             image = cv2.warpAffine(sample.image, m[:2], (out_w, out_h), borderValue=(PAD_VALUE,) * 3)
         else:
             image = sample.image
+        return self.apply_to_instances(replace(sample, image=image), p)
+
+    def apply_to_instances(self, sample: Sample, p: PerspectiveParams) -> Sample:
+        """The polygons of `sample` moved, clipped and filtered; its image is taken as already warped."""
+        out_h, out_w = p.out_hw
+        m = p.matrix
         before = sample.boxes_xyxy()
         clipped = [clip_instance(parts, out_w, out_h) for parts in map_polygons(sample.polygons, m)]
         after = np.stack([instance_box(c) for c in clipped]) if clipped else np.zeros((0, 4), np.float32)
         nonempty = np.array([len(c) > 0 for c in clipped], dtype=bool)
         keep = nonempty & box_candidates(before * p.scale, after)
-        return replace(sample, image=image, polygons=clipped).select(keep)
+        return replace(sample, polygons=clipped).select(keep)
 
 
 def box_candidates(boxes_before: np.ndarray, boxes_after: np.ndarray, min_wh: float = 2.0,

@@ -25,7 +25,7 @@ import torch
 from cocoseg.data.augment import LetterBox, RandomFlip, RandomHSV, RandomPerspective
 from cocoseg.data.geometry import rasterize_each, rasterize_overlap
 from cocoseg.data.labels import ImageLabels
-from cocoseg.data.mix import CopyPaste, MixUp, Mosaic
+from cocoseg.data.mix import CopyPaste, MixUp, Mosaic, is_scale_translate
 from cocoseg.data.sample import Sample, Transform, run
 from cocoseg.errors import CocosegError
 
@@ -163,6 +163,21 @@ class SegmentationDataset(torch.utils.data.Dataset):
         return [Mosaic(s, self.load, len(self)), CopyPaste(h.copy_paste),
                 RandomPerspective(s, h.degrees, h.translate, h.scale, h.shear, h.perspective, border=-s // 2)]
 
+    def _mosaic(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        """`run(self._pre_mosaic(), ...)`, same draws; without copy-paste, rotation, shear or perspective
+        the tiles are warped straight into the output (no 2s x 2s canvas to fill and warp)."""
+        h, s = self.hyp, self.imgsz
+        if h.copy_paste or h.perspective:
+            return run(self._pre_mosaic(), sample, rng)
+        # copy-paste at p=0 draws nothing and changes nothing: skipping it keeps the random stream
+        mosaic = Mosaic(s, self.load, len(self))
+        warp = RandomPerspective(s, h.degrees, h.translate, h.scale, h.shear, 0.0, border=-s // 2)
+        mp = mosaic.get_params(rng, sample)
+        wp = warp.params_for(rng, (2 * s, 2 * s))
+        if not is_scale_translate(wp.matrix):
+            return warp.apply(mosaic.apply(sample, mp), wp)
+        return warp.apply_to_instances(mosaic.apply_warped(sample, mp, wp.matrix, wp.out_hw), wp)
+
     def _pre_single(self, scaleup: bool) -> list[Transform]:
         h, s = self.hyp, self.imgsz
         return [LetterBox(s, scaleup=scaleup),
@@ -172,10 +187,10 @@ class SegmentationDataset(torch.utils.data.Dataset):
         h = self.hyp
         mosaic_on = not self.mosaic_closed and h.mosaic > 0
         if mosaic_on and rng.random() < h.mosaic:
-            sample = run(self._pre_mosaic(), self.load(index), rng)
+            sample = self._mosaic(self.load(index), rng)
             if h.mixup > 0:
                 def other(r: np.random.Generator) -> Sample:
-                    return run(self._pre_mosaic(), self.load(int(r.integers(len(self)))), r)
+                    return self._mosaic(self.load(int(r.integers(len(self)))), r)
                 sample = run([MixUp(h.mixup, other)], sample, rng)
         else:
             sample = run(self._pre_single(scaleup=not mosaic_on), self.load(index), rng)

@@ -7,9 +7,11 @@ box; mixup blends with a second augmented sample at a Beta(32, 32) ratio and kee
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from cocoseg.data.augment import PAD_VALUE, RandomFlip
@@ -48,6 +50,47 @@ class Mosaic:
             canvas[y1a:y2a, x1a:x2a] = tile.image[y1b:y2b, x1b:x2b]
             placed.append(shift_and_clip(tile, x1a - x1b, y1a - y1b, dst))
         return replace(concat_samples(canvas, placed), image_id=sample.image_id)
+
+    def apply_warped(self, sample: Sample, p: MosaicParams, matrix: np.ndarray, out_hw: tuple[int, int]
+                     ) -> Sample:
+        """`apply` followed by the warp `matrix` (scale + translation only) of the image, without the
+        2s x 2s canvas: each tile is warped straight into the output rectangle its pixels map to.
+
+        Returns the output image with the instances still in canvas coordinates (the caller moves them
+        with the same matrix). Bilinear samples at a tile's edge repeat the tile's own edge pixel
+        instead of blending with the neighbouring tile: at most a one-pixel seam differs.
+        """
+        s2 = 2 * self.size
+        out_h, out_w = out_hw
+        out = np.full((out_h, out_w, 3), PAD_VALUE, dtype=np.uint8)
+        tiles = [sample] + [self.load(i) for i in p.others]
+        placed = []
+        for corner, tile in enumerate(tiles):
+            dst, src = tile_regions(corner, p.centre, tile.hw, s2)
+            (x1a, y1a, x2a, y2a), (x1b, y1b, x2b, y2b) = dst, src
+            placed.append(shift_and_clip(tile, x1a - x1b, y1a - y1b, dst))
+            # output pixel x samples canvas (x - tx) / sx: it shows this tile when that is in [x1a, x2a)
+            xo1, xo2 = (_output_span(matrix[0, 0], matrix[0, 2], x1a, x2a, out_w))
+            yo1, yo2 = (_output_span(matrix[1, 1], matrix[1, 2], y1a, y2a, out_h))
+            if xo2 <= xo1 or yo2 <= yo1:
+                continue
+            local = np.array([[matrix[0, 0], 0.0, matrix[0, 0] * x1a + matrix[0, 2] - xo1],
+                              [0.0, matrix[1, 1], matrix[1, 1] * y1a + matrix[1, 2] - yo1]])
+            out[yo1:yo2, xo1:xo2] = cv2.warpAffine(tile.image[y1b:y2b, x1b:x2b], local, (xo2 - xo1, yo2 - yo1),
+                                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return replace(concat_samples(out, placed), image_id=sample.image_id)
+
+
+def is_scale_translate(matrix: np.ndarray) -> bool:
+    """Whether a 3x3 matrix only scales (positively) and translates: no rotation, shear or perspective."""
+    return (matrix[0, 1] == 0 and matrix[1, 0] == 0 and matrix[2, 0] == 0 and matrix[2, 1] == 0
+            and matrix[2, 2] == 1 and matrix[0, 0] > 0 and matrix[1, 1] > 0)
+
+
+def _output_span(scale: float, shift: float, lo: int, hi: int, size: int) -> tuple[int, int]:
+    """Output pixels [a, b) whose source coordinate (x - shift) / scale lies in [lo, hi), within [0, size)."""
+    a, b = math.ceil(scale * lo + shift), math.ceil(scale * hi + shift)
+    return min(max(a, 0), size), min(max(b, 0), size)
 
 
 def tile_regions(corner: int, centre: tuple[int, int], hw: tuple[int, int], canvas: int
