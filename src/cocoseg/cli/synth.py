@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import Callable
 
 HELP = "write a deterministic synthetic COCO dataset (shapes, crowds, people with keypoints) for demos and tests"
 
@@ -16,24 +17,17 @@ def _size(text: str) -> tuple[int, int]:
     return width, int(match.group(2) or width)
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= minimum."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a number >= {minimum}, got {value}")
+        return value
+    return parse
 
 
 def _fraction(text: str) -> float:
@@ -49,8 +43,8 @@ def _fraction(text: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `cocoseg synth`."""
     parser.add_argument("out", metavar="OUT", help="output folder (images/, annotations/, data.yaml)")
-    parser.add_argument("--images", type=_count, default=200, help="number of images, train + val (default: 200)")
-    parser.add_argument("--seed", type=_seed, default=0, help="random seed; same arguments, same files (default: 0)")
+    parser.add_argument("--images", type=_int_at_least(1), default=200, help="number of images, train + val (default: 200)")
+    parser.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed; same arguments, same files (default: 0)")
     parser.add_argument("--size", type=_size, default=(256, 256), metavar="WxH",
                         help="image size in pixels, e.g. 256x256 or 320x240 (default: 256x256)")
     parser.add_argument("--val_fraction", type=_fraction, default=0.2,

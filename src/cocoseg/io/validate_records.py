@@ -10,7 +10,7 @@ import math
 import reprlib
 from typing import Any, Callable
 
-import numpy as np
+from cocoseg.masks.rle import decode_rle_string
 
 Add = Callable[..., None]  # add(field, message, severity="error")
 
@@ -296,43 +296,6 @@ def _non_count(counts: list, add: Add) -> bool:
             add(f"segmentation.counts[{i}]", f"must be a non-negative integer (a run length), got {kind(c)}")
             return True
     return False
-
-
-def decode_rle_string(text: str) -> tuple[list[int], str]:
-    """pycocotools' compressed RLE string -> (run lengths, '') or ([], what is wrong).
-
-    The code (maskApi.c rleFrString): each value is 5-bit groups as chars 48..111, bit 0x20 = more
-    groups follow, bit 0x10 of the last group = sign; from the third value on, values are deltas
-    from the value two places before.
-    """
-    if not text:
-        return [], ""
-    try:
-        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
-    except UnicodeEncodeError:
-        return [], "holds a non-ASCII character; not a compressed RLE string"
-    bad = np.flatnonzero((codes < 0) | (codes > 63))
-    if bad.size:
-        return [], (f"has the character {text[bad[0]]!r} at position {int(bad[0])}; a compressed RLE string "
-                    "only holds characters '0' to 'o'")
-    ends = (codes & 0x20) == 0
-    if not ends[-1]:
-        return [], "ends in the middle of a run length (truncated?)"
-    last = np.flatnonzero(ends)
-    starts = np.concatenate(([0], last[:-1] + 1))
-    lengths = last - starts + 1
-    if lengths.max() > 12:  # 12 groups = 60 bits; pycocotools' values are 32-bit
-        return [], "holds a run length too large for a mask (corrupt string)"
-    shifts = 5 * (np.arange(len(codes)) - np.repeat(starts, lengths))
-    values = np.add.reduceat((codes & 0x1F) << shifts, starts)
-    negative = (codes[last] & 0x10) != 0
-    values[negative] -= np.left_shift(1, 5 * lengths[negative])
-    values[2::2] = np.cumsum(values[2::2])  # even positions 2, 4, ... accumulate from 2
-    values[1::2] = np.cumsum(values[1::2])  # odd positions 1, 3, ... accumulate from 1
-    if (values < 0).any():
-        i = int(np.flatnonzero(values < 0)[0])
-        return [], f"decodes to a negative run length ({int(values[i])} at run {i}); corrupt string"
-    return values.tolist(), ""
 
 
 def keypoint_problems(ann: dict, count: int | None, category_known: bool, add: Add) -> None:

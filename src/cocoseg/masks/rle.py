@@ -72,27 +72,52 @@ def compress(rle: RLE) -> RLE:
 
 
 def decompress(rle: RLE) -> RLE:
-    """Compressed RLE -> uncompressed RLE with list counts (maskApi.c `rleFrString`)."""
+    """Compressed RLE -> uncompressed RLE with list counts (maskApi.c `rleFrString`); ValueError if corrupt."""
     counts = rle["counts"]
     if isinstance(counts, list):
         return rle
-    data = counts.encode("ascii") if isinstance(counts, str) else counts
-    out: list[int] = []
-    p, n = 0, len(data)
-    while p < n:
-        x, k, more = 0, 0, True
-        while more:
-            c = data[p] - 48
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and (c & 0x10):
-                x |= -1 << (5 * k)
-        if len(out) > 2:
-            x += out[-2]
-        out.append(x)
-    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": out}
+    text = counts.decode("ascii", errors="replace") if isinstance(counts, bytes) else counts
+    runs, error = decode_rle_string(text)
+    if error:
+        raise ValueError(f"compressed RLE counts {error}")
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": runs}
+
+
+def decode_rle_string(text: str) -> tuple[list[int], str]:
+    """pycocotools' compressed RLE string -> (run lengths, '') or ([], what is wrong).
+
+    The code (maskApi.c rleFrString): each value is 5-bit groups as chars 48..111, bit 0x20 = more
+    groups follow, bit 0x10 of the last group = sign; from the third value on, values are deltas
+    from the value two places before.
+    """
+    if not text:
+        return [], ""
+    try:
+        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+    except UnicodeEncodeError:
+        return [], "holds a non-ASCII character; not a compressed RLE string"
+    bad = np.flatnonzero((codes < 0) | (codes > 63))
+    if bad.size:
+        return [], (f"has the character {text[bad[0]]!r} at position {int(bad[0])}; a compressed RLE string "
+                    "only holds characters '0' to 'o'")
+    ends = (codes & 0x20) == 0
+    if not ends[-1]:
+        return [], "ends in the middle of a run length (truncated?)"
+    last = np.flatnonzero(ends)
+    starts = np.concatenate(([0], last[:-1] + 1))
+    lengths = last - starts + 1
+    if lengths.max() > 12:  # 12 groups = 60 bits; pycocotools' values are 32-bit
+        return [], "holds a run length too large for a mask (corrupt string)"
+    shifts = 5 * (np.arange(len(codes)) - np.repeat(starts, lengths))
+    values = np.add.reduceat((codes & 0x1F) << shifts, starts)
+    negative = (codes[last] & 0x10) != 0
+    values[negative] -= np.left_shift(1, 5 * lengths[negative])
+    values[2::2] = np.cumsum(values[2::2])  # even positions 2, 4, ... accumulate from 2
+    values[1::2] = np.cumsum(values[1::2])  # odd positions 1, 3, ... accumulate from 1
+    if (values < 0).any():
+        i = int(np.flatnonzero(values < 0)[0])
+        return [], f"decodes to a negative run length ({int(values[i])} at run {i}); corrupt string"
+    return values.tolist(), ""
 
 
 def polygons_to_rle(polygons: Sequence[Sequence[float]], height: int, width: int) -> RLE:
