@@ -50,8 +50,6 @@ def merge_datasets(first: CocoDataset, second: CocoDataset) -> CocoDataset:
     Categories with the same name are one category (the first dataset's id wins); every
     image and annotation of both is kept exactly once.
     """
-    from cocoseg.io.dataset import CocoDataset
-
     out = first.copy()
     cat_map, new_cats = _category_remap(out.categories, second.categories)
     img_map = _id_remap({im["id"] for im in out.images}, [im["id"] for im in second.images])
@@ -66,6 +64,6 @@ def merge_datasets(first: CocoDataset, second: CocoDataset) -> CocoDataset:
     if out.licenses is not None and second.licenses:
         known = {lic.get("id") for lic in out.licenses if isinstance(lic, dict)}
         out.licenses.extend(copy.deepcopy(lic) for lic in second.licenses if isinstance(lic, dict) and lic.get("id") not in known)
-    result = CocoDataset(out.images, out.annotations, out.categories, out.info, out.licenses, out.extra,
-                         source=f"{first.source}+{second.source}")
-    return result
+    out.source = f"{first.source}+{second.source}"
+    out._changed()
+    return out
