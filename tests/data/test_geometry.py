@@ -6,6 +6,7 @@ import pytest
 
 from cocoseg.data.geometry import (
     clip_instance,
+    clip_instances,
     clip_polygon,
     instance_area,
     polygon_area,
@@ -39,6 +40,22 @@ def test_multi_part_instances_stay_multi_part():
     assert len(clipped) == 2
     gone = clip_instance([parts[0], np.array([[40, 40], [50, 40], [50, 50]], np.float32)], 20, 20)
     assert len(gone) == 1
+
+
+def test_clip_instances_equals_clipping_each_part():
+    rng = np.random.default_rng(4)
+    instances = [[rng.uniform(-20, 80, (int(rng.integers(1, 9)), 2)).astype(np.float32)
+                  for _ in range(int(rng.integers(0, 4)))] for _ in range(40)]
+    instances.append([np.array([[5, 15], [9, 15], [9, 19]], np.float32)])  # wholly inside
+    instances.append([np.array([[90, 90], [95, 90], [95, 95]], np.float32)])  # wholly outside
+    ours = clip_instances(instances, 0.0, 10.0, 60.0, 50.0)
+    assert len(ours) == len(instances)
+    for got, parts in zip(ours, instances):
+        want = [c for c in (clip_polygon(p, 0.0, 10.0, 60.0, 50.0) for p in parts) if len(c)]
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            assert a.dtype == np.float32 and np.array_equal(a, b)
+    assert np.array_equal(ours[-2][0], instances[-2][0]) and ours[-1] == []
 
 
 def test_rasterisation_matches_pycocotools():

@@ -65,6 +65,17 @@ def test_polygons_to_rle_is_ann_to_rle() -> None:
     assert ours["counts"] == ref["counts"].decode()
 
 
+def test_rasterize_polygons_is_ann_to_rle_then_decode() -> None:
+    one = [[1.5, 1.0, 20.2, 3.1, 11.0, 15.7], [22.0, 2.0, 28.0, 2.0, 28.0, 9.5, 22.0, 9.5]]
+    two = [[0.0, 0.0, 30.0, 0.0, 30.0, 20.0]]
+    out = masks.rasterize_polygons([one, [], two], 20, 30)
+    assert out.shape == (3, 20, 30) and out.dtype == np.uint8 and out.flags.c_contiguous
+    for bitmap, polys in zip(out[[0, 2]], [one, two]):
+        assert np.array_equal(bitmap, cm.decode(cm.merge(cm.frPyObjects(polys, 20, 30))))
+    assert not out[1].any()
+    assert masks.rasterize_polygons([], 4, 5).shape == (0, 4, 5)
+
+
 def test_box_iou_is_bit_identical_to_bbiou() -> None:
     rng = np.random.default_rng(3)
     dt = np.c_[rng.uniform(0, 50, (40, 2)), rng.uniform(0, 30, (40, 2))]

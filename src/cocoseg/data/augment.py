@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from cocoseg.data.geometry import clip_instance, instance_box
+from cocoseg.data.geometry import clip_instances, instance_box
 from cocoseg.data.sample import Sample, map_polygons
 
 PAD_VALUE = 114
@@ -73,7 +73,7 @@ class RandomPerspective:
         out_h, out_w = p.out_hw
         m = p.matrix
         before = sample.boxes_xyxy()
-        clipped = [clip_instance(parts, out_w, out_h) for parts in map_polygons(sample.polygons, m)]
+        clipped = clip_instances(map_polygons(sample.polygons, m), 0.0, 0.0, out_w, out_h)
         after = np.stack([instance_box(c) for c in clipped]) if clipped else np.zeros((0, 4), np.float32)
         nonempty = np.array([len(c) > 0 for c in clipped], dtype=bool)
         keep = nonempty & box_candidates(before * p.scale, after)

@@ -165,7 +165,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
     def _mosaic(self, sample: Sample, rng: np.random.Generator) -> Sample:
         """`run(self._pre_mosaic(), ...)`, same draws; without copy-paste, rotation, shear or perspective
-        the tiles are warped straight into the output (no 2s x 2s canvas to fill and warp)."""
+        the tiles are resized straight into the output (no 2s x 2s canvas to fill and warp)."""
         h, s = self.hyp, self.imgsz
         if h.copy_paste or h.perspective:
             return run(self._pre_mosaic(), sample, rng)
@@ -176,7 +176,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
         wp = warp.params_for(rng, (2 * s, 2 * s))
         if not is_scale_translate(wp.matrix):
             return warp.apply(mosaic.apply(sample, mp), wp)
-        return warp.apply_to_instances(mosaic.apply_warped(sample, mp, wp.matrix, wp.out_hw), wp)
+        return mosaic.apply_scaled(sample, mp, wp)
 
     def _pre_single(self, scaleup: bool) -> list[Transform]:
         h, s = self.hyp, self.imgsz

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cocoseg.masks import decode, polygons_to_rle
+from cocoseg.masks import decode, polygons_to_rle, rasterize_polygons
 
 
 def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -62,6 +62,29 @@ def clip_instance(parts: Sequence[np.ndarray], width: float, height: float) -> l
     return [p for p in clipped if len(p)]
 
 
+def clip_instances(instances: Sequence[Sequence[np.ndarray]], x0: float, y0: float, x1: float, y1: float
+                   ) -> list[list[np.ndarray]]:
+    """`clip_polygon` of every part of every instance (vanished parts dropped, instances kept, maybe empty).
+
+    The parts wholly inside, most of them, are found in one vectorised pass; only the others are clipped.
+    """
+    parts = [p for inst in instances for p in inst]
+    inside = np.zeros(len(parts), dtype=bool)
+    checked = [i for i, p in enumerate(parts) if len(p) >= 3]
+    if checked:
+        pts = np.concatenate([parts[i] for i in checked]).astype(np.float32, copy=False)
+        starts = np.cumsum([0] + [len(parts[i]) for i in checked[:-1]])
+        lo, hi = np.minimum.reduceat(pts, starts, axis=0), np.maximum.reduceat(pts, starts, axis=0)
+        inside[checked] = (lo[:, 0] >= x0) & (lo[:, 1] >= y0) & (hi[:, 0] <= x1) & (hi[:, 1] <= y1)
+    clipped = [p.astype(np.float32, copy=False) if ok else clip_polygon(p, x0, y0, x1, y1)
+               for p, ok in zip(parts, inside.tolist())]
+    out, k = [], 0
+    for inst in instances:
+        out.append([c for c in clipped[k:k + len(inst)] if len(c)])
+        k += len(inst)
+    return out
+
+
 def instance_box(parts: Sequence[np.ndarray]) -> np.ndarray:
     """Tight xyxy box (4,) float32 around all parts (zeros when there are none)."""
     if not parts:
@@ -97,28 +120,35 @@ def fill_instance(canvas: np.ndarray, parts: Sequence[np.ndarray], value: int, s
     canvas[instance_bitmap(parts, canvas.shape[0], canvas.shape[1], scale).astype(bool)] = value
 
 
+def _flat_parts(instances: Sequence[Sequence[np.ndarray]], scale: float) -> list[list[list[float]]]:
+    return [[(p * scale).astype(np.float64).reshape(-1).tolist() for p in parts if len(p) >= 3]
+            for parts in instances]
+
+
 def rasterize_overlap(instances: Sequence[Sequence[np.ndarray]], height: int, width: int, scale: float
                       ) -> np.ndarray:
     """One (H, W) index map: pixel = 1 + index of the instance covering it, 0 = background.
 
-    Instances are drawn largest first, so where they overlap the smaller one wins (the reference's
-    `overlap_mask=True` convention).
+    Instances are drawn largest mask first, so where they overlap the smaller one wins (the reference's
+    `overlap_mask=True` convention); equal areas keep the list order.
     """
     dtype = np.uint8 if len(instances) < 255 else np.int32
-    canvas = np.zeros((height, width), dtype=dtype)
-    order = np.argsort([-instance_area(parts) for parts in instances], kind="stable")
-    for i in order.tolist():
-        fill_instance(canvas, instances[i], i + 1, scale)
-    return canvas
+    if not instances:
+        return np.zeros((height, width), dtype=dtype)
+    bitmaps = rasterize_polygons(_flat_parts(instances, scale), height, width)
+    areas = bitmaps.reshape(len(instances), -1).sum(axis=1, dtype=np.int64)
+    order = np.argsort(-areas, kind="stable")
+    # each pixel keeps the last drawn instance covering it: the highest 1-based draw rank there
+    rank = np.empty(len(order), dtype=dtype)
+    rank[order] = np.arange(1, len(order) + 1)
+    last = (bitmaps.astype(dtype, copy=False) * rank[:, None, None]).max(axis=0)
+    return np.concatenate([[0], order + 1]).astype(dtype)[last]
 
 
 def rasterize_each(instances: Sequence[Sequence[np.ndarray]], height: int, width: int, scale: float
                    ) -> np.ndarray:
     """(N, H, W) uint8: one full binary mask per instance (overlaps kept in both)."""
-    out = np.zeros((len(instances), height, width), dtype=np.uint8)
-    for i, parts in enumerate(instances):
-        out[i] = instance_bitmap(parts, height, width, scale)
-    return out
+    return rasterize_polygons(_flat_parts(instances, scale), height, width)
 
 
 def rle_to_parts(bitmap: np.ndarray) -> list[np.ndarray]:

@@ -14,9 +14,9 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from cocoseg.data.augment import PAD_VALUE, RandomFlip
-from cocoseg.data.geometry import clip_polygon, fill_instance
-from cocoseg.data.sample import Sample, concat_samples
+from cocoseg.data.augment import PAD_VALUE, PerspectiveParams, RandomFlip, box_candidates
+from cocoseg.data.geometry import clip_instances, clip_polygon, fill_instance
+from cocoseg.data.sample import Sample, concat_samples, map_polygons
 
 Loader = Callable[[int], Sample]
 
@@ -51,34 +51,46 @@ class Mosaic:
             placed.append(shift_and_clip(tile, x1a - x1b, y1a - y1b, dst))
         return replace(concat_samples(canvas, placed), image_id=sample.image_id)
 
-    def apply_warped(self, sample: Sample, p: MosaicParams, matrix: np.ndarray, out_hw: tuple[int, int]
-                     ) -> Sample:
-        """`apply` followed by the warp `matrix` (scale + translation only) of the image, without the
-        2s x 2s canvas: each tile is warped straight into the output rectangle its pixels map to.
+    def apply_scaled(self, sample: Sample, p: MosaicParams, warp: PerspectiveParams) -> Sample:
+        """`apply` followed by a scale + translation `warp` (RandomPerspective's draw), without the 2s x 2s
+        canvas: each tile's visible crop is resized (cv2.resize, ~4x faster than warpAffine) straight into
+        the output, and the tile's instances follow the exact map that resize realises.
 
-        Returns the output image with the instances still in canvas coordinates (the caller moves them
-        with the same matrix). Bilinear samples at a tile's edge repeat the tile's own edge pixel
-        instead of blending with the neighbouring tile: at most a one-pixel seam differs.
+        That map rounds the tile's output edges to whole pixels, so it differs from `warp.matrix` by at
+        most half a pixel; unlike warpAffine's, it keeps COCO's continuous coordinates (pixel i spans
+        [i, i + 1]) aligned between image and labels at any scale. Instances are clipped to their tile,
+        then to the output, and filtered by the same candidate rule as `RandomPerspective`.
         """
         s2 = 2 * self.size
-        out_h, out_w = out_hw
+        out_h, out_w = warp.out_hw
+        m = warp.matrix
         out = np.full((out_h, out_w, 3), PAD_VALUE, dtype=np.uint8)
         tiles = [sample] + [self.load(i) for i in p.others]
-        placed = []
+        placed, before = [], []
         for corner, tile in enumerate(tiles):
-            dst, src = tile_regions(corner, p.centre, tile.hw, s2)
-            (x1a, y1a, x2a, y2a), (x1b, y1b, x2b, y2b) = dst, src
-            placed.append(shift_and_clip(tile, x1a - x1b, y1a - y1b, dst))
-            # output pixel x samples canvas (x - tx) / sx: it shows this tile when that is in [x1a, x2a)
-            xo1, xo2 = (_output_span(matrix[0, 0], matrix[0, 2], x1a, x2a, out_w))
-            yo1, yo2 = (_output_span(matrix[1, 1], matrix[1, 2], y1a, y2a, out_h))
-            if xo2 <= xo1 or yo2 <= yo1:
+            (x1a, y1a, x2a, y2a), (x1b, y1b, x2b, y2b) = tile_regions(corner, p.centre, tile.hw, s2)
+            xs = _resized_span(m[0, 0], m[0, 2], x1a, x1b, x2b, out_w)
+            ys = _resized_span(m[1, 1], m[1, 2], y1a, y1b, y2b, out_h)
+            if xs is None or ys is None:
                 continue
-            local = np.array([[matrix[0, 0], 0.0, matrix[0, 0] * x1a + matrix[0, 2] - xo1],
-                              [0.0, matrix[1, 1], matrix[1, 1] * y1a + matrix[1, 2] - yo1]])
-            out[yo1:yo2, xo1:xo2] = cv2.warpAffine(tile.image[y1b:y2b, x1b:x2b], local, (xo2 - xo1, yo2 - yo1),
-                                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return replace(concat_samples(out, placed), image_id=sample.image_id)
+            crop = tile.image[ys.src[0]:ys.src[1], xs.src[0]:xs.src[1]]
+            resized = cv2.resize(crop, (xs.dst[1] - xs.dst[0], ys.dst[1] - ys.dst[0]), interpolation=cv2.INTER_LINEAR)
+            (ox1, ox2), (oy1, oy2) = xs.visible(out_w), ys.visible(out_h)
+            out[oy1:oy2, ox1:ox2] = resized[oy1 - ys.dst[0]:oy2 - ys.dst[0], ox1 - xs.dst[0]:ox2 - xs.dst[0]]
+            matrix = np.array([[xs.gain, 0.0, xs.offset], [0.0, ys.gain, ys.offset], [0.0, 0.0, 1.0]])
+            tx1, tx2 = xs.gain * x1b + xs.offset, xs.gain * x2b + xs.offset
+            ty1, ty2 = ys.gain * y1b + ys.offset, ys.gain * y2b + ys.offset
+            in_tile = clip_instances(map_polygons(tile.polygons, matrix), tx1, ty1, tx2, ty2)
+            keep = np.array([len(parts) > 0 for parts in in_tile], dtype=bool)
+            moved = replace(tile, polygons=in_tile).select(keep)
+            before.append(moved.boxes_xyxy())
+            placed.append(replace(moved, polygons=clip_instances(moved.polygons, 0.0, 0.0, out_w, out_h)))
+        if not placed:
+            return replace(sample, image=out, labels=sample.labels[:0], crowd=sample.crowd[:0], polygons=[])
+        merged = replace(concat_samples(out, placed), image_id=sample.image_id)
+        after = merged.boxes_xyxy()
+        nonempty = np.array([len(parts) > 0 for parts in merged.polygons], dtype=bool)
+        return merged.select(nonempty & box_candidates(np.concatenate(before), after))
 
 
 def is_scale_translate(matrix: np.ndarray) -> bool:
@@ -87,10 +99,36 @@ def is_scale_translate(matrix: np.ndarray) -> bool:
             and matrix[2, 2] == 1 and matrix[0, 0] > 0 and matrix[1, 1] > 0)
 
 
-def _output_span(scale: float, shift: float, lo: int, hi: int, size: int) -> tuple[int, int]:
-    """Output pixels [a, b) whose source coordinate (x - shift) / scale lies in [lo, hi), within [0, size)."""
-    a, b = math.ceil(scale * lo + shift), math.ceil(scale * hi + shift)
-    return min(max(a, 0), size), min(max(b, 0), size)
+@dataclass(frozen=True)
+class _Span:
+    """One axis of a resized tile: source pixels [src) -> output pixels [dst), x_out = gain * x_src + offset."""
+
+    src: tuple[int, int]
+    dst: tuple[int, int]
+    gain: float
+    offset: float
+
+    def visible(self, size: int) -> tuple[int, int]:
+        return max(self.dst[0], 0), min(self.dst[1], size)
+
+
+def _resized_span(scale: float, shift: float, canvas_lo: int, src_lo: int, src_hi: int, size: int) -> _Span | None:
+    """The source pixels of a tile (at `canvas_lo` on the canvas) that the output [0, size) shows, and the
+    whole output pixels they resize to; None when nothing is visible. The ideal map is
+    x_out = scale * (x_src - src_lo + canvas_lo) + shift; both span ends are rounded to whole pixels."""
+    def ideal(x: float) -> float:
+        return scale * (x - src_lo + canvas_lo) + shift
+
+    c1 = max(src_lo, math.floor(-shift / scale + src_lo - canvas_lo))
+    c2 = min(src_hi, math.ceil((size - shift) / scale + src_lo - canvas_lo))
+    if c2 <= c1:
+        return None
+    # the same float expression for a shared edge of two tiles gives both the same pixel: no gap, no overlap
+    p1, p2 = math.floor(ideal(c1) + 0.5), math.floor(ideal(c2) + 0.5)
+    if p2 <= p1 or p2 <= 0 or p1 >= size:
+        return None
+    gain = (p2 - p1) / (c2 - c1)
+    return _Span((c1, c2), (p1, p2), gain, p1 - gain * c1)
 
 
 def tile_regions(corner: int, centre: tuple[int, int], hw: tuple[int, int], canvas: int

@@ -10,13 +10,14 @@ from cocoseg.masks.rle import (
     is_rle,
     merge,
     polygons_to_rle,
+    rasterize_polygons,
     segmentation_to_rle,
     to_bbox,
 )
 
 __all__ = [
     "area", "bitmap_to_polygons", "box_iou", "compress", "decode", "decompress", "encode", "iou", "is_rle", "merge",
-    "polygons_bbox", "polygons_to_rle", "segmentation_to_rle", "to_bbox", "xywh_to_xyxy", "xyxy_to_xywh",
+    "polygons_bbox", "polygons_to_rle", "rasterize_polygons", "segmentation_to_rle", "to_bbox", "xywh_to_xyxy", "xyxy_to_xywh",
 ]
 
 
