@@ -1,7 +1,7 @@
 """Train yolov8n-seg from scratch on the CPU, cocoseg vs the reference: seconds per epoch and final box/mask mAP.
 
     python benchmarks/train_bench.py [--data coco128|synth] [--epochs N] [--imgsz 320] [--batch 16] [--workers 2]
-        [--seed 0]
+        [--seed 0] [--set KEY=VALUE ...]
         [--reference-python /path/to/other/venv/bin/python]   (or env COCOSEG_REFERENCE_PYTHON)
 
 --data coco128 (default, 3 epochs): ../shared/data/coco128-seg, the reference's default recipe, imgsz 320,
@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "coco128-seg"
@@ -207,6 +209,8 @@ def main() -> None:
     for key in ("epochs", "imgsz", "batch", "workers"):
         parser.add_argument(f"--{key}", type=int, default=None, help="default: the recipe's (see the docstring)")
     parser.add_argument("--seed", type=int, default=0, help="training seed, the same on both sides (default: 0)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="another training key for both sides, e.g. --set optimizer=AdamW (repeatable)")
     parser.add_argument("--reference-python", default=os.environ.get("COCOSEG_REFERENCE_PYTHON"))
     args = parser.parse_args()
     if args.data == "coco128" and not DATA.exists():
@@ -214,6 +218,9 @@ def main() -> None:
     recipe = dict(COCO128_RECIPE if args.data == "coco128" else SYNTH_RECIPE)
     recipe.update({k: getattr(args, k) for k in ("epochs", "imgsz", "batch", "workers") if getattr(args, k)})
     recipe["seed"] = args.seed
+    for item in args.set:
+        key, _, value = item.partition("=")
+        recipe[key] = yaml.safe_load(value)  # typed as the reference's own CLI would: 0.003, True, AdamW
     report: dict = {"data": args.data, "recipe": recipe}
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
