@@ -74,6 +74,8 @@ def test_rasterize_polygons_is_ann_to_rle_then_decode() -> None:
         assert np.array_equal(bitmap, cm.decode(cm.merge(cm.frPyObjects(polys, 20, 30))))
     assert not out[1].any()
     assert masks.rasterize_polygons([], 4, 5).shape == (0, 4, 5)
+    # a 2-point part covers nothing (pycocotools alone would rasterise [1, 1, 20, 10] as a box)
+    assert not masks.rasterize_polygons([[[1.0, 1.0, 20.0, 10.0]]], 20, 30).any()
 
 
 def test_box_iou_is_bit_identical_to_bbiou() -> None:

@@ -121,8 +121,7 @@ def fill_instance(canvas: np.ndarray, parts: Sequence[np.ndarray], value: int, s
 
 
 def _flat_parts(instances: Sequence[Sequence[np.ndarray]], scale: float) -> list[list[list[float]]]:
-    return [[(p * scale).astype(np.float64).reshape(-1).tolist() for p in parts if len(p) >= 3]
-            for parts in instances]
+    return [[(p * scale).astype(np.float64).reshape(-1).tolist() for p in parts] for parts in instances]
 
 
 def rasterize_overlap(instances: Sequence[Sequence[np.ndarray]], height: int, width: int, scale: float

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from cocoseg.data.augment import PAD_VALUE, PerspectiveParams, RandomFlip, box_candidates
-from cocoseg.data.geometry import clip_instances, clip_polygon, fill_instance
+from cocoseg.data.geometry import clip_instances, fill_instance
 from cocoseg.data.sample import Sample, concat_samples, map_polygons
 
 Loader = Callable[[int], Sample]
@@ -153,10 +153,8 @@ def tile_regions(corner: int, centre: tuple[int, int], hw: tuple[int, int], canv
 
 def shift_and_clip(tile: Sample, dx: float, dy: float, rect: tuple[int, int, int, int]) -> Sample:
     """Instances moved by (dx, dy) and clipped to the tile's visible rectangle; empty ones dropped."""
-    x1, y1, x2, y2 = rect
     offset = np.array([dx, dy], np.float32)
-    polys = [[c for c in (clip_polygon(part + offset, x1, y1, x2, y2) for part in inst) if len(c)]
-             for inst in tile.polygons]
+    polys = clip_instances([[part + offset for part in inst] for inst in tile.polygons], *rect)
     keep = np.array([len(parts) > 0 for parts in polys], dtype=bool)
     return replace(tile, polygons=polys).select(keep)
 

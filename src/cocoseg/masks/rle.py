@@ -129,10 +129,12 @@ def polygons_to_rle(polygons: Sequence[Sequence[float]], height: int, width: int
 
 
 def rasterize_polygons(instances: Sequence[Sequence[Sequence[float]]], height: int, width: int) -> np.ndarray:
-    """Instances of polygon parts (flat [x1, y1, ...] lists, >= 3 points each) -> (N, H, W) uint8 bitmaps,
-    each the union of its parts exactly as `polygons_to_rle` + `decode` give, in one decode call."""
-    rles = [_coco_mask.merge(_coco_mask.frPyObjects([list(map(float, p)) for p in parts], height, width))
-            if parts else _empty_rle(height, width) for parts in instances]
+    """Instances of polygon parts (flat [x1, y1, ...] lists) -> (N, H, W) uint8 bitmaps, each the union of
+    its parts exactly as `polygons_to_rle` + `decode` give, in one decode call. Parts of fewer than 3
+    points cover nothing and are skipped (pycocotools would read a first part of 4 numbers as a box)."""
+    polygons = [[list(map(float, p)) for p in parts if len(p) >= 6] for parts in instances]
+    rles = [_coco_mask.merge(_coco_mask.frPyObjects(parts, height, width)) if parts else _empty_rle(height, width)
+            for parts in polygons]
     if not rles:
         return np.zeros((0, height, width), dtype=np.uint8)
     return np.ascontiguousarray(np.moveaxis(_coco_mask.decode(rles), -1, 0))
