@@ -135,6 +135,21 @@ def literal_end(buf, i):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
+def key_end(buf, i):  # pragma: no cover - compiled
+    """Index after an object key and its colon (`"key" :`) starting at buf[i], or -1."""
+    n = len(buf)
+    if i >= n or buf[i] != 34:
+        return -1
+    i = string_end(buf, i)
+    if i < 0:
+        return -1
+    i = ws(buf, i)
+    if i >= n or buf[i] != 58:
+        return -1
+    return i + 1
+
+
+@nb.njit(cache=True)
 def skip_value(buf, i):  # pragma: no cover - compiled
     """Index after the JSON value starting at i (validated), -1 when invalid."""
     n = len(buf)
@@ -155,15 +170,9 @@ def skip_value(buf, i):  # pragma: no cover - compiled
                 depth -= 1
                 i += 1
             elif c == 123:
-                if i >= n or buf[i] != 34:
-                    return -1
-                i = string_end(buf, i)
+                i = key_end(buf, i)
                 if i < 0:
                     return -1
-                i = ws(buf, i)
-                if i >= n or buf[i] != 58:
-                    return -1
-                i += 1
                 continue
             else:
                 continue
@@ -190,16 +199,9 @@ def skip_value(buf, i):  # pragma: no cover - compiled
             if c == 44:  # ,
                 i += 1
                 if stack[depth - 1] == 2:
-                    i = ws(buf, i)
-                    if i >= n or buf[i] != 34:
-                        return -1
-                    i = string_end(buf, i)
+                    i = key_end(buf, ws(buf, i))
                     if i < 0:
                         return -1
-                    i = ws(buf, i)
-                    if i >= n or buf[i] != 58:
-                        return -1
-                    i += 1
                 break
             if (c == 93 and stack[depth - 1] == 1) or (c == 125 and stack[depth - 1] == 2):
                 depth -= 1
