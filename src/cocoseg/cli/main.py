@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "eval": "cocoseg.cli.eval",
     "info": "cocoseg.cli.info",
     "predict": "cocoseg.cli.predict",
+    "rank": "cocoseg.cli.rank",
     "export": "cocoseg.cli.export",
     "train": "cocoseg.cli.train",
     "val": "cocoseg.cli.val",
