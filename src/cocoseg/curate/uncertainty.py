@@ -7,6 +7,11 @@ three ways (`aggregate`): max (the most uncertain object), mean (the typical obj
 with the number of objects, so it favours crowded images). An image without detections scores 0
 everywhere: there is nothing the model is unsure about, only (possibly) something it missed,
 which the flip-consistency and diversity scores are for.
+
+With candidates kept down to 0.05, 1 - p1 and 1 - (p1 - p2) are near 0.95 for any faint detection,
+so their max saturates on almost every image; their mean is the informative pooling. Binary
+entropy peaks at p = 0.5 and is small for faint and for sure detections alike, so its max is not
+swamped by faint ones (hence entropy in the hybrid default).
 """
 from __future__ import annotations
 
@@ -143,8 +148,9 @@ def flip_inconsistency(
     `flipped_masks` must already be mirrored back onto the original image. Detections are matched
     one-to-one by mask IoU (`match_by_iou`); a matched pair contributes v = 1 - IoU with weight
     w = (p_a + p_b) / 2, a detection left unmatched on either side v = 1 with its own score as weight.
-    Returns flip_mean = sum(w v) / sum(w) (the score; 0 without detections), flip_max = max v and
-    flip_sum = sum(w v).
+    Returns flip_mean = sum(w v) / sum(w) (the confidence-weighted disagreement; 0 without
+    detections), flip_max = max(w v) (the most confident disagreement: max v alone would be 1 for
+    nearly every image, which always has some faint unmatched detection) and flip_sum = sum(w v).
     """
     scores, flipped_scores = np.asarray(scores, np.float64), np.asarray(flipped_scores, np.float64)
     ious = mask_iou_matrix(masks, flipped_masks)
@@ -163,6 +169,6 @@ def flip_inconsistency(
     total = float(w.sum())
     return {
         "flip_mean": float((w * v).sum() / total) if total > 0 else 0.0,
-        "flip_max": float(v.max()) if v.size else 0.0,
+        "flip_max": float((w * v).max()) if v.size else 0.0,
         "flip_sum": float((w * v).sum()),
     }
