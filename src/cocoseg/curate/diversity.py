@@ -81,6 +81,7 @@ def k_center_greedy(
     points = x[idx]
     dist = min_distances(points, normalize(labeled) if labeled is not None and len(labeled) else points[:0])
     radius = _duplicate_radius(duplicate_cosine)
+    sq = (points.astype(np.float64) ** 2).sum(1)
     open_ = dist >= radius  # a look-alike of a labeled image is not worth labeling again
     picks: list[int] = []
     gains: list[float] = []
@@ -93,13 +94,20 @@ def k_center_greedy(
             k = int(np.argmax(np.where(open_, dist, -1.0)))
             gains.append(float(dist[k]))
         picks.append(int(idx[k]))
-        to_new = min_distances(points, points[k : k + 1])
+        to_new = _distances_to(points, sq, k)
         dist = np.minimum(dist, to_new)
         open_[k] = False
         open_ &= to_new >= radius
     out = np.full(len(x), np.inf)
     out[idx] = dist
     return picks, gains, out
+
+
+def _distances_to(points: np.ndarray, sq: np.ndarray, k: int) -> np.ndarray:
+    """Euclidean distances of every row of `points` (squared norms `sq`) to row k: one matrix-vector product."""
+    d2 = sq + sq[k] - 2.0 * (points @ points[k]).astype(np.float64)
+    d2[k] = 0.0
+    return np.sqrt(np.maximum(d2, 0.0))
 
 
 def _duplicate_radius(cosine: float | None) -> float:
