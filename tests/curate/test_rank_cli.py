@@ -108,3 +108,17 @@ def test_image_ids():
     assert image_ids([Path("000000005001.jpg"), Path("7.png")]) == [5001, 7]
     assert image_ids([Path("a.png"), Path("7.png")]) == [1, 2]
     assert image_ids([Path("07.png"), Path("7.png")]) == [1, 2]  # not distinct
+
+
+def test_real_coco_images_with_a_reference_checkpoint(shared, tmp_path):
+    weights = shared / "fixtures" / "reference-yolov8-seg" / "yolov8n-seg-ref.pt"
+    coco8 = shared / "data" / "coco8" / "images"
+    out = tmp_path / "ranking.json"
+    code = main(["rank", f"model={weights}", f"source={coco8 / 'val'}", "budget=2", f"labeled={coco8 / 'train'}",
+                 f"out={out}", "imgsz=320", "threads=1", "progress=False", "device=cpu"])
+    assert code == 0
+    rows = json.loads(out.read_text())["images"]
+    assert sorted(r["image_id"] for r in rows) == [36, 42, 49, 61]  # numeric file stems
+    assert sum(r["selected"] for r in rows) == 2
+    prelabels = CocoDataset.load(out.with_name("ranking_prelabels.json"))
+    assert len(prelabels.categories) == 80 and prelabels.categories[0]["id"] == 1
