@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
              len(choice.picks), len(pool.errors), out, out.with_suffix(".csv"))
     if (args.prelabels or "").lower() != "none" and choice.picks:
         target = Path(args.prelabels) if args.prelabels else out.with_name(out.stem + "_prelabels.json")
-        selected = [rows_by_rank for rows_by_rank in rows if rows_by_rank["selected"]]
+        selected = [row for row in rows if row["selected"]]
         _write_prelabels(args, [Path(r["path"]) for r in selected], [r["image_id"] for r in selected],
                          _root(paths), target)
         log.info("pre-labels of the %d selected images written to %s", len(selected), target)
