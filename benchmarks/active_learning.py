@@ -1,8 +1,8 @@
 """A simulated active-learning loop on cocoseg's synthetic data: which `cocoseg rank` strategy buys most mAP.
 
     python benchmarks/active_learning.py [--pool 1000] [--holdout 200] [--size 192] [--seeds 0 1 2]
-        [--strategies hybrid entropy coreset random] [--rounds 3] [--initial-epochs 20] [--epochs 3]
-        [--work DIR] [--out results.json]
+        [--strategies hybrid entropy coreset random] [--rounds 3] [--initial-epochs 20] [--epochs 2]
+        [--imgsz 128] [--work DIR] [--out results.json]
 
 A pool of `--pool` synthetic images (the train split of `cocoseg synth`, `--size` px) and a fixed
 held-out split of `--holdout` images, never trained on. Per seed, 10 % of the pool (a seeded draw)
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-RECIPE = {"imgsz": 192, "batch": 16, "nbs": 16, "workers": 0, "optimizer": "AdamW", "warmup_epochs": 0.0,
+RECIPE = {"imgsz": 128, "batch": 16, "nbs": 16, "workers": 0, "optimizer": "AdamW", "warmup_epochs": 0.0,
           "close_mosaic": 1, "plots": False, "cache_images": True, "patience": 1000}
 
 
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strategies", nargs="+", default=["hybrid", "entropy", "coreset", "random"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--initial-epochs", type=int, default=20)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--imgsz", type=int, default=RECIPE["imgsz"], help="network input size (train and rank)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/cocoseg-active-learning"))
     parser.add_argument("--out", type=Path, default=None)
