@@ -99,7 +99,7 @@ def inject(clean: dict, rng: np.random.Generator) -> tuple[dict, dict[str, set]]
     for a in chosen["duplicate"]:
         dup = copy.deepcopy(a)
         d = rng.uniform(-0.01, 0.01, 2) * np.asarray(a["bbox"][2:])
-        dup["segmentation"] = _transform(dup["segmentation"], lambda xy: xy + d)
+        dup["segmentation"] = _transform(dup["segmentation"], lambda xy, d=d: xy + d)
         dup["id"] = next_id
         next_id += 1
         noisy["annotations"].append(_complete(dup, images[a["image_id"]]))
@@ -122,8 +122,9 @@ def simulate_predictions(clean: dict, rng: np.random.Generator) -> list[dict]:
             continue
         w, h = a["bbox"][2:]
         scale, shift = rng.normal(1, 0.05), rng.normal(0, 0.03, 2) * (w, h)
-        seg = _transform(a["segmentation"], lambda xy: (xy - xy.mean(0)) * scale + xy.mean(0) + shift
-                         + rng.normal(0, 0.01 * max(w, h), xy.shape))
+        noise = 0.01 * max(w, h)
+        seg = _transform(a["segmentation"], lambda xy, scale=scale, shift=shift, noise=noise: (xy - xy.mean(0)) * scale
+                         + xy.mean(0) + shift + rng.normal(0, noise, xy.shape))
         score = float(1 - np.exp(rng.normal(-3.6 + (1.2 if small else 0.0), 0.9)))
         cat = a["category_id"]
         if rng.random() < 0.03:
@@ -134,7 +135,7 @@ def simulate_predictions(clean: dict, rng: np.random.Generator) -> list[dict]:
             src = regular[int(rng.integers(len(regular)))]
             x, y, w, h = src["bbox"]
             to = rng.uniform(0, 1, 2) * (max(image["width"] - w, 1), max(image["height"] - h, 1))
-            seg = _transform(src["segmentation"], lambda xy: xy - (x, y) + to)
+            seg = _transform(src["segmentation"], lambda xy, origin=(x, y), to=to: xy - origin + to)
             out.append(_result(seg, int(rng.choice(cats)), float(rng.beta(2, 5)), image))
     return [r for r in out if r["bbox"][2] > 0 and r["bbox"][3] > 0]
 
@@ -258,11 +259,9 @@ def main() -> None:
         _truth.clear()
         _truth.update(truth)
         preds = simulate_predictions(clean, rng)
-        for name, run in (("cocoseg mask", lambda: ours(noisy, preds, "mask")),
-                          ("cocoseg box", lambda: ours(noisy, preds, "box")),
-                          ("ObjectLab rule (box)", lambda: ours(noisy, preds, "box", True)),
-                          ("cleanlab 2.9.0", lambda: theirs(noisy, preds))):
-            figures, seconds = run()
+        for name, run, extra in (("cocoseg mask", ours, ("mask",)), ("cocoseg box", ours, ("box",)),
+                                 ("ObjectLab rule (box)", ours, ("box", True)), ("cleanlab 2.9.0", theirs, ())):
+            figures, seconds = run(noisy, preds, *extra)
             methods[name].append(figures)
             times[name].append(seconds)
     kinds = list(methods["cocoseg mask"][0])

@@ -37,6 +37,7 @@ def build_report(gt: CocoDataset, dets: DetectionResults, items: list, mode: str
         pooled = {t: S.softmin(item.scores[t], settings["temperature"]) for t in S.TYPES}
         image_score = S.geometric_mean(pooled, settings["weights"])
         base = {"image_id": item.image_id, "file_name": image.get("file_name", ""), "image_score": image_score}
+        first = len(issues)
         for row, pos in enumerate(item.labels.tolist()):
             ann = gt.annotations[pos]
             scores = {t: float(item.scores[t][row]) for t in S.TYPES if t != "overlooked"}
@@ -64,7 +65,7 @@ def build_report(gt: CocoDataset, dets: DetectionResults, items: list, mode: str
                                "suggested_category_id": entry["category_id"],
                                "suggested_category": names.get(entry["category_id"], ""), "prediction_index": d,
                                "prediction_score": entry["prediction_score"]})
-        counts = {t: sum(1 for i in issues if i["image_id"] == item.image_id and i["type"] == t) for t in S.TYPES}
+        counts = {t: sum(1 for i in issues[first:] if i["type"] == t) for t in S.TYPES}
         images.append({**base, "scores": pooled, "issues": counts})
     images.sort(key=lambda r: (r["image_score"], r["image_id"]))
     issues.sort(key=lambda r: (r["image_score"], r["score"], r["image_id"]))
