@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.conftest import shared_path
 
 from cocoseg.cli.main import main
 from cocoseg.curate.suite import BUILTIN, SliceSpec, load_suite, parse_slice, slice_inputs
@@ -13,7 +14,6 @@ from cocoseg.errors import CocosegError
 from cocoseg.eval import evaluate
 from cocoseg.eval.analysis.slices import evaluate_slices
 from cocoseg.io import CocoDataset
-from tests.conftest import shared_path
 
 
 def _suite(tmp_path: Path, text: str) -> Path:
