@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "merge": "cocoseg.cli.merge",
     "compare": "cocoseg.cli.compare",
     "challenge": "cocoseg.cli.challenge",
+    "prelabels": "cocoseg.cli.prelabels",
 }
 
 
