@@ -143,7 +143,10 @@ def test_cli_predict_outputs(model, image_dir, tmp_path, caplog):
                  "as_dataset=True"]) == 0
     assert sorted(p.name for p in (tmp_path / "runs" / "exp").iterdir()) == ["img0.png", "img1.png", "img2.png"]
     prelabels = CocoDataset.load(dataset)  # a valid COCO dataset
-    assert [img["file_name"] for img in prelabels.images] == ["images/img0.png", "images/img1.png", "images/img2.png"]
+    assert [img["file_name"] for img in prelabels.images] == ["img0.png", "img1.png", "img2.png"]  # no '..'
+    assert prelabels.info["images_root"] == str(Path(image_dir).resolve())
+    assert [img["id"] for img in prelabels.images] == [1, 2, 3]  # no integer stems: 1..N, mapping beside
+    assert json.loads((tmp_path / "prelabels_image_ids.json").read_text())[str(Path(image_dir) / "img0.png")] == 1
     assert [c["name"] for c in prelabels.categories] == ["disc", "square", "other"]
     results_path = tmp_path / "results.json"
     assert main(["predict", *common, f"save_coco={results_path}", f"ann={dataset}"]) == 0

@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a GT is occluded when its box IoU with another GT exceeds this (default: 0.3)")
     parser.add_argument("--crowded_min", type=int, default=10,
                         help="an image is crowded with at least this many instances (default: 10)")
+    parser.add_argument("--suite", default=None, help="challenge suite YAML (or a packaged name: coco_failures): "
+                                                     "print its slices, exit 1 when one is below its minimum")
 
 
 def _max_dets(text: str | None) -> list[int] | None:
@@ -94,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
         log.info("metrics written to %s", write_json(args.out, payload, indent=1))
     if args.plots:
         _write_plots(analysis, Path(args.plots))
+    if args.suite:
+        from cocoseg.curate.suite_run import gate
+
+        return gate(gt, results, args.iou_type, args.suite)
     return 0
 
 

@@ -29,6 +29,11 @@ COMMANDS: dict[str, str] = {
     "train": "cocoseg.cli.train",
     "val": "cocoseg.cli.val",
     "demo": "cocoseg.cli.demo",
+    "audit": "cocoseg.cli.audit",
+    "merge": "cocoseg.cli.merge",
+    "compare": "cocoseg.cli.compare",
+    "challenge": "cocoseg.cli.challenge",
+    "prelabels": "cocoseg.cli.prelabels",
 }
 
 

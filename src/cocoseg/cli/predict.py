@@ -123,12 +123,15 @@ def _write_coco(results: list, args: argparse.Namespace, names: dict[int, str]) 
     from cocoseg.io import write_json
 
     image_ids, category_ids = _ids(results, args.ann, names) if args.ann else (None, default_category_ids(names))
-    image_ids = image_ids or list(range(1, len(results) + 1))
+    image_ids = image_ids or _file_ids(results, args.save_coco)
     if args.as_dataset:
         if any(r.frame is not None for r in results):
             raise CocosegError("as_dataset: video frames have no image files to label; extract frames first")
-        files = [_relative_name(r.path, args.save_coco) for r in results]
+        from cocoseg.curate.exports_ids import names_under_root
+
+        root, files = names_under_root([r.path for r in results])
         data = coco_dataset(results, files, image_ids, category_ids, args.mask_format or "polygon")
+        data["info"] = {"images_root": str(root), "description": "cocoseg predict pre-labels"}
         from cocoseg.io import CocoDataset
 
         return CocoDataset.from_dict(data, file=args.save_coco).save(args.save_coco)
@@ -136,10 +139,18 @@ def _write_coco(results: list, args: argparse.Namespace, names: dict[int, str]) 
     return write_json(args.save_coco, records)
 
 
-def _relative_name(image_path: str, dataset_path: str) -> str:
-    import os
+def _file_ids(results: list, save_coco: str) -> list[int]:
+    """Ids by `image_ids_from_files` (video frames: 1..N); ids that are not the file stem go to *_image_ids.json."""
+    from cocoseg.curate.exports_ids import image_ids_from_files
+    from cocoseg.io import write_json
 
-    return os.path.relpath(Path(image_path).resolve(), Path(dataset_path).resolve().parent).replace(os.sep, "/")
+    if any(r.frame is not None for r in results):
+        return list(range(1, len(results) + 1))
+    ids, mapping = image_ids_from_files([r.path for r in results])
+    if mapping:
+        target = Path(save_coco).with_name(Path(save_coco).stem + "_image_ids.json")
+        log.info("image ids of files without an integer stem written to %s", write_json(target, mapping, indent=1))
+    return ids
 
 
 def _ids(results: list, ann: str, names: dict[int, str]) -> tuple[list[int], dict[int, int]]:

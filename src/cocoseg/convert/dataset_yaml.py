@@ -2,7 +2,7 @@
 
 Keys: `path` (dataset root), `train` / `val` / `test` (each a folder of images, a .txt list of
 images, or a list of either; or cocoseg's mapping `{images: DIR, annotations: FILE.json}` for a
-COCO JSON split), `names` (list or {index: name}), optional `nc` (must equal the number of
+COCO JSON split, or a list of such mappings merged into one split), `names` (list or {index: name}), optional `nc` (must equal the number of
 names), optional `download`, and cocoseg's optional `category_ids` (the COCO id of each class
 index, so a conversion back to COCO restores the ids) and `synth` (arguments of
 `cocoseg.synth.generate` for a dataset generated on demand).
@@ -49,6 +49,7 @@ class SplitSource:
     annotations: Path | None = None
     format: str = "yolo"
     image_set: Path | None = None  # VOC: ImageSets/Main/<split>.txt
+    parts: tuple[SplitSource, ...] = ()  # COCO: several {images, annotations} merged into one split
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,9 @@ class DataConfig:
         out = []
         for split in self.splits.values():
             out += [p for p in split.images if not p.exists()]
-            if split.annotations is not None and not split.annotations.exists():
-                out.append(split.annotations)
+            for a in [split.annotations, *(part.annotations for part in split.parts)]:
+                if a is not None and not a.exists():
+                    out.append(a)
         return out
 
 
@@ -237,6 +239,11 @@ def _split(key: str, value: Any, root: Path, file: str, problems: list[Problem])
             return SplitSource(key, ())
         return SplitSource(key, (root / images,), root / annotations, "coco")
     entries = value if isinstance(value, list) else [value]
+    if entries and all(isinstance(e, dict) for e in entries) and len(entries) > 1:  # several COCO splits, merged
+        parts = tuple(_split(key, e, root, file, problems) for e in entries)
+        return SplitSource(key, tuple(p for part in parts for p in part.images), None, "coco", parts=parts)
+    if len(entries) == 1 and isinstance(entries[0], dict):
+        return _split(key, entries[0], root, file, problems)
     if not all(isinstance(e, str) for e in entries):
         problems.append(Problem(file, "", key, "must be a folder, a .txt list of images, or a list of those"))
         return SplitSource(key, ())

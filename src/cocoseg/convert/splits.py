@@ -1,6 +1,7 @@
 """Any split of any dataset (COCO JSON, YOLO labels, VOC) as an in-memory COCO dataset."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cocoseg.convert.dataset_yaml import DataConfig, SplitSource
@@ -33,6 +34,17 @@ def load_split(cfg: DataConfig, split: str, strict: bool = True, report: Convert
 
 
 def _load_coco(cfg: DataConfig, source: SplitSource) -> tuple[CocoDataset, Path]:
+    if source.parts:  # several COCO splits: merged, file names rebased on the deepest common folder
+        loaded = [_load_coco(cfg, part) for part in source.parts]
+        root = Path(os.path.commonpath([str(r.resolve()) for _, r in loaded]))
+        merged = None
+        for ds, part_root in loaded:
+            prefix = Path(os.path.relpath(part_root.resolve(), root))
+            for im in ds.images:
+                im["file_name"] = (prefix / im["file_name"]).as_posix().removeprefix("./")
+            merged = ds if merged is None else merged.merge(ds)
+        assert merged is not None
+        return merged, root
     assert source.annotations is not None
     if not source.annotations.exists():
         raise DataError([Problem(str(source.annotations), "", source.name, "annotations file does not exist")])

@@ -52,6 +52,8 @@ def load_split_labels(data: str | Path, split: str, cache: bool = True, need_gt:
 def split_sources(source: Any) -> list[Path]:
     """The files whose change invalidates a split's label cache: the COCO JSON, the VOC annotation
     folder and list, or the YOLO image folders/lists with their label folders."""
+    if source.format == "coco" and getattr(source, "parts", ()):
+        return [Path(p.annotations) for p in source.parts]
     if source.format == "coco" and source.annotations is not None:
         return [Path(source.annotations)]
     out = [Path(p) for p in source.images]
