@@ -5,17 +5,13 @@ import numpy as np
 import pytest
 
 from cocoseg.data.geometry import (
-    clip_instance,
-    clip_instances,
-    clip_polygon,
-    instance_area,
-    polygon_area,
     rasterize_each,
     rasterize_overlap,
     rle_to_parts,
     transform_points,
 )
 from cocoseg.masks import decode, polygons_to_rle
+from cocoseg.masks.polygons import clip_instance, clip_instances, clip_polygon, instance_area, polygon_area
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

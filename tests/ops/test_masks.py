@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cocoseg.engine.results import InstanceMasks, crop_to_rle
-from cocoseg.masks import encode
+from cocoseg.engine.results import InstanceMasks
+from cocoseg.masks import crop_to_rle, encode
 from cocoseg.ops import LetterboxMap, crop_masks, mask_logits, paste_masks, proto_masks
 
 

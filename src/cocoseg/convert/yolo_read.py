@@ -17,6 +17,7 @@ from cocoseg.convert.yolo_labels import LabelLine, line_hash, read_label_file
 from cocoseg.errors import DataError, Problem
 from cocoseg.io import CocoDataset, complete_annotation
 from cocoseg.masks.contours import signed_area
+from cocoseg.masks.polygons import clip_polygon
 
 MALFORMED = "malformed label line dropped (strict=False)"
 DUPLICATE = "duplicate label line dropped"
@@ -177,7 +178,7 @@ def _polygon(ann: dict, values: np.ndarray, w: int, h: int, report: ConvertRepor
     ring = values * np.array([w, h], dtype=np.float64)
     if (values < 0).any() or (values > 1).any():
         report.change(P.CLIPPED)
-        ring = P.clip_ring(ring, w, h)
+        ring = clip_polygon(ring, 0.0, 0.0, w, h)
         if len(ring) < 3 or signed_area(ring) == 0:
             report.drop(OUTSIDE)
             return False

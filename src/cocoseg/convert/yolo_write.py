@@ -14,6 +14,7 @@ from cocoseg.convert.sidecar import LINE_FIELDS, new_sidecar, sidecar_path, writ
 from cocoseg.convert.yolo_labels import box_line, line_hash, polygon_line
 from cocoseg.errors import DataError
 from cocoseg.io import CategoryMap, CocoDataset, atomic_write
+from cocoseg.masks.polygons import clip_polygon
 
 CROWD_SIDECAR = "crowd annotations kept in the sidecar (YOLO has no crowd flag)"
 CROWD_LINES = "crowd annotations written as ordinary lines (crowd flag kept in the sidecar)"
@@ -159,7 +160,7 @@ def _object_lines(ann: dict, image: dict, label: int, task: str, split_parts: bo
     clipped = False
     for ring in rings:
         if (ring < 0).any() or (ring[:, 0] > w).any() or (ring[:, 1] > h).any():
-            ring, clipped = P.clip_ring(ring, w, h), True
+            ring, clipped = clip_polygon(ring, 0.0, 0.0, w, h), True
         if len(ring) >= 3:
             lines.append(polygon_line(label, ring, w, h))
     report.change(P.CLIPPED, int(clipped))

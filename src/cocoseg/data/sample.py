@@ -6,7 +6,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from cocoseg.data.geometry import clip_instance, instance_box, transform_points
+from cocoseg.data.geometry import transform_points
+from cocoseg.masks.polygons import clip_instance, instance_box
 
 
 @dataclass

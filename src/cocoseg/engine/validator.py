@@ -15,10 +15,9 @@ import numpy as np
 import torch
 
 from cocoseg.data import SegmentationDataset, collate
-from cocoseg.engine.results import crop_to_rle
 from cocoseg.eval.evaluator import Evaluator
 from cocoseg.io import CategoryMap, CocoDataset
-from cocoseg.masks import xyxy_to_xywh
+from cocoseg.masks import crop_to_rle, xyxy_to_xywh
 from cocoseg.ops.letterbox import LetterboxMap
 from cocoseg.ops.masks import paste_masks
 from cocoseg.ops.postprocess import postprocess
