@@ -38,3 +38,22 @@ def _one_torch_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+# the real COCO subsets in ../shared/data (skipped when absent)
+@pytest.fixture
+def coco128(shared: Path) -> Path:
+    """../shared/data/coco128-seg: COCO JSON and Ultralytics YOLO-seg labels of the same 128 images."""
+    return shared / "data" / "coco128-seg"
+
+
+@pytest.fixture
+def coco_mini(shared: Path) -> Path:
+    """../shared/data/coco-mini-val2017: 79 val2017 images with their instances JSON."""
+    return shared / "data" / "coco-mini-val2017"
+
+
+@pytest.fixture
+def coco8(shared: Path) -> Path:
+    """../shared/data/coco8: 8 images with YOLO box labels and coco8.yaml."""
+    return shared / "data" / "coco8"

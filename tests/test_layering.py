@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-NUMPY_ONLY = ["cocoseg", "cocoseg.masks", "cocoseg.io", "cocoseg.convert", "cocoseg.eval", "cocoseg.synth",
+NUMPY_ONLY = ["cocoseg", "cocoseg.masks", "cocoseg.io", "cocoseg.convert", "cocoseg.datasets", "cocoseg.eval", "cocoseg.synth",
               "cocoseg.cli.main"]
 
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from cocoseg import masks
-from cocoseg.convert import ConvertReport, image_size, load_data_yaml, load_split
+from cocoseg.convert import ConvertReport, load_split
 from cocoseg.convert.polygons import split_cuts, unbridge
 from cocoseg.convert.yolo_labels import parse_label_text, polygon_line, quantize
+from cocoseg.datasets import image_size, load_data_yaml
 from cocoseg.errors import DataError
 from cocoseg.masks.polygons import clip_polygon
 

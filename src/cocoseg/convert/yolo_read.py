@@ -9,11 +9,11 @@ import numpy as np
 
 from cocoseg import masks
 from cocoseg.convert import polygons as P
-from cocoseg.convert.dataset_yaml import DataConfig, SplitSource
-from cocoseg.convert.imagesize import IMAGE_SUFFIXES, image_size
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
-from cocoseg.convert.sidecar import read_sidecar, sidecar_path
 from cocoseg.convert.yolo_labels import LabelLine, line_hash, read_label_file
+from cocoseg.convert.yolo_sidecar import read_sidecar, sidecar_path
+from cocoseg.datasets.dataset_yaml import DataConfig, SplitSource
+from cocoseg.datasets.imagesize import IMAGE_SUFFIXES, image_size
 from cocoseg.errors import DataError, Problem
 from cocoseg.io import CocoDataset, complete_annotation
 from cocoseg.masks.contours import signed_area

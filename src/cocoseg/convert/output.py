@@ -1,4 +1,5 @@
-"""Placing image files in an output dataset: symlink (default), copy, or leave them where they are."""
+"""What every format writer shares: placing image files (symlink, copy or leave them), one category list
+across splits, and the split keys of the data.yaml it writes."""
 from __future__ import annotations
 
 import os
@@ -7,7 +8,9 @@ import tempfile
 from pathlib import Path
 
 from cocoseg.convert.report import ConvertReport
+from cocoseg.datasets.dataset_yaml import SPLIT_KEYS
 from cocoseg.errors import DataError
+from cocoseg.io import CocoDataset
 
 IMAGE_MODES = ("link", "copy", "none")
 MISSING_IMAGE = "image file missing: annotations written, image not placed"
@@ -54,3 +57,30 @@ def _same_file(src: Path, dst: Path) -> bool:
         return dst.resolve() == src or os.path.samefile(src, dst)
     except OSError:
         return False
+
+
+def shared_categories(splits: dict[str, tuple[CocoDataset, Path | None]]) -> list[dict]:
+    """The categories all splits share (DataError when they differ: class indices must agree)."""
+    first_name, (first, _) = next(iter(splits.items()))
+    key = [(c["id"], c["name"]) for c in sorted(first.categories, key=lambda c: c["id"])]
+    for name, (ds, _) in splits.items():
+        if [(c["id"], c["name"]) for c in sorted(ds.categories, key=lambda c: c["id"])] != key:
+            raise DataError(f"splits '{first_name}' and '{name}' have different categories; "
+                            "class indices would disagree between them")
+    return sorted(first.categories, key=lambda c: c["id"])
+
+
+def yaml_split_keys(names: list[str]) -> tuple[dict[str, str], list[str]]:
+    """{train/val/test: split folder} for the dataset YAML, and notes on splits standing in for others."""
+    keys: dict[str, str] = {}
+    for name in names:
+        key = name if name in SPLIT_KEYS else next((k for k in SPLIT_KEYS if k in name.lower()), None)
+        if key and key not in keys:
+            keys[key] = name
+    notes = []
+    for need in ("train", "val"):
+        if need not in keys:
+            stand_in = keys.get("val" if need == "train" else "train") or names[0]
+            keys[need] = stand_in
+            notes.append(f"data.yaml: '{need}' points at split '{stand_in}' (no {need} split in the input)")
+    return {k: keys[k] for k in SPLIT_KEYS if k in keys}, notes
