@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cocoseg.eval.report import analyze
+from cocoseg.eval.analysis.analyze import analyze
 
 PUBLISHED_AP = {"bbox": 0.5045806987249628, "segm": 0.3195452758576433}
 # the error counts tidecv 1.0.1 (the TIDE authors' package) reports for these files

@@ -137,7 +137,7 @@ def validate_model(model: Any, data: str, split: str = "val", imgsz: int = 640, 
     With `save_json`, the predictions are also written as a COCO results file, on which
     `cocoseg eval` gives exactly the same numbers.
     """
-    from cocoseg.data.sources import load_split_labels
+    from cocoseg.data.split_labels import load_split_labels
     from cocoseg.engine.device import select_device
     from cocoseg.errors import CocosegError
     from cocoseg.io import write_json

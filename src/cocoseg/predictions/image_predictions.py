@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from cocoseg.masks import bitmap_to_polygons, crop_to_rle
-from cocoseg.models.coco_names import COCO80_NAMES, COCO80_TO_91
+from cocoseg.predictions.coco_names import COCO80_NAMES, COCO80_TO_91
 
 
 class InstanceMasks:

@@ -9,9 +9,9 @@ import pytest
 
 from cocoseg.errors import CocosegError
 from cocoseg.eval import evaluate
-from cocoseg.eval.plots import write_plots
-from cocoseg.eval.report import analyze
+from cocoseg.eval.analysis.analyze import analyze
 from cocoseg.io import CocoDataset
+from cocoseg.viz.eval_plots import write_plots
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ALL_PLOTS = ["pr_curve.png", "pr_curve_by_iou.png", "f1_curve.png", "precision_curve.png", "recall_curve.png",
