@@ -16,7 +16,10 @@ import numpy as np
 
 from cocoseg.errors import CocosegError, DataError
 from cocoseg.io.categories import CategoryMap
+from cocoseg.io.geometry import complete_annotation
 from cocoseg.io.jsonio import PathLike, read_json, write_json
+from cocoseg.io.merge import merge_datasets
+from cocoseg.io.stats import DatasetStats, dataset_stats
 
 _SECTIONS = ("info", "licenses", "images", "annotations", "categories")
 
@@ -256,8 +259,6 @@ class CocoDataset:
 
     def add_annotation(self, annotation: dict) -> int:
         """Append an annotation; fills id, iscrowd, and area/bbox from the segmentation when missing."""
-        from cocoseg.io.geometry import complete_annotation
-
         ann = dict(annotation)
         if ann.get("image_id") not in self.index.images:
             raise CocosegError(f"annotation refers to unknown image_id {ann.get('image_id')}")
@@ -318,14 +319,10 @@ class CocoDataset:
 
     def merge(self, other: CocoDataset) -> CocoDataset:
         """A new dataset with both; see `cocoseg.io.merge.merge_datasets`."""
-        from cocoseg.io.merge import merge_datasets
-
         return merge_datasets(self, other)
 
-    def stats(self) -> Any:
+    def stats(self) -> DatasetStats:
         """Counts and distributions; see `cocoseg.io.stats.dataset_stats`."""
-        from cocoseg.io.stats import dataset_stats
-
         return dataset_stats(self)
 
 
