@@ -97,8 +97,8 @@ def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert list(tmp_path.iterdir()) == []
 
 
-def test_real_data_plots(tmp_path: Path, shared: Path) -> None:
-    root = shared / "data" / "cocoapi-val2014-fake100"
+def test_real_data_plots(tmp_path: Path, fake100: Path) -> None:
+    root = fake100
     a = analyze(root / "annotations" / "instances_val2014_100.json",
                 root / "results" / "instances_val2014_fakesegm100_results.json", "segm", errors=False, slices=False)
     paths = write_plots(a, tmp_path, dpi=30)
