@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cocoseg.convert.output import place_image, shared_categories, yaml_split_keys
+from cocoseg.convert.output import place_image, start_writing, yaml_split_keys
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
 from cocoseg.datasets.dataset_yaml import write_data_yaml
 from cocoseg.io import CategoryMap, CocoDataset
@@ -13,9 +13,7 @@ def write_coco(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Pa
                progress: Progress = no_progress, report: ConvertReport | None = None) -> ConvertReport:
     """Write splits as `annotations/instances_<split>.json` (+ `images/<split>/`) and a data.yaml in mapping form."""
     out = Path(out)
-    report = report if report is not None else ConvertReport()
-    report.output_format = "COCO JSON"
-    categories = shared_categories(splits)
+    report, categories = start_writing(splits, report, "COCO JSON")
     entries = {}
     for name, (ds, root) in splits.items():
         folder = root

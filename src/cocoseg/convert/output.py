@@ -84,3 +84,11 @@ def yaml_split_keys(names: list[str]) -> tuple[dict[str, str], list[str]]:
             keys[need] = stand_in
             notes.append(f"data.yaml: '{need}' points at split '{stand_in}' (no {need} split in the input)")
     return {k: keys[k] for k in SPLIT_KEYS if k in keys}, notes
+
+
+def start_writing(splits: dict[str, tuple[CocoDataset, Path | None]], report: ConvertReport | None,
+                  output_format: str) -> tuple[ConvertReport, list[dict]]:
+    """What every writer starts with: the report it fills (a new one unless given) and the shared categories."""
+    report = report if report is not None else ConvertReport()
+    report.output_format = output_format
+    return report, shared_categories(splits)

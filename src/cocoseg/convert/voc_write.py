@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from cocoseg import masks
-from cocoseg.convert.output import place_image, shared_categories
+from cocoseg.convert.output import place_image, start_writing
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
 from cocoseg.convert.voc_png import encode_indexed_png
 from cocoseg.convert.voc_read import SIDECAR, voc_box
@@ -24,9 +24,7 @@ def write_voc(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Pat
               progress: Progress = no_progress, report: ConvertReport | None = None) -> ConvertReport:
     """Write COCO splits as a VOC folder; masks go to palette PNGs (larger objects painted first)."""
     out = Path(out)
-    report = report if report is not None else ConvertReport()
-    report.output_format = "Pascal VOC"
-    categories = shared_categories(splits)
+    report, categories = start_writing(splits, report, "Pascal VOC")
     cmap = CategoryMap.from_categories(categories)
     side: dict = {"format": "cocoseg-voc-sidecar", "categories": categories, "images": {}, "objects": {}}
     for name, (ds, root) in splits.items():

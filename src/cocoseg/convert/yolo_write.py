@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from cocoseg.convert import polygons as P
-from cocoseg.convert.output import place_image, shared_categories, yaml_split_keys
+from cocoseg.convert.output import place_image, start_writing, yaml_split_keys
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
 from cocoseg.convert.yolo_labels import box_line, line_hash, polygon_line
 from cocoseg.convert.yolo_sidecar import LINE_FIELDS, new_sidecar, sidecar_path, write_sidecar
@@ -52,9 +52,7 @@ def write_yolo(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Pa
         raise DataError(f"crowd must be one of {', '.join(CROWD_MODES)}, got {crowd!r}")
     opts = _Options(task, split_parts, image_mode, crowd)
     out = Path(out)
-    report = report if report is not None else ConvertReport()
-    report.output_format = f"YOLO-{'seg' if task == 'segment' else 'detect'}"
-    categories = shared_categories(splits)
+    report, categories = start_writing(splits, report, f"YOLO-{'seg' if task == 'segment' else 'detect'}")
     cmap = CategoryMap.from_categories(categories)
     for name, (ds, image_root) in splits.items():
         _write_split(name, ds, image_root, out, cmap, categories, opts, progress, report)

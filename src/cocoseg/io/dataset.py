@@ -140,31 +140,25 @@ class CocoDataset:
 
     def image(self, image_id: int) -> dict:
         """The image record with this id."""
-        try:
-            return self.index.images[image_id]
-        except KeyError:
-            raise KeyError(f"no image with id {image_id} in {self.source}") from None
+        return self._lookup(self.index.images, image_id, f"no image with id {image_id}")
 
     def annotation(self, ann_id: int) -> dict:
         """The annotation record with this id."""
-        try:
-            return self.index.annotations[ann_id]
-        except KeyError:
-            raise KeyError(f"no annotation with id {ann_id} in {self.source}") from None
+        return self._lookup(self.index.annotations, ann_id, f"no annotation with id {ann_id}")
 
     def category(self, category_id: int) -> dict:
         """The category record with this id."""
+        return self._lookup(self.index.categories, category_id, f"no category with id {category_id}")
+
+    def _lookup(self, table: dict, key: Any, missing: str) -> dict:
         try:
-            return self.index.categories[category_id]
+            return table[key]
         except KeyError:
-            raise KeyError(f"no category with id {category_id} in {self.source}") from None
+            raise KeyError(f"{missing} in {self.source}") from None
 
     def category_by_name(self, name: str) -> dict:
         """The category record with this name."""
-        try:
-            return self.index.category_by_name[name]
-        except KeyError:
-            raise KeyError(f"no category named {name!r} in {self.source}") from None
+        return self._lookup(self.index.category_by_name, name, f"no category named {name!r}")
 
     @property
     def image_ids(self) -> list[int]:
