@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from cocoseg.data.geometry import transform_points
+from cocoseg.data.polygon_parts import transform_points
 from cocoseg.masks.polygons import instance_box
 
 

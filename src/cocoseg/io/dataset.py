@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from cocoseg.errors import CocosegError, DataError
+from cocoseg.io.annotation_geometry import complete_annotation
 from cocoseg.io.categories import CategoryMap
-from cocoseg.io.geometry import complete_annotation
 from cocoseg.io.jsonio import PathLike, read_json, write_json
 from cocoseg.io.merge import merge_datasets
 from cocoseg.io.stats import DatasetStats, dataset_stats
