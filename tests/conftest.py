@@ -38,3 +38,46 @@ def _one_torch_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+# the real COCO subsets in ../shared/data (skipped when absent)
+@pytest.fixture
+def coco128(shared: Path) -> Path:
+    """../shared/data/coco128-seg: COCO JSON and Ultralytics YOLO-seg labels of the same 128 images."""
+    return shared / "data" / "coco128-seg"
+
+
+@pytest.fixture
+def coco_mini(shared: Path) -> Path:
+    """../shared/data/coco-mini-val2017: 79 val2017 images with their instances JSON."""
+    return shared / "data" / "coco-mini-val2017"
+
+
+@pytest.fixture
+def coco8(shared: Path) -> Path:
+    """../shared/data/coco8: 8 images with YOLO box labels and coco8.yaml."""
+    return shared / "data" / "coco8"
+
+
+FIXTURES = ROOT / "tests" / "fixtures"
+_FAKE100_FILES = {  # vendored name -> the path under ../shared/data/cocoapi-val2014-fake100
+    "gt.json.gz": "annotations/instances_val2014_100.json",
+    "bbox.json.gz": "results/instances_val2014_fakebbox100_results.json",
+    "segm.json.gz": "results/instances_val2014_fakesegm100_results.json",
+}
+
+
+@pytest.fixture(scope="session")
+def fake100(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """cocoapi's fake100 (GT + bbox/segm results) in ../shared's layout: ../shared's copy when present, else the
+    vendored tests/fixtures/fake100 copy unpacked, so a plain clone still checks pycocotools' numbers."""
+    source = SHARED / "data" / "cocoapi-val2014-fake100"
+    if source.is_dir():
+        return source
+    import gzip
+
+    root = tmp_path_factory.mktemp("fake100")
+    for name, rel in _FAKE100_FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(gzip.decompress((FIXTURES / "fake100" / name).read_bytes()))
+    return root

@@ -1,27 +1,7 @@
-"""Fixtures of the format-bridge tests: the real COCO subsets in ../shared/data (skipped when absent)."""
+"""Fixtures of the format-bridge tests: mask IoU and round-trip figures (the real datasets are tests/conftest.py's)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-
-@pytest.fixture
-def coco128(shared: Path) -> Path:
-    """../shared/data/coco128-seg: COCO JSON and Ultralytics YOLO-seg labels of the same 128 images."""
-    return shared / "data" / "coco128-seg"
-
-
-@pytest.fixture
-def coco_mini(shared: Path) -> Path:
-    """../shared/data/coco-mini-val2017: 79 val2017 images with their instances JSON."""
-    return shared / "data" / "coco-mini-val2017"
-
-
-@pytest.fixture
-def coco8(shared: Path) -> Path:
-    """../shared/data/coco8: 8 images with YOLO box labels and coco8.yaml."""
-    return shared / "data" / "coco8"
 
 
 def _mask_iou(seg_a, seg_b, h: int, w: int) -> float:

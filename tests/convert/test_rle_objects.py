@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 
 from cocoseg import masks
-from cocoseg.convert import convert, load_data_yaml, load_split
+from cocoseg.convert import convert, load_split
+from cocoseg.datasets import load_data_yaml
 from cocoseg.io import CocoDataset
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from cocoseg import masks
-from cocoseg.convert import convert, load_data_yaml, load_split
+from cocoseg.convert import convert, load_split
+from cocoseg.datasets import load_data_yaml
 
 
 def _yolo_lines(path: Path) -> list[list[str]]:

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from cocoseg.convert import ConvertReport, convert, load_split, open_input
-from cocoseg.convert.png import encode_indexed_png, read_indexed_png, voc_palette
+from cocoseg.convert.voc_png import encode_indexed_png, read_indexed_png, voc_palette
 from cocoseg.io import CocoDataset
 
 

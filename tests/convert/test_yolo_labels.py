@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from cocoseg import masks
-from cocoseg.convert import ConvertReport, image_size, load_data_yaml, load_split
-from cocoseg.convert.polygons import clip_ring, split_cuts, unbridge
+from cocoseg.convert import ConvertReport, load_split
+from cocoseg.convert.polygons import split_cuts, unbridge
 from cocoseg.convert.yolo_labels import parse_label_text, polygon_line, quantize
+from cocoseg.datasets import image_size, load_data_yaml
 from cocoseg.errors import DataError
+from cocoseg.masks.polygons import clip_polygon
 
 
 def _dataset(tmp: Path, labels: dict[str, str], size: tuple[int, int] = (40, 30), names=("a", "b")) -> Path:
@@ -94,9 +96,9 @@ def test_polygon_line_round_trips_small_objects_exactly() -> None:
 
 def test_clip_ring_and_split_cuts() -> None:
     ring = np.array([[-10.0, 5], [10, 5], [10, 25], [-10, 25]])
-    clipped = clip_ring(ring, 20, 20)
+    clipped = clip_polygon(ring, 0, 0, 20, 20)
     assert sorted(map(tuple, clipped.tolist())) == [(0, 5), (0, 20), (10, 5), (10, 20)]
-    assert len(clip_ring(np.array([[30.0, 30], [40, 30], [40, 40]]), 20, 20)) == 0
+    assert len(clip_polygon(np.array([[30.0, 30], [40, 30], [40, 40]]), 0, 0, 20, 20)) == 0
     square = np.array([[0.0, 0], [4, 0], [4, 4], [0, 4]])
     far = square + 10
     bridged = np.concatenate([square[:1], far, far[:1], square])  # cut from (0,0) to (10,10) and back

@@ -11,10 +11,10 @@ import torch
 
 from cocoseg.data import AugmentConfig, SegmentationDataset, collate
 from cocoseg.data.augment import RandomPerspective
-from cocoseg.data.geometry import rasterize_each
 from cocoseg.data.labels import cached_labels, load_cache, parse_coco, save_cache
+from cocoseg.data.polygon_parts import rasterize_each
 from cocoseg.data.sample import Sample
-from cocoseg.data.sources import load_split_labels
+from cocoseg.data.split_labels import load_split_labels
 from cocoseg.io import CocoDataset
 
 

@@ -14,9 +14,9 @@ import pytest
 
 from cocoseg.data import SegmentationDataset
 from cocoseg.data.augment import RandomPerspective
-from cocoseg.data.geometry import rasterize_each
 from cocoseg.data.labels import parse_coco
 from cocoseg.data.mix import Mosaic, MosaicParams, _resized_span, is_scale_translate
+from cocoseg.data.polygon_parts import rasterize_each
 from cocoseg.data.sample import Sample
 from cocoseg.io import CocoDataset
 

@@ -76,8 +76,8 @@ def test_no_detections() -> None:
 
 
 @pytest.mark.parametrize("iou_type", ["bbox", "segm"])
-def test_real_data_curves_mean_to_ap(iou_type: str, shared: Path) -> None:
-    root = shared / "data" / "cocoapi-val2014-fake100"
+def test_real_data_curves_mean_to_ap(iou_type: str, fake100: Path) -> None:
+    root = fake100
     gt = CocoDataset.load(root / "annotations" / "instances_val2014_100.json")
     kind = "fakebbox100" if iou_type == "bbox" else "fakesegm100"
     result = evaluate(gt, root / "results" / f"instances_val2014_{kind}_results.json", iou_type)

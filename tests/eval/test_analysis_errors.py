@@ -24,7 +24,7 @@ import pytest
 from cocoseg.errors import CocosegError
 from cocoseg.eval import evaluate
 from cocoseg.eval.analysis import confusion_matrix, error_breakdown, f1_curve, matches_from_result
-from cocoseg.eval.report import analyze
+from cocoseg.eval.analysis.analyze import analyze
 
 RECALL = np.linspace(0, 1, 101)
 

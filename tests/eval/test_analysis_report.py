@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cocoseg.eval.report import analyze
+from cocoseg.eval.analysis.analyze import analyze
 
 PUBLISHED_AP = {"bbox": 0.5045806987249628, "segm": 0.3195452758576433}
 # the error counts tidecv 1.0.1 (the TIDE authors' package) reports for these files
@@ -15,8 +15,8 @@ TIDECV_COUNTS = {"bbox": {"cls": 83, "loc": 1, "both": 0, "dupe": 1, "bkg": 0, "
 
 
 @pytest.mark.parametrize("iou_type", ["bbox", "segm"])
-def test_analysis_of_the_fake100_results(iou_type: str, shared: Path) -> None:
-    root = shared / "data" / "cocoapi-val2014-fake100"
+def test_analysis_of_the_fake100_results(iou_type: str, fake100: Path) -> None:
+    root = fake100
     kind = "fakebbox100" if iou_type == "bbox" else "fakesegm100"
     a = analyze(root / "annotations" / "instances_val2014_100.json",
                 root / "results" / f"instances_val2014_{kind}_results.json", iou_type)

@@ -107,8 +107,8 @@ def test_occlusion_by_box_or_mask() -> None:
         occlusion_iou(gt, "polygon")
 
 
-def test_real_data_slices_match_the_summary(shared: Path) -> None:
-    root = shared / "data" / "cocoapi-val2014-fake100"
+def test_real_data_slices_match_the_summary(fake100: Path) -> None:
+    root = fake100
     gt = CocoDataset.load(root / "annotations" / "instances_val2014_100.json")
     results = root / "results" / "instances_val2014_fakebbox100_results.json"
     report = evaluate_slices(gt, results, "bbox")

@@ -23,8 +23,8 @@ KEYPOINTS = [0.5048844884488449, 0.7227722772277227, 0.6336633663366337, 0.46633
 
 
 @pytest.mark.parametrize("iou_type", ["bbox", "segm"])
-def test_cocoapi_fake_results(iou_type: str, shared: Path) -> None:
-    root = shared / "data" / "cocoapi-val2014-fake100"
+def test_cocoapi_fake_results(iou_type: str, fake100: Path) -> None:
+    root = fake100
     result = evaluate(root / "annotations" / "instances_val2014_100.json",
                       root / "results" / f"instances_val2014_fake{iou_type}100_results.json", iou_type)
     np.testing.assert_allclose(result.stats, FAKE100[iou_type], rtol=0, atol=1e-12)

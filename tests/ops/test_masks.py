@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cocoseg.engine.results import InstanceMasks, crop_to_rle
-from cocoseg.masks import encode
+from cocoseg.masks import crop_to_rle, encode
 from cocoseg.ops import LetterboxMap, crop_masks, mask_logits, paste_masks, proto_masks
+from cocoseg.predictions.image_predictions import InstanceMasks
 
 
 def _setup(seed: int = 0):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cocoseg.engine.results import InstanceMasks
+from cocoseg.predictions.image_predictions import InstanceMasks
 from cocoseg.viz import color_of, draw_instances
 
 

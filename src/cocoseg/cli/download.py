@@ -22,8 +22,8 @@ def run(args: argparse.Namespace) -> int:
     """Resolve the YAML, fetch what is missing, say where the data is."""
     from tqdm import tqdm
 
-    from cocoseg.convert.dataset_yaml import DATASETS_ENV, load_data_yaml
-    from cocoseg.convert.download import download_dataset, ensure_dataset
+    from cocoseg.datasets.dataset_yaml import DATASETS_ENV, load_data_yaml
+    from cocoseg.datasets.download import download_dataset, ensure_dataset
 
     if args.dir:
         os.environ[DATASETS_ENV] = os.path.abspath(args.dir)

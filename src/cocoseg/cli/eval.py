@@ -105,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_plots(result: object, folder: Path) -> None:
     try:
-        from cocoseg.eval.plots import write_plots
+        from cocoseg.viz.eval_plots import write_plots
     except ModuleNotFoundError as exc:
-        if exc.name in ("cocoseg.eval.plots", "matplotlib"):
+        if exc.name in ("cocoseg.viz.eval_plots", "matplotlib"):
             raise CocosegError(f"--plots needs {exc.name}, which is not available in this installation") from None
         raise
     written = write_plots(result, folder)

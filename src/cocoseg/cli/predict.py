@@ -105,7 +105,7 @@ class _Drawings:
             cv2.imwrite(str(self.out_dir / name), drawn)
             return
         if result.path not in self.videos:
-            from cocoseg.engine.sources import video_fps
+            from cocoseg.engine.predict_sources import video_fps
 
             h, w = drawn.shape[:2]
             target = str(self.out_dir / (Path(result.path).stem + ".mp4"))
@@ -118,9 +118,9 @@ class _Drawings:
 
 
 def _write_coco(results: list, args: argparse.Namespace, names: dict[int, str]) -> Path:
-    from cocoseg.engine.results import coco_dataset, default_category_ids
     from cocoseg.errors import CocosegError
     from cocoseg.io import write_json
+    from cocoseg.predictions.image_predictions import coco_dataset, default_category_ids
 
     image_ids, category_ids = _ids(results, args.ann, names) if args.ann else (None, default_category_ids(names))
     image_ids = image_ids or _file_ids(results, args.save_coco)

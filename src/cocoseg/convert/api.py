@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cocoseg.convert.dataset_yaml import write_data_yaml
+from cocoseg.convert.coco_write import write_coco
 from cocoseg.convert.detect import InputSpec, open_input
-from cocoseg.convert.files import place_image
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
 from cocoseg.convert.splits import load_split
-from cocoseg.convert.yolo_write import shared_categories, write_yolo, yaml_split_keys
+from cocoseg.convert.voc_write import write_voc
+from cocoseg.convert.yolo_write import write_yolo
 from cocoseg.errors import CocosegError
-from cocoseg.io import CategoryMap, CocoDataset
+from cocoseg.io import CocoDataset
 
 TARGETS = ("coco", "yolo", "voc")
 
@@ -42,8 +42,6 @@ def convert(input: str | Path | InputSpec, output: str | Path, to: str, images: 
     if to == "yolo":
         return write_yolo(loaded, out, task, split_parts, image_mode, progress, report, crowd)
     if to == "voc":
-        from cocoseg.convert.voc_write import write_voc
-
         return write_voc(loaded, out, image_mode, progress, report)
     return write_coco(loaded, out, image_mode, progress, report)
 
@@ -74,41 +72,3 @@ def _folder_names(cfg, loaded: dict[str, tuple]) -> dict[str, tuple]:
     if len(set(names.values())) != len(names) or any(not n or n in ("images", ".") for n in names.values()):
         return loaded
     return {names[k]: v for k, v in loaded.items()}
-
-
-def write_coco(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Path, image_mode: str = "link",
-               progress: Progress = no_progress, report: ConvertReport | None = None) -> ConvertReport:
-    """Write splits as `annotations/instances_<split>.json` (+ `images/<split>/`) and a data.yaml in mapping form."""
-    out = Path(out)
-    report = report if report is not None else ConvertReport()
-    report.output_format = "COCO JSON"
-    categories = shared_categories(splits)
-    entries = {}
-    for name, (ds, root) in splits.items():
-        folder = root
-        if image_mode != "none" and root is not None:
-            folder = out / "images" / name
-            for image in progress(ds.images, len(ds.images), f"images {name}"):
-                place_image(root / image["file_name"], folder / image["file_name"], image_mode, report)
-        ann_path = out / "annotations" / f"instances_{name}.json"
-        ds.save(ann_path)
-        report.outputs.append(str(ann_path))
-        report.written["images"] += len(ds.images)
-        report.written["annotations"] += len(ds.annotations)
-        report.written["crowd annotations"] += sum(1 for a in ds.annotations if a.get("iscrowd"))
-        entries[name] = {"images": _rel(folder or out, out), "annotations": f"annotations/instances_{name}.json"}
-    keys, notes = yaml_split_keys(list(splits))
-    for text in notes:
-        report.note(text)
-    cmap = CategoryMap.from_categories(categories)
-    yaml_path = write_data_yaml(out / "data.yaml", out, {k: entries[v] for k, v in keys.items()}, cmap.label_names,
-                                cmap.category_ids, header="# written by cocoseg convert (COCO JSON splits)\n")
-    report.outputs.append(str(yaml_path))
-    return report
-
-
-def _rel(folder: Path, base: Path) -> str:
-    try:
-        return folder.resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return str(folder.resolve())

@@ -5,9 +5,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cocoseg.convert.dataset_yaml import DataConfig, SplitSource, load_data_yaml
-from cocoseg.convert.imagesize import IMAGE_SUFFIXES
-from cocoseg.convert.sidecar import read_sidecar, sidecar_path
+from cocoseg.convert.yolo_sidecar import read_sidecar, sidecar_path
+from cocoseg.datasets.dataset_yaml import DataConfig, SplitSource, load_data_yaml
+from cocoseg.datasets.imagesize import IMAGE_SUFFIXES
 from cocoseg.errors import DataError
 
 _FORMAT_NAMES = {"coco": "COCO JSON", "yolo": "YOLO labels", "voc": "Pascal VOC"}
@@ -35,7 +35,7 @@ def open_input(path: str | Path, images: str | Path | None = None) -> InputSpec:
         raise DataError(f"{path}: expected a COCO JSON, a dataset YAML, or a dataset folder")
     voc = _voc_root(path)
     if voc is not None:
-        from cocoseg.convert.voc import open_voc
+        from cocoseg.convert.voc_read import open_voc
 
         return InputSpec(open_voc(voc), "Pascal VOC")
     yamls = [path / "data.yaml"] if (path / "data.yaml").exists() else sorted(path.glob("*.y*ml"))

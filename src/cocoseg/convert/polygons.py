@@ -159,35 +159,6 @@ def unbridge(ring: np.ndarray, h: int, w: int) -> list[np.ndarray]:
     return outers
 
 
-def clip_ring(ring: np.ndarray, w: float, h: float) -> np.ndarray:
-    """Sutherland-Hodgman clip of a ring to the image rectangle [0, w] x [0, h]."""
-    pts = np.asarray(ring, dtype=np.float64)
-    for axis, bound, keep_below in ((0, 0.0, False), (0, w, True), (1, 0.0, False), (1, h, True)):
-        if len(pts) == 0:
-            break
-        pts = _clip_half_plane(pts, axis, bound, keep_below)
-    return pts
-
-
-def _clip_half_plane(pts: np.ndarray, axis: int, bound: float, keep_below: bool) -> np.ndarray:
-    coord = pts[:, axis]
-    inside = coord <= bound if keep_below else coord >= bound
-    if inside.all():
-        return pts
-    out = []
-    prev, prev_in = pts[-1], bool(inside[-1])
-    for cur, cur_in in zip(pts, inside.tolist()):
-        if cur_in != prev_in:
-            t = (bound - prev[axis]) / (cur[axis] - prev[axis])
-            cross = prev + t * (cur - prev)
-            cross[axis] = bound
-            out.append(cross)
-        if cur_in:
-            out.append(cur)
-        prev, prev_in = cur, cur_in
-    return np.asarray(out, dtype=np.float64).reshape(-1, 2)
-
-
 def box_ring(bbox_xywh: list[float]) -> np.ndarray:
     """The rectangle of a COCO box as a ring (clockwise on screen)."""
     x, y, bw, bh = (float(v) for v in bbox_xywh)

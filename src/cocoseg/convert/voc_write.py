@@ -1,18 +1,16 @@
 """COCO -> Pascal VOC: Annotations/*.xml, JPEGImages/, ImageSets, SegmentationObject/Class PNGs."""
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 
 from cocoseg import masks
-from cocoseg.convert.files import place_image
-from cocoseg.convert.png import encode_indexed_png
+from cocoseg.convert.output import place_image, start_writing
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
-from cocoseg.convert.voc import SIDECAR
-from cocoseg.convert.yolo_write import shared_categories
+from cocoseg.convert.voc_png import encode_indexed_png
+from cocoseg.convert.voc_read import SIDECAR, voc_box
 from cocoseg.errors import DataError
 from cocoseg.io import CategoryMap, CocoDataset, atomic_write, write_json
 
@@ -26,9 +24,7 @@ def write_voc(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Pat
               progress: Progress = no_progress, report: ConvertReport | None = None) -> ConvertReport:
     """Write COCO splits as a VOC folder; masks go to palette PNGs (larger objects painted first)."""
     out = Path(out)
-    report = report if report is not None else ConvertReport()
-    report.output_format = "Pascal VOC"
-    categories = shared_categories(splits)
+    report, categories = start_writing(splits, report, "Pascal VOC")
     cmap = CategoryMap.from_categories(categories)
     side: dict = {"format": "cocoseg-voc-sidecar", "categories": categories, "images": {}, "objects": {}}
     for name, (ds, root) in splits.items():
@@ -97,14 +93,6 @@ def _voc_box(ann: dict, w: int, h: int, report: ConvertReport) -> tuple[int, int
     if not all(float(v).is_integer() for v in ann["bbox"]):
         report.change(ROUNDED)
     return voc_box(ann["bbox"], w, h)
-
-
-def voc_box(bbox_xywh: list[float], w: int, h: int) -> tuple[int, int, int, int]:
-    """1-based inclusive pixel indices covering a COCO box (the inverse of the reader's formula)."""
-    x, y, bw, bh = (float(v) for v in bbox_xywh)
-    xmin, ymin = max(math.floor(x), 0) + 1, max(math.floor(y), 0) + 1
-    xmax, ymax = min(math.ceil(x + bw), w), min(math.ceil(y + bh), h)
-    return xmin, ymin, max(xmax, xmin), max(ymax, ymin)
 
 
 def _write_pngs(out: Path, stem: str, image: dict, anns: list[dict], cmap: CategoryMap, report: ConvertReport) -> None:

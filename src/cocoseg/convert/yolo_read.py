@@ -9,14 +9,15 @@ import numpy as np
 
 from cocoseg import masks
 from cocoseg.convert import polygons as P
-from cocoseg.convert.dataset_yaml import DataConfig, SplitSource
-from cocoseg.convert.imagesize import IMAGE_SUFFIXES, image_size
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
-from cocoseg.convert.sidecar import read_sidecar, sidecar_path
 from cocoseg.convert.yolo_labels import LabelLine, line_hash, read_label_file
+from cocoseg.convert.yolo_sidecar import read_sidecar, sidecar_path
+from cocoseg.datasets.dataset_yaml import DataConfig, SplitSource
+from cocoseg.datasets.imagesize import IMAGE_SUFFIXES, image_size
 from cocoseg.errors import DataError, Problem
 from cocoseg.io import CocoDataset, complete_annotation
 from cocoseg.masks.contours import signed_area
+from cocoseg.masks.polygons import clip_polygon
 
 MALFORMED = "malformed label line dropped (strict=False)"
 DUPLICATE = "duplicate label line dropped"
@@ -177,7 +178,7 @@ def _polygon(ann: dict, values: np.ndarray, w: int, h: int, report: ConvertRepor
     ring = values * np.array([w, h], dtype=np.float64)
     if (values < 0).any() or (values > 1).any():
         report.change(P.CLIPPED)
-        ring = P.clip_ring(ring, w, h)
+        ring = clip_polygon(ring, 0.0, 0.0, w, h)
         if len(ring) < 3 or signed_area(ring) == 0:
             report.drop(OUTSIDE)
             return False

@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 
 from cocoseg.convert import polygons as P
-from cocoseg.convert.dataset_yaml import write_data_yaml
-from cocoseg.convert.files import place_image
+from cocoseg.convert.output import place_image, start_writing, yaml_split_keys
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
-from cocoseg.convert.sidecar import LINE_FIELDS, new_sidecar, sidecar_path, write_sidecar
 from cocoseg.convert.yolo_labels import box_line, line_hash, polygon_line
+from cocoseg.convert.yolo_sidecar import LINE_FIELDS, new_sidecar, sidecar_path, write_sidecar
+from cocoseg.datasets.dataset_yaml import write_data_yaml
 from cocoseg.errors import DataError
 from cocoseg.io import CategoryMap, CocoDataset, atomic_write
+from cocoseg.masks.polygons import clip_polygon
 
 CROWD_SIDECAR = "crowd annotations kept in the sidecar (YOLO has no crowd flag)"
 CROWD_LINES = "crowd annotations written as ordinary lines (crowd flag kept in the sidecar)"
@@ -23,34 +24,6 @@ CROWD_MODES = ("auto", "sidecar", "lines")
 NO_GEOMETRY = "object without segmentation or box dropped"
 EMPTY_BOX = "box with zero width or height dropped"
 MASKS_DROPPED = "masks not written (task=detect): boxes only"
-SPLIT_KEYS = ("train", "val", "test")
-
-
-def shared_categories(splits: dict[str, tuple[CocoDataset, Path | None]]) -> list[dict]:
-    """The categories all splits share (DataError when they differ: class indices must agree)."""
-    first_name, (first, _) = next(iter(splits.items()))
-    key = [(c["id"], c["name"]) for c in sorted(first.categories, key=lambda c: c["id"])]
-    for name, (ds, _) in splits.items():
-        if [(c["id"], c["name"]) for c in sorted(ds.categories, key=lambda c: c["id"])] != key:
-            raise DataError(f"splits '{first_name}' and '{name}' have different categories; "
-                            "class indices would disagree between them")
-    return sorted(first.categories, key=lambda c: c["id"])
-
-
-def yaml_split_keys(names: list[str]) -> tuple[dict[str, str], list[str]]:
-    """{train/val/test: split folder} for the dataset YAML, and notes on splits standing in for others."""
-    keys: dict[str, str] = {}
-    for name in names:
-        key = name if name in SPLIT_KEYS else next((k for k in SPLIT_KEYS if k in name.lower()), None)
-        if key and key not in keys:
-            keys[key] = name
-    notes = []
-    for need in ("train", "val"):
-        if need not in keys:
-            stand_in = keys.get("val" if need == "train" else "train") or names[0]
-            keys[need] = stand_in
-            notes.append(f"data.yaml: '{need}' points at split '{stand_in}' (no {need} split in the input)")
-    return {k: keys[k] for k in SPLIT_KEYS if k in keys}, notes
 
 
 @dataclass(frozen=True)
@@ -79,9 +52,7 @@ def write_yolo(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Pa
         raise DataError(f"crowd must be one of {', '.join(CROWD_MODES)}, got {crowd!r}")
     opts = _Options(task, split_parts, image_mode, crowd)
     out = Path(out)
-    report = report if report is not None else ConvertReport()
-    report.output_format = f"YOLO-{'seg' if task == 'segment' else 'detect'}"
-    categories = shared_categories(splits)
+    report, categories = start_writing(splits, report, f"YOLO-{'seg' if task == 'segment' else 'detect'}")
     cmap = CategoryMap.from_categories(categories)
     for name, (ds, image_root) in splits.items():
         _write_split(name, ds, image_root, out, cmap, categories, opts, progress, report)
@@ -159,7 +130,7 @@ def _object_lines(ann: dict, image: dict, label: int, task: str, split_parts: bo
     clipped = False
     for ring in rings:
         if (ring < 0).any() or (ring[:, 0] > w).any() or (ring[:, 1] > h).any():
-            ring, clipped = P.clip_ring(ring, w, h), True
+            ring, clipped = clip_polygon(ring, 0.0, 0.0, w, h), True
         if len(ring) >= 3:
             lines.append(polygon_line(label, ring, w, h))
     report.change(P.CLIPPED, int(clipped))

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from cocoseg.data.geometry import clip_instances, instance_box
 from cocoseg.data.sample import Sample, map_polygons
+from cocoseg.masks.polygons import clip_instances, instance_box
 
 PAD_VALUE = 114
 

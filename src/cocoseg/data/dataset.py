@@ -23,9 +23,9 @@ import numpy as np
 import torch
 
 from cocoseg.data.augment import LetterBox, RandomFlip, RandomHSV, RandomPerspective
-from cocoseg.data.geometry import rasterize_each, rasterize_overlap
 from cocoseg.data.labels import ImageLabels
 from cocoseg.data.mix import CopyPaste, MixUp, Mosaic, is_scale_translate
+from cocoseg.data.polygon_parts import rasterize_each, rasterize_overlap
 from cocoseg.data.sample import Sample, Transform, run
 from cocoseg.errors import CocosegError
 

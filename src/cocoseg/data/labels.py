@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from cocoseg.data.geometry import rle_to_parts
+from cocoseg.data.polygon_parts import rle_to_parts
 from cocoseg.io import CocoDataset
 from cocoseg.masks import decode, segmentation_to_rle
 

@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 
 from cocoseg.data.augment import PAD_VALUE, PerspectiveParams, RandomFlip, box_candidates
-from cocoseg.data.geometry import clip_instances, fill_instance
+from cocoseg.data.polygon_parts import fill_instance
 from cocoseg.data.sample import Sample, concat_samples, map_polygons
+from cocoseg.masks.polygons import clip_instances
 
 Loader = Callable[[int], Sample]
 

@@ -6,7 +6,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from cocoseg.data.geometry import clip_instance, instance_box, transform_points
+from cocoseg.data.polygon_parts import transform_points
+from cocoseg.masks.polygons import instance_box
 
 
 @dataclass
@@ -43,9 +44,6 @@ class Sample:
         return replace(self, labels=self.labels[idx], crowd=self.crowd[idx],
                        polygons=[self.polygons[i] for i in idx.tolist()])
 
-    def with_image_and_polygons(self, image: np.ndarray, polygons: list[list[np.ndarray]]) -> Sample:
-        return replace(self, image=image, polygons=polygons)
-
 
 def map_polygons(polygons: list[list[np.ndarray]], matrix: np.ndarray) -> list[list[np.ndarray]]:
     """All parts through a 3x3 matrix, in one vectorised call."""
@@ -59,14 +57,6 @@ def map_polygons(polygons: list[list[np.ndarray]], matrix: np.ndarray) -> list[l
         out.append(moved[k:k + len(inst)])
         k += len(inst)
     return out
-
-
-def clip_sample(sample: Sample, width: float, height: float) -> Sample:
-    """Polygons clipped to [0, width] x [0, height]; instances left with no area are dropped."""
-    clipped = [clip_instance(parts, width, height) for parts in sample.polygons]
-    keep = np.array([len(c) > 0 for c in clipped], dtype=bool)
-    out = replace(sample, polygons=clipped)
-    return out.select(keep) if not keep.all() else out
 
 
 def concat_samples(image: np.ndarray, samples: list[Sample]) -> Sample:

@@ -12,13 +12,13 @@ import torch
 from torch import nn
 
 from cocoseg.engine.device import resolve_half, select_device, set_cpu_threads
-from cocoseg.engine.results import InstanceMasks, Result
-from cocoseg.engine.sources import Frame, Source, iter_frames
+from cocoseg.engine.predict_sources import Frame, Source, iter_frames
 from cocoseg.errors import CocosegError
 from cocoseg.models import SegmentationModel, load_model
 from cocoseg.ops.letterbox import LetterboxMap, letterbox, letterbox_shape
 from cocoseg.ops.masks import paste_masks
 from cocoseg.ops.nms import non_max_suppression
+from cocoseg.predictions.image_predictions import InstanceMasks, Result
 
 ModelLike = Union[str, Path, nn.Module]
 

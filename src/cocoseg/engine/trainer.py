@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from cocoseg.data import AugmentConfig, SegmentationDataset, collate
-from cocoseg.data.sources import SplitData, load_split_labels
+from cocoseg.data.split_labels import SplitData, load_split_labels
 from cocoseg.engine import optim
 from cocoseg.engine.config import TrainConfig
 from cocoseg.engine.device import default_cpu_threads, select_device
@@ -296,7 +296,7 @@ class Trainer:
         if self.run is not None:
             self.run.write_metrics(result)
             if self.cfg.plots:
-                from cocoseg.viz.plots import plot_results
+                from cocoseg.viz.training_plots import plot_results
 
                 plot_results(self.run.results_csv, self.run.path / "results.png")
         self.dist.close()
@@ -366,7 +366,7 @@ def _progress(loader: Any, total: int, desc: str, enabled: bool) -> Any:
 
 
 def _plot_batch(batch: dict[str, Any], names: dict[int, str], path: Path) -> None:
-    from cocoseg.viz.plots import plot_training_batch
+    from cocoseg.viz.training_plots import plot_training_batch
 
     try:
         plot_training_batch(batch, names, path)

@@ -15,10 +15,9 @@ import numpy as np
 import torch
 
 from cocoseg.data import SegmentationDataset, collate
-from cocoseg.engine.results import crop_to_rle
 from cocoseg.eval.evaluator import Evaluator
 from cocoseg.io import CategoryMap, CocoDataset
-from cocoseg.masks import xyxy_to_xywh
+from cocoseg.masks import crop_to_rle, xyxy_to_xywh
 from cocoseg.ops.letterbox import LetterboxMap
 from cocoseg.ops.masks import paste_masks
 from cocoseg.ops.postprocess import postprocess
@@ -138,7 +137,7 @@ def validate_model(model: Any, data: str, split: str = "val", imgsz: int = 640, 
     With `save_json`, the predictions are also written as a COCO results file, on which
     `cocoseg eval` gives exactly the same numbers.
     """
-    from cocoseg.data.sources import load_split_labels
+    from cocoseg.data.split_labels import load_split_labels
     from cocoseg.engine.device import select_device
     from cocoseg.errors import CocosegError
     from cocoseg.io import write_json

@@ -13,7 +13,7 @@ Use
     main = Evaluator(gt, "bbox"); main.update_from(state_a); main.update_from(state_b)
     main.compute()                     # == one process over all images, bit for bit
 
-`analyze` (see `cocoseg.eval.report`) builds PR/F1 curves, the confusion matrix, TIDE errors and
+`analyze` (see `cocoseg.eval.analysis.analyze`) builds PR/F1 curves, the confusion matrix, TIDE errors and
 slices on top of an evaluation.
 
 Semantics (pycocotools' COCOeval, checked array by array against it)
@@ -74,7 +74,7 @@ __all__ = ["EvalParams", "EvalResult", "EvalState", "Evaluator", "analyze", "eva
 
 def __getattr__(name: str) -> Any:
     if name == "analyze":  # imported on first use: the analysis layer is not needed to evaluate
-        from cocoseg.eval.report import analyze
+        from cocoseg.eval.analysis.analyze import analyze
 
         return analyze
     raise AttributeError(f"module 'cocoseg.eval' has no attribute {name!r}")

@@ -89,7 +89,7 @@ def _completed(ann: dict, sizes: dict) -> dict:
     box = ann.get("bbox")
     if "area" in ann and box is not None and len(box) == 4:
         return ann
-    from cocoseg.io.geometry import complete_annotation
+    from cocoseg.io.annotation_geometry import complete_annotation
 
     h, w = sizes.get(ann["image_id"], (None, None))
     has_segm = bool(ann.get("segmentation"))

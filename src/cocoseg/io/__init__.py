@@ -1,7 +1,7 @@
 """COCO JSON in and out: the dataset object, validation, statistics, the category map."""
+from cocoseg.io.annotation_geometry import complete_annotation, segmentation_area_bbox
 from cocoseg.io.categories import CategoryMap
 from cocoseg.io.dataset import CocoDataset, load_coco, split_counts
-from cocoseg.io.geometry import complete_annotation, segmentation_area_bbox
 from cocoseg.io.jsonio import atomic_write, read_json, write_json
 from cocoseg.io.merge import merge_datasets
 from cocoseg.io.stats import DatasetStats, dataset_stats

@@ -41,10 +41,6 @@ class CategoryMap:
         """Category id of a contiguous label."""
         return self.category_ids[label]
 
-    def name_of_label(self, label: int) -> str:
-        """Category name of a contiguous label."""
-        return self.names[label]
-
     @property
     def label_names(self) -> dict[int, str]:
         """{label: name}, the form of a dataset YAML's `names`."""

@@ -15,8 +15,11 @@ from typing import Any
 import numpy as np
 
 from cocoseg.errors import CocosegError, DataError
+from cocoseg.io.annotation_geometry import complete_annotation
 from cocoseg.io.categories import CategoryMap
 from cocoseg.io.jsonio import PathLike, read_json, write_json
+from cocoseg.io.merge import merge_datasets
+from cocoseg.io.stats import DatasetStats, dataset_stats
 
 _SECTIONS = ("info", "licenses", "images", "annotations", "categories")
 
@@ -137,31 +140,25 @@ class CocoDataset:
 
     def image(self, image_id: int) -> dict:
         """The image record with this id."""
-        try:
-            return self.index.images[image_id]
-        except KeyError:
-            raise KeyError(f"no image with id {image_id} in {self.source}") from None
+        return self._lookup(self.index.images, image_id, f"no image with id {image_id}")
 
     def annotation(self, ann_id: int) -> dict:
         """The annotation record with this id."""
-        try:
-            return self.index.annotations[ann_id]
-        except KeyError:
-            raise KeyError(f"no annotation with id {ann_id} in {self.source}") from None
+        return self._lookup(self.index.annotations, ann_id, f"no annotation with id {ann_id}")
 
     def category(self, category_id: int) -> dict:
         """The category record with this id."""
+        return self._lookup(self.index.categories, category_id, f"no category with id {category_id}")
+
+    def _lookup(self, table: dict, key: Any, missing: str) -> dict:
         try:
-            return self.index.categories[category_id]
+            return table[key]
         except KeyError:
-            raise KeyError(f"no category with id {category_id} in {self.source}") from None
+            raise KeyError(f"{missing} in {self.source}") from None
 
     def category_by_name(self, name: str) -> dict:
         """The category record with this name."""
-        try:
-            return self.index.category_by_name[name]
-        except KeyError:
-            raise KeyError(f"no category named {name!r} in {self.source}") from None
+        return self._lookup(self.index.category_by_name, name, f"no category named {name!r}")
 
     @property
     def image_ids(self) -> list[int]:
@@ -256,8 +253,6 @@ class CocoDataset:
 
     def add_annotation(self, annotation: dict) -> int:
         """Append an annotation; fills id, iscrowd, and area/bbox from the segmentation when missing."""
-        from cocoseg.io.geometry import complete_annotation
-
         ann = dict(annotation)
         if ann.get("image_id") not in self.index.images:
             raise CocosegError(f"annotation refers to unknown image_id {ann.get('image_id')}")
@@ -318,14 +313,10 @@ class CocoDataset:
 
     def merge(self, other: CocoDataset) -> CocoDataset:
         """A new dataset with both; see `cocoseg.io.merge.merge_datasets`."""
-        from cocoseg.io.merge import merge_datasets
-
         return merge_datasets(self, other)
 
-    def stats(self) -> Any:
+    def stats(self) -> DatasetStats:
         """Counts and distributions; see `cocoseg.io.stats.dataset_stats`."""
-        from cocoseg.io.stats import dataset_stats
-
         return dataset_stats(self)
 
 

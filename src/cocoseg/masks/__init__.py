@@ -3,6 +3,7 @@ from cocoseg.masks.boxes import box_iou, polygons_bbox, xywh_to_xyxy, xyxy_to_xy
 from cocoseg.masks.rle import (
     area,
     compress,
+    crop_to_rle,
     decode,
     decompress,
     encode,
@@ -16,7 +17,7 @@ from cocoseg.masks.rle import (
 )
 
 __all__ = [
-    "area", "bitmap_to_polygons", "box_iou", "compress", "decode", "decompress", "encode", "iou", "is_rle", "merge",
+    "area", "bitmap_to_polygons", "box_iou", "compress", "crop_to_rle", "decode", "decompress", "encode", "iou", "is_rle", "merge",
     "polygons_bbox", "polygons_to_rle", "rasterize_polygons", "segmentation_to_rle", "to_bbox", "xywh_to_xyxy", "xyxy_to_xywh",
 ]
 

@@ -192,3 +192,31 @@ def merge(rles: Sequence[RLE], intersect: bool = False) -> RLE:
 def is_rle(segmentation: Any) -> bool:
     """True for an RLE dict (compressed or not), False for polygons."""
     return isinstance(segmentation, dict) and "counts" in segmentation
+
+
+def crop_to_rle(x0: int, y0: int, crop: np.ndarray, height: int, width: int) -> dict:
+    """Compressed COCO RLE of a (height, width) image that is zero except `crop` placed at (x0, y0).
+
+    Equal to `cocoseg.masks.encode` of the full bitmap, at a cost proportional to the crop: the crop
+    is padded with a zero row above and below and scanned column-major (COCO RLE order); outside the
+    crop the image is zero, so its value changes are exactly the padded crop's, shifted into place.
+    """
+    h, w = crop.shape
+    if h == 0 or w == 0 or not crop.any():
+        return encode(np.zeros((height, width), dtype=np.uint8))
+    padded = np.zeros((w, h + 2), dtype=np.int8)
+    padded[:, 1:-1] = crop.T
+    change = np.flatnonzero(np.diff(padded.reshape(-1))) + 1
+    col, row = np.divmod(change, h + 2)
+    positions = (x0 + col) * height + (y0 - 1 + row)
+    # a crop spanning the full height: the padding rows do not exist, so a run ending at the bottom of
+    # one column and a run starting at the top of the next meet at one position and cancel out
+    same = positions[1:] == positions[:-1]
+    if same.any():
+        drop = np.zeros(len(positions), dtype=bool)
+        drop[:-1] |= same
+        drop[1:] |= same
+        positions = positions[~drop]
+    positions = positions[positions < height * width]  # a change "after" the last pixel is the image end
+    counts = np.diff(np.concatenate(([0], positions, [height * width]))).tolist()
+    return compress({"size": [height, width], "counts": counts})

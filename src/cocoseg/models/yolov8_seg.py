@@ -13,9 +13,9 @@ from torch import nn
 
 from cocoseg.errors import CocosegError
 from cocoseg.models.blocks import DFL, SPPF, C2f, ConvBNAct, Proto, branch
-from cocoseg.models.coco_names import COCO80_NAMES
 from cocoseg.models.config import ModelConfig
 from cocoseg.ops.boxes import dist_to_box, make_anchors
+from cocoseg.predictions.coco_names import COCO80_NAMES
 
 TrainOutput = tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]
 EvalOutput = tuple[torch.Tensor, torch.Tensor]

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cocoseg.masks.polygons import polygon_area
 from cocoseg.synth.categories import KEYPOINT_NAMES
-from cocoseg.synth.shapes import Outline, _ngon, _shoelace
+from cocoseg.synth.shapes import Outline, ngon
 
 _LIMB = 0.16  # limb thickness, in unit coordinates (8% of the height: thick enough for stride-4 masks)
 _HEAD = (0.0, -0.80)
@@ -51,12 +52,12 @@ def person(rng: np.random.Generator) -> Outline:
     annotation is traced from the rasterized union."""
     kp = _skeleton_points(rng)
     ls, rs, le, re_, lw, rw, lh, rh, lk, rk, la, ra = (kp[i] for i in range(5, 17))
-    head = _ngon(_HEAD_RADIUS, _HEAD_RADIUS * 1.1, 20) + np.array(_HEAD)
+    head = ngon(_HEAD_RADIUS, _HEAD_RADIUS * 1.1, 20) + np.array(_HEAD)
     neck = _segment(np.array([0.0, -0.66]), np.array([0.0, -0.50]), 0.12)
     torso = np.array([ls + [0.03, -0.04], rs + [-0.03, -0.04], rh + [-0.02, 0.04], lh + [0.02, 0.04]])
     bones = [(ls, le), (le, lw), (rs, re_), (re_, rw), (lh, lk), (lk, la), (rh, rk), (rk, ra)]
     limbs = [_segment(a, b, _LIMB) for a, b in bones]
-    joints = [_ngon(_LIMB / 2, _LIMB / 2, 10) + p for p in (le, lw, re_, rw, lk, la, rk, ra)]
+    joints = [ngon(_LIMB / 2, _LIMB / 2, 10) + p for p in (le, lw, re_, rw, lk, la, rk, ra)]
     polygons = (head, neck, torso, *limbs, *joints)
-    area = _shoelace(head) + _shoelace(torso) + sum(_shoelace(p) for p in limbs)
+    area = polygon_area(head) + polygon_area(torso) + sum(polygon_area(p) for p in limbs)
     return Outline(polygons, area, annotatable=False, keypoints=kp, rotation_range=0.25)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cocoseg.masks.polygons import polygon_area
+
 _CIRCLE_VERTICES = 32
 
 
@@ -25,20 +27,15 @@ class Outline:
     rotation_range: float = np.pi  # the scene rotates by an angle in [-range, range]
 
 
-def _ngon(radius_x: float, radius_y: float, count: int = _CIRCLE_VERTICES, start: float = 0.0) -> np.ndarray:
+def ngon(radius_x: float, radius_y: float, count: int = _CIRCLE_VERTICES, start: float = 0.0) -> np.ndarray:
     angles = start + np.linspace(0.0, 2.0 * np.pi, count, endpoint=False)
     return np.stack([radius_x * np.cos(angles), radius_y * np.sin(angles)], axis=1)
 
 
-def _shoelace(poly: np.ndarray) -> float:
-    x, y = poly[:, 0], poly[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
-
-
 def circle(rng: np.random.Generator) -> Outline:
     """A disc."""
-    poly = _ngon(1.0, 1.0)
-    return Outline((poly,), _shoelace(poly))
+    poly = ngon(1.0, 1.0)
+    return Outline((poly,), polygon_area(poly))
 
 
 def square(rng: np.random.Generator) -> Outline:
@@ -46,7 +43,7 @@ def square(rng: np.random.Generator) -> Outline:
     aspect = rng.uniform(0.87, 1.15)
     hx, hy = 0.75 * np.sqrt(aspect), 0.75 / np.sqrt(aspect)
     poly = np.array([[-hx, -hy], [hx, -hy], [hx, hy], [-hx, hy]])
-    return Outline((poly,), _shoelace(poly))
+    return Outline((poly,), polygon_area(poly))
 
 
 def triangle(rng: np.random.Generator) -> Outline:
@@ -54,7 +51,7 @@ def triangle(rng: np.random.Generator) -> Outline:
     angles = -np.pi / 2 + np.arange(3) * 2 * np.pi / 3 + rng.uniform(-0.15, 0.15, 3)
     radii = rng.uniform(0.85, 1.0, 3)
     poly = np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
-    return Outline((poly,), _shoelace(poly))
+    return Outline((poly,), polygon_area(poly))
 
 
 def star(rng: np.random.Generator) -> Outline:
@@ -63,31 +60,31 @@ def star(rng: np.random.Generator) -> Outline:
     angles = -np.pi / 2 + np.arange(10) * np.pi / 5
     radii = np.where(np.arange(10) % 2 == 0, 1.0, inner)
     poly = np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
-    return Outline((poly,), _shoelace(poly))
+    return Outline((poly,), polygon_area(poly))
 
 
 def ellipse(rng: np.random.Generator) -> Outline:
     """An elongated ellipse (minor/major 0.4-0.6), clearly unlike the circle."""
-    poly = _ngon(1.0, rng.uniform(0.4, 0.6))
-    return Outline((poly,), _shoelace(poly))
+    poly = ngon(1.0, rng.uniform(0.4, 0.6))
+    return Outline((poly,), polygon_area(poly))
 
 
 def ring(rng: np.random.Generator) -> Outline:
     """A disc with a round hole: one polygon, the hole joined to the rim by a zero-width bridge."""
     inner = rng.uniform(0.5, 0.62)
-    outer = _ngon(1.0, 1.0)
-    hole = _ngon(inner, inner)[::-1]  # opposite orientation, starting at angle 0 like the rim
+    outer = ngon(1.0, 1.0)
+    hole = ngon(inner, inner)[::-1]  # opposite orientation, starting at angle 0 like the rim
     hole = np.roll(hole, 1, axis=0)
     poly = np.concatenate([outer, outer[:1], hole, hole[:1]])
-    return Outline((poly,), _shoelace(outer) - _shoelace(hole))
+    return Outline((poly,), polygon_area(outer) - polygon_area(hole))
 
 
 def pair(rng: np.random.Generator) -> Outline:
     """Two separate dots that form one object (one instance, two polygons)."""
     radius = rng.uniform(0.4, 0.48)
-    left = _ngon(radius, radius, 24) + [-0.6, 0.0]
-    right = _ngon(radius, radius, 24) + [0.6, 0.0]
-    return Outline((left, right), 2 * _shoelace(left))
+    left = ngon(radius, radius, 24) + [-0.6, 0.0]
+    right = ngon(radius, radius, 24) + [0.6, 0.0]
+    return Outline((left, right), 2 * polygon_area(left))
 
 
 def cross(rng: np.random.Generator) -> Outline:
@@ -97,4 +94,4 @@ def cross(rng: np.random.Generator) -> Outline:
         [-w, -1], [w, -1], [w, -w], [1, -w], [1, w], [w, w],
         [w, 1], [-w, 1], [-w, w], [-1, w], [-1, -w], [-w, -w],
     ], dtype=np.float64)
-    return Outline((poly,), _shoelace(poly))
+    return Outline((poly,), polygon_area(poly))

@@ -45,7 +45,7 @@ def draw_instances(
     Args:
         boxes_xyxy: (N, 4) pixel boxes, or None.
         masks: None, an (N, H, W) bool array, or any sequence whose items are (H, W) bitmaps
-            (e.g. `cocoseg.engine.results.InstanceMasks`, which also offers box-local crops).
+            (e.g. `cocoseg.predictions.image_predictions.InstanceMasks`, which also offers box-local crops).
         classes: (N,) labels (colour and name); scores: (N,) or None; names: label -> name.
         keypoints: (N, K, 3) x, y, visibility; COCO's skeleton is drawn when K == 17.
     """

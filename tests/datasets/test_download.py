@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from cocoseg.cli.main import main
-from cocoseg.convert import load_data_yaml
-from cocoseg.convert.download import download_dataset, download_file, ensure_dataset, unpack
+from cocoseg.datasets import load_data_yaml
+from cocoseg.datasets.download import download_dataset, download_file, ensure_dataset, unpack
 from cocoseg.errors import CocosegError, DataError
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from cocoseg.errors import CocosegError
 from cocoseg.eval import evaluate
-from cocoseg.eval.plots import write_plots
-from cocoseg.eval.report import analyze
+from cocoseg.eval.analysis.analyze import analyze
 from cocoseg.io import CocoDataset
+from cocoseg.viz.eval_plots import write_plots
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ALL_PLOTS = ["pr_curve.png", "pr_curve_by_iou.png", "f1_curve.png", "precision_curve.png", "recall_curve.png",
@@ -97,8 +97,8 @@ def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert list(tmp_path.iterdir()) == []
 
 
-def test_real_data_plots(tmp_path: Path, shared: Path) -> None:
-    root = shared / "data" / "cocoapi-val2014-fake100"
+def test_real_data_plots(tmp_path: Path, fake100: Path) -> None:
+    root = fake100
     a = analyze(root / "annotations" / "instances_val2014_100.json",
                 root / "results" / "instances_val2014_fakesegm100_results.json", "segm", errors=False, slices=False)
     paths = write_plots(a, tmp_path, dpi=30)

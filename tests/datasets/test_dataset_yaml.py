@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from cocoseg.convert import load_data_yaml, load_split
-from cocoseg.convert.dataset_yaml import DATASETS_ENV, coco80, packaged_yamls
+from cocoseg.convert import load_split
 from cocoseg.convert.yolo_read import label_path_for, list_images
+from cocoseg.datasets import load_data_yaml
+from cocoseg.datasets.dataset_yaml import DATASETS_ENV, coco80, packaged_yamls
 from cocoseg.errors import CocosegError, DataError
 
 

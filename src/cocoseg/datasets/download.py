@@ -22,7 +22,7 @@ from http.client import HTTPException
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
-from cocoseg.convert.dataset_yaml import DataConfig
+from cocoseg.datasets.dataset_yaml import DataConfig
 from cocoseg.errors import CocosegError, DataError
 
 # on_bytes(done, total): cumulative bytes of the current file (total None when unknown)

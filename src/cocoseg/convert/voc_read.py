@@ -8,6 +8,7 @@ neither count as misses nor as false positives, the same role VOC's evaluation g
 """
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from cocoseg import masks
-from cocoseg.convert.dataset_yaml import DataConfig, SplitSource
-from cocoseg.convert.imagesize import image_size
-from cocoseg.convert.png import read_indexed_png
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
+from cocoseg.convert.voc_png import read_indexed_png
+from cocoseg.datasets.dataset_yaml import DataConfig, SplitSource
+from cocoseg.datasets.imagesize import image_size
 from cocoseg.errors import DataError, Problem
 from cocoseg.io import CocoDataset, complete_annotation, read_json
 
@@ -118,8 +119,6 @@ def read_voc_split(cfg: DataConfig, source: SplitSource, report: ConvertReport |
 
 def _restore(ann: dict, known: dict | None, image: dict) -> None:
     """Fields kept by the VOC writer's sidecar (id, original float box, area, ...) for an unedited object."""
-    from cocoseg.convert.voc_write import voc_box
-
     if known and "bbox" in known and list(voc_box(known["bbox"], image["width"], image["height"])) == \
             list(voc_box(ann["bbox"], image["width"], image["height"])):
         ann.update(known)
@@ -189,3 +188,11 @@ def _mask(ann: dict, instance: np.ndarray | None, index: int, image: dict, repor
         else:
             report.change(EMPTY_INSTANCE)
     complete_annotation(ann, h, w)
+
+
+def voc_box(bbox_xywh: list[float], w: int, h: int) -> tuple[int, int, int, int]:
+    """1-based inclusive pixel indices covering a COCO box (the inverse of the reader's formula)."""
+    x, y, bw, bh = (float(v) for v in bbox_xywh)
+    xmin, ymin = max(math.floor(x), 0) + 1, max(math.floor(y), 0) + 1
+    xmax, ymax = min(math.ceil(x + bw), w), min(math.ceil(y + bh), h)
+    return xmin, ymin, max(xmax, xmin), max(ymax, ymin)

@@ -1,7 +1,7 @@
 """A dataset YAML's splits as training labels (cached) and, for validation, the COCO ground truth.
 
 The YAML may point at COCO JSON, YOLO-seg label folders, VOC, or cocoseg's synthetic data: the format
-bridge (`cocoseg.convert`) obtains missing data (`synth:`/`download:` entries) and turns every split
+bridge (`cocoseg.datasets`, `cocoseg.convert`) obtains missing data (`synth:`/`download:` entries) and turns every split
 into a `CocoDataset` plus an image folder. Training labels are cached (see `cocoseg.data.labels`)
 keyed on the split's label files, so a second start does not parse or convert them again.
 """
@@ -28,7 +28,8 @@ class SplitData:
 def load_split_labels(data: str | Path, split: str, cache: bool = True, need_gt: bool = False,
                       cache_dir: Path | None = None) -> SplitData:
     """Labels of `split` ('train', 'val', ...) of a dataset YAML; the GT too when `need_gt`."""
-    from cocoseg.convert import ensure_dataset, load_data_yaml, load_split
+    from cocoseg.convert import load_split
+    from cocoseg.datasets import ensure_dataset, load_data_yaml
 
     cfg = ensure_dataset(load_data_yaml(data))
     if split not in cfg.splits:
