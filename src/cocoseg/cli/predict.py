@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cocoseg.cli.args import add_bool
+from cocoseg.ops.thresholds import PREDICT_NMS
 
 HELP = "predict instance masks on images or videos; save drawings, COCO results or a pre-label dataset"
 log = logging.getLogger(__name__)
@@ -16,9 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint (.pt, cocoseg or reference), .onnx, or model name")
     parser.add_argument("--source", required=True, nargs="+", help="image, folder, glob, .txt list or video")
     parser.add_argument("--imgsz", type=int, nargs="+", default=[640], help="input size: S or H W (default: 640)")
-    parser.add_argument("--conf", type=float, default=0.25, help="score threshold (default: 0.25)")
-    parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
-    parser.add_argument("--max_det", type=int, default=300, help="detections kept per image (default: 300)")
+    parser.add_argument("--conf", type=float, default=PREDICT_NMS.conf, help=f"score threshold (default: {PREDICT_NMS.conf})")
+    parser.add_argument("--iou", type=float, default=PREDICT_NMS.iou, help=f"NMS IoU threshold (default: {PREDICT_NMS.iou})")
+    parser.add_argument("--max_det", type=int, default=PREDICT_NMS.max_det,
+                        help=f"detections kept per image (default: {PREDICT_NMS.max_det})")
     parser.add_argument("--classes", type=int, nargs="+", default=None, help="keep only these class labels")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, N or mps (default: auto)")
     parser.add_argument("--batch", type=int, default=1, help="images per forward pass (default: 1)")
@@ -40,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cocoseg.engine.device import set_cpu_threads
     from cocoseg.engine.predictor import Predictor
     from cocoseg.errors import CocosegError
 
@@ -51,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         retina_masks=args.retina_masks, classes=args.classes, agnostic_nms=args.agnostic_nms,
         multi_label=args.multi_label, rect=args.rect, threads=args.threads,
     )
+    if predictor.device.type == "cpu":  # process-wide: the CLI's to set, not the library's
+        set_cpu_threads(args.threads)
     source = args.source[0] if len(args.source) == 1 else args.source
     out_dir = _output_dir(Path(args.project), args.name, args.exist_ok) if args.save else None
     writer = _Drawings(out_dir) if out_dir else None

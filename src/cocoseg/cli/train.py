@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import typing
 
 HELP = "train a YOLOv8-seg model on a dataset YAML (every hyperparameter as key=value)"
@@ -39,8 +40,11 @@ def overrides(args: argparse.Namespace) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     """Train; prints the final metrics as one JSON line (rank 0 only under torchrun)."""
     from cocoseg.engine.config import TrainConfig
+    from cocoseg.engine.distributed import DistContext
     from cocoseg.engine.trainer import Trainer
 
+    if not DistContext.from_env().is_main:  # rank-0 logging: other ranks report only problems
+        logging.getLogger("cocoseg").setLevel(logging.WARNING)
     cfg = TrainConfig.from_overrides(overrides(args))
     if not cfg.data and not cfg.resume:
         from cocoseg.errors import CocosegError

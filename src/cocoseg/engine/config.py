@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from cocoseg.errors import CocosegError
+from cocoseg.ops.thresholds import VAL_NMS
 
 _TRUE = {"1", "true", "yes", "y", "on"}
 _FALSE = {"0", "false", "no", "n", "off"}
@@ -82,9 +83,9 @@ class TrainConfig:
     # validation and saving
     val: bool = True
     val_period: int = 1  # validate every N epochs (the last epoch always)
-    conf: float = 0.001
-    iou: float = 0.7
-    max_det: int = 300
+    conf: float = VAL_NMS.conf
+    iou: float = VAL_NMS.iou
+    max_det: int = VAL_NMS.max_det
     save_period: int = -1  # also save epochN.pt every N epochs when > 0
     plots: bool = True
     pretrained: bool = True  # for fine-tuning from a .pt: load matching weights

@@ -42,8 +42,6 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, dist: DistContext | None = None):
         self.dist = dist or DistContext.from_env()
-        if not self.dist.is_main:  # rank-0 logging: other ranks report only problems
-            logging.getLogger("cocoseg").setLevel(logging.WARNING)
         self.device = _device_for(cfg.device, self.dist)
         self.dist.init(self.device)
         self.resume_ckpt: dict[str, Any] | None = None

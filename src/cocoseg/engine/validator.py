@@ -22,6 +22,7 @@ from cocoseg.masks import xyxy_to_xywh
 from cocoseg.ops.letterbox import LetterboxMap
 from cocoseg.ops.masks import paste_masks
 from cocoseg.ops.postprocess import postprocess
+from cocoseg.ops.thresholds import VAL_NMS
 
 LOGGER = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Validator:
     """Runs a model over the val split and evaluates boxes and masks against the COCO ground truth."""
 
     def __init__(self, gt: CocoDataset, dataset: SegmentationDataset, batch: int = 32, workers: int = 0,
-                 conf: float = 0.001, iou: float = 0.7, max_det: int = 300):
+                 conf: float = VAL_NMS.conf, iou: float = VAL_NMS.iou, max_det: int = VAL_NMS.max_det):
         self.gt, self.dataset, self.batch, self.workers = gt, dataset, batch, workers
         self.conf, self.iou, self.max_det = conf, iou, max_det
         self.category_map = CategoryMap.from_categories(gt.categories)
@@ -85,7 +86,7 @@ class Validator:
             else:
                 pred, protos = model(imgs)
             for i, det in enumerate(postprocess(pred.float(), protos.float(), self.conf, self.iou, self.max_det,
-                                                multi_label=True, masks=False)):
+                                                multi_label=VAL_NMS.multi_label, masks=False)):
                 self._add_image(batch, i, det, protos[i].float(), results if keep_results else None)
         if was_training:
             model.train()
@@ -131,7 +132,7 @@ def _numpy(mask: Any) -> np.ndarray:
 
 
 def validate_model(model: Any, data: str, split: str = "val", imgsz: int = 640, batch: int = 16, workers: int = 2,
-                   conf: float = 0.001, iou: float = 0.7, max_det: int = 300, device: str = "",
+                   conf: float = VAL_NMS.conf, iou: float = VAL_NMS.iou, max_det: int = VAL_NMS.max_det, device: str = "",
                    save_json: str | None = None) -> ValMetrics:
     """`cocoseg val`: evaluate a model (name, checkpoint or module) on a split of a dataset YAML.
 
