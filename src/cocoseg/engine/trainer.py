@@ -20,15 +20,15 @@ import torch
 from cocoseg.data import AugmentConfig, SegmentationDataset, collate
 from cocoseg.data.sources import SplitData, load_split_labels
 from cocoseg.engine import optim
+from cocoseg.engine.checkpoints import load_checkpoint, save_checkpoint
 from cocoseg.engine.config import TrainConfig
 from cocoseg.engine.device import default_cpu_threads, select_device
 from cocoseg.engine.distributed import DistContext
 from cocoseg.engine.ema import ModelEMA, unwrap
 from cocoseg.engine.model_setup import build_training_model
-from cocoseg.engine.runs import RunDir, load_checkpoint, new_run_dir, save_checkpoint
+from cocoseg.engine.runs import RunDir, new_run_dir
 from cocoseg.engine.validator import Validator, ValMetrics
 from cocoseg.errors import CocosegError
-from cocoseg.models.hub import model_state
 from cocoseg.models.loss import LOSS_NAMES, SegmentationLoss
 
 LOGGER = logging.getLogger(__name__)
@@ -264,16 +264,16 @@ class Trainer:
         row.update({f"lr/pg{j}": float(g["lr"]) for j, g in enumerate(self.optimizer.param_groups)})
         row["time"] = seconds
         self.run.append_results(row)
-        record = self._checkpoint_record(epoch)
-        save_checkpoint(self.run.last, record)
+        model, record = self.eval_model(), self._checkpoint_record(epoch)
+        save_checkpoint(self.run.last, model, extra=record)
         if improved or not self.run.best.exists():
-            save_checkpoint(self.run.best, record)
+            save_checkpoint(self.run.best, model, extra=record)
         if self.cfg.save_period > 0 and (epoch + 1) % self.cfg.save_period == 0:
-            save_checkpoint(self.run.weights / f"epoch{epoch + 1}.pt", record)
+            save_checkpoint(self.run.weights / f"epoch{epoch + 1}.pt", model, extra=record)
 
     def _checkpoint_record(self, epoch: int) -> dict[str, Any]:
+        """Everything but the model (`save_checkpoint` stores the EMA / eval model: what load_model uses)."""
         return {
-            "model": model_state(self.eval_model()),  # what load_model / predict / val use
             "train_state_dict": unwrap(self.model).state_dict(),
             "ema_updates": self.ema.updates if self.ema is not None else None,
             "optimizer": self.optimizer.state_dict(),
