@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
-import typing
 
 HELP = "train a YOLOv8-seg model on a dataset YAML (every hyperparameter as key=value)"
 
@@ -14,15 +12,13 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     """One `--key` per TrainConfig field; only the keys given on the command line override defaults."""
     from cocoseg.engine.config import TrainConfig
 
-    hints = typing.get_type_hints(TrainConfig)
-    for f in dataclasses.fields(TrainConfig):
-        kind = hints[f.name]
+    for key, kind, default in TrainConfig.options():
         if kind is bool:
-            parser.add_argument(f"--{f.name}", nargs="?", const="True", default=None, metavar="BOOL",
-                                help=f"(default: {f.default})")
+            parser.add_argument(f"--{key}", nargs="?", const="True", default=None, metavar="BOOL",
+                                help=f"(default: {default})")
         else:
-            parser.add_argument(f"--{f.name}", default=None, metavar=kind.__name__.upper(),
-                                help=f"(default: {f.default!r})")
+            parser.add_argument(f"--{key}", default=None, metavar=kind.__name__.upper(),
+                                help=f"(default: {default!r})")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

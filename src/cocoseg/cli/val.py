@@ -28,9 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print the four mAPs as one JSON line."""
-    from cocoseg.engine.validator import validate_model
+    from cocoseg.engine.validator import ValOptions, validate_model
 
-    metrics = validate_model(args.model, args.data, args.split, args.imgsz, args.batch, args.workers, args.conf,
-                             args.iou, args.max_det, args.device, args.save_json)
+    options = ValOptions(split=args.split, imgsz=args.imgsz, batch=args.batch, workers=args.workers, conf=args.conf,
+                         iou=args.iou, max_det=args.max_det, device=args.device, save_json=args.save_json)
+    metrics = validate_model(args.model, args.data, options)
     print(json.dumps({**metrics.as_dict(), "fitness": metrics.fitness}))
     return 0

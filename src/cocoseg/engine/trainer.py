@@ -6,7 +6,6 @@ so `resume=True` continues exactly where `last.pt` (written atomically after eve
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import random
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cocoseg.data import AugmentConfig, SegmentationDataset, collate
+from cocoseg.data import SegmentationDataset, collate
 from cocoseg.data.sources import SplitData, load_split_labels
 from cocoseg.engine import optim
 from cocoseg.engine.checkpoints import load_checkpoint, save_checkpoint
@@ -116,7 +115,7 @@ class Trainer:
         labels = split.labels
         if self.cfg.fraction < 1:
             labels = labels[: max(1, round(len(labels) * self.cfg.fraction))]
-        return SegmentationDataset(labels, self.cfg.imgsz, augment=True, hyp=AugmentConfig.from_object(self.cfg),
+        return SegmentationDataset(labels, self.cfg.imgsz, augment=True, hyp=self.cfg.augment,
                                    mask_ratio=self.cfg.mask_ratio, overlap_mask=self.cfg.overlap_mask,
                                    seed=self.cfg.seed)
 
@@ -326,7 +325,7 @@ def _resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any], Path]:
     for key in RESUME_OVERRIDABLE:
         stored[key] = getattr(cfg, key)
     stored["resume"] = True
-    resumed = dataclasses.replace(TrainConfig.from_overrides(stored), model=str(last))
+    resumed = TrainConfig.from_overrides(stored).replace(model=str(last))
     return resumed, ckpt, last.parent.parent
 
 
