@@ -57,8 +57,10 @@ print(json.dumps({"threads": torch.get_num_threads(), "rows": rows}))
 
 def run_cocoseg(model: str | Path, files: list[Path], imgsz: int, conf: float, threads: int | None) -> dict:
     """Per-image phase times (ms) of cocoseg's Predictor; the first two images warm up."""
+    from cocoseg.engine.device import set_cpu_threads
     from cocoseg.engine.predictor import Predictor
 
+    threads = set_cpu_threads(threads)  # torch's count is the application's to set
     predictor = Predictor(model, imgsz=imgsz, conf=conf, threads=threads)
     list(predictor.stream(files[:2]))
     rows = []

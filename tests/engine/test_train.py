@@ -38,12 +38,12 @@ def _cfg(tmp_path: Path, data: Path, **overrides: str) -> TrainConfig:
 
 def _tiny_model(path: Path, num_classes: int = 9) -> Path:
     """A yolov8n-seg at half width (1M parameters) saved as a checkpoint to start training from."""
-    from cocoseg.engine.runs import save_checkpoint
-    from cocoseg.models import ModelConfig, SegmentationModel, model_state
+    from cocoseg.engine.checkpoints import save_checkpoint
+    from cocoseg.models import ModelConfig, SegmentationModel
 
     torch.manual_seed(0)
     net = SegmentationModel(ModelConfig("n", num_classes=num_classes, depth=0.33, width=0.125, max_channels=1024))
-    return save_checkpoint(path, {"model": model_state(net)})
+    return save_checkpoint(path, net)
 
 
 def test_tiny_model_overfits_a_few_images(tmp_path):

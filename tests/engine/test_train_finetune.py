@@ -5,9 +5,9 @@ import logging
 
 import torch
 
+from cocoseg.engine.checkpoints import save_checkpoint
 from cocoseg.engine.model_setup import build_training_model, transfer_weights
-from cocoseg.engine.runs import save_checkpoint
-from cocoseg.models import build_model, model_state
+from cocoseg.models import build_model
 
 NAMES9 = {i: f"c{i}" for i in range(9)}
 
@@ -15,7 +15,7 @@ NAMES9 = {i: f"c{i}" for i in range(9)}
 def test_class_count_adapted_matching_weights_loaded(tmp_path, caplog):
     torch.manual_seed(0)
     source = build_model("yolov8n-seg", 3)
-    path = save_checkpoint(tmp_path / "src.pt", {"model": model_state(source)})
+    path = save_checkpoint(tmp_path / "src.pt", source)
     with caplog.at_level(logging.INFO):
         net = build_training_model(str(path), NAMES9, 64, None)
     assert net.nc == 9 and net.names == NAMES9 and net.training

@@ -13,8 +13,8 @@ from cocoseg.errors import CocosegError
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from cocoseg.engine.runs import save_checkpoint
-    from cocoseg.models import build_model, model_state
+    from cocoseg.engine.checkpoints import save_checkpoint
+    from cocoseg.models import build_model
     from cocoseg.synth import generate
 
     root = tmp_path_factory.mktemp("val")
@@ -22,7 +22,7 @@ def tiny(tmp_path_factory):
     torch.manual_seed(0)
     net = build_model("yolov8n-seg", 9)
     net.head.init_biases(64)
-    save_checkpoint(root / "m.pt", {"model": model_state(net)})
+    save_checkpoint(root / "m.pt", net)
     return root, data
 
 
@@ -72,10 +72,10 @@ def test_fitness_weights_map50_and_map():
 
 
 def test_class_count_mismatch_is_a_clear_error(tiny, tmp_path):
-    from cocoseg.engine.runs import save_checkpoint
-    from cocoseg.models import build_model, model_state
+    from cocoseg.engine.checkpoints import save_checkpoint
+    from cocoseg.models import build_model
 
     root, data = tiny
-    path = save_checkpoint(tmp_path / "m3.pt", {"model": model_state(build_model("yolov8n-seg", 3))})
+    path = save_checkpoint(tmp_path / "m3.pt", build_model("yolov8n-seg", 3))
     with pytest.raises(CocosegError, match="3 classes"):
         validate_model(path, str(data.data_yaml), imgsz=64, workers=0, device="cpu")

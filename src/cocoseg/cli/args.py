@@ -2,29 +2,27 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 from collections.abc import Sequence
 from typing import Any
 
+from cocoseg.values import closest_key, parse_bool
+
 
 def str2bool(value: str | bool) -> bool:
-    """Parse a boolean option value: true/false, yes/no, 1/0, on/off."""
-    if isinstance(value, bool):
-        return value
-    text = value.strip().lower()
-    if text in {"1", "true", "yes", "y", "on"}:
-        return True
-    if text in {"0", "false", "no", "n", "off"}:
-        return False
-    raise argparse.ArgumentTypeError(f"expected a boolean (True/False), got {value!r}")
+    """Parse a boolean option value (`cocoseg.values.parse_bool`), as an argparse type."""
+    try:
+        return parse_bool(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_bool(parser: argparse.ArgumentParser, name: str, default: bool, help: str) -> None:
-    """Add `--name`, `--name True/False` and `name=True/False` as one boolean option."""
+def add_bool(parser: argparse.ArgumentParser, name: str, default: bool, help: str, *aliases: str) -> None:
+    """Add `--name`, `--name True/False` and `name=True/False` as one boolean option (`aliases`: more
+    spellings, e.g. `--per-class`)."""
     parser.add_argument(
-        f"--{name}", type=str2bool, nargs="?", const=True, default=default, metavar="BOOL",
-        help=f"{help} (default: {default})",
+        f"--{name}", *aliases, type=str2bool, nargs="?", const=True, default=default, metavar="BOOL",
+        dest=name.replace("-", "_"), help=f"{help} (default: {default})",
     )
 
 
@@ -63,9 +61,8 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def suggest(self, key: str) -> str:
         """A ' (did you mean ...?)' hint for a mistyped key, or ''."""
-        key = key.lstrip("-")
-        close = difflib.get_close_matches(key, self.option_keys(), n=1, cutoff=0.6)
-        return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(self.option_keys()))}"
+        close = closest_key(key, self.option_keys())
+        return f"; did you mean '{close}'?" if close else f"; valid keys: {', '.join(sorted(self.option_keys()))}"
 
     def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
         ns, extra = self.parse_known_args(self._rewrite(list(args or [])), namespace)

@@ -6,16 +6,11 @@ import logging
 import time
 from pathlib import Path
 
-from cocoseg.cli.args import add_bool, str2bool
+from cocoseg.cli.args import add_bool
 from cocoseg.errors import CocosegError
 
 HELP = "evaluate detection results against COCO ground truth (bbox, segm, keypoints; pycocotools-exact)"
 log = logging.getLogger(__name__)
-
-
-def _bool(parser: argparse.ArgumentParser, names: tuple[str, ...], default: bool, help: str) -> None:
-    parser.add_argument(*names, type=str2bool, nargs="?", const=True, default=default, metavar="BOOL",
-                        dest=names[0].lstrip("-").replace("-", "_"), help=f"{help} (default: {default})")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,13 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iou_type", "--iou-type", dest="iou_type", choices=("bbox", "segm", "keypoints"), default="bbox",
                         help="what to compare: boxes, masks or keypoints (OKS) (default: bbox)")
     parser.add_argument("--out", default=None, help="write the metrics as JSON to this file")
-    _bool(parser, ("--per_class", "--per-class"), True, "print the per-class AP/AR table after the summary")
+    add_bool(parser, "per_class", True, "print the per-class AP/AR table after the summary", "--per-class")
     parser.add_argument("--plots", default=None, metavar="DIR", help="write PR, F1 and confusion-matrix plots (PNG) here")
     parser.add_argument("--max_dets", "--max-dets", dest="max_dets", default=None,
                         help="detections per image, comma-separated (default 1,10,100; 20 for keypoints)")
-    _bool(parser, ("--use_cats", "--use-cats"), True, "match detections to GT of their own category only")
-    _bool(parser, ("--pycocotools_compat", "--pycocotools-compat"), False,
-          "choose the summary lines exactly as pycocotools does (its hard-coded maxDets)")
+    add_bool(parser, "use_cats", True, "match detections to GT of their own category only", "--use-cats")
+    add_bool(parser, "pycocotools_compat", False,
+             "choose the summary lines exactly as pycocotools does (its hard-coded maxDets)", "--pycocotools-compat")
     add_bool(parser, "analysis", False, "after the summary: F1 vs confidence, confusion matrix, TIDE errors, slices")
     parser.add_argument("--confidence", type=float, default=None,
                         help="score cut of the confusion matrix (default: the best-F1 threshold)")

@@ -2,23 +2,21 @@
 from __future__ import annotations
 
 import argparse
-import logging
-from pathlib import Path
-from typing import Any
 
 from cocoseg.cli.args import add_bool
+from cocoseg.ops.thresholds import PREDICT_NMS
 
 HELP = "predict instance masks on images or videos; save drawings, COCO results or a pre-label dataset"
-log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint (.pt, cocoseg or reference), .onnx, or model name")
     parser.add_argument("--source", required=True, nargs="+", help="image, folder, glob, .txt list or video")
     parser.add_argument("--imgsz", type=int, nargs="+", default=[640], help="input size: S or H W (default: 640)")
-    parser.add_argument("--conf", type=float, default=0.25, help="score threshold (default: 0.25)")
-    parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
-    parser.add_argument("--max_det", type=int, default=300, help="detections kept per image (default: 300)")
+    parser.add_argument("--conf", type=float, default=PREDICT_NMS.conf, help=f"score threshold (default: {PREDICT_NMS.conf})")
+    parser.add_argument("--iou", type=float, default=PREDICT_NMS.iou, help=f"NMS IoU threshold (default: {PREDICT_NMS.iou})")
+    parser.add_argument("--max_det", type=int, default=PREDICT_NMS.max_det,
+                        help=f"detections kept per image (default: {PREDICT_NMS.max_det})")
     parser.add_argument("--classes", type=int, nargs="+", default=None, help="keep only these class labels")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, N or mps (default: auto)")
     parser.add_argument("--batch", type=int, default=1, help="images per forward pass (default: 1)")
@@ -40,138 +38,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Predict and write what was asked (see `engine.predict_run.run_prediction`)."""
+    from cocoseg.engine.device import set_cpu_threads
+    from cocoseg.engine.predict_run import PredictOutputs, run_prediction
     from cocoseg.engine.predictor import Predictor
-    from cocoseg.errors import CocosegError
 
-    if args.as_dataset and not args.save_coco:
-        raise CocosegError("as_dataset: needs save_coco=PATH")
+    outputs = PredictOutputs(save=args.save, project=args.project, name=args.name, exist_ok=args.exist_ok,
+                             save_coco=args.save_coco, as_dataset=args.as_dataset, ann=args.ann,
+                             mask_format=args.mask_format)
     predictor = Predictor(
         args.model, imgsz=args.imgsz[0] if len(args.imgsz) == 1 else tuple(args.imgsz), conf=args.conf,
         iou=args.iou, max_det=args.max_det, device=args.device, half=args.half, batch=args.batch,
         retina_masks=args.retina_masks, classes=args.classes, agnostic_nms=args.agnostic_nms,
         multi_label=args.multi_label, rect=args.rect, threads=args.threads,
     )
-    source = args.source[0] if len(args.source) == 1 else args.source
-    out_dir = _output_dir(Path(args.project), args.name, args.exist_ok) if args.save else None
-    writer = _Drawings(out_dir) if out_dir else None
-    keep = bool(args.save_coco)
-    results, totals = [], {}
-    n = 0
-    for n, result in enumerate(predictor.stream(source, keep_images=writer is not None), 1):
-        frame = f" frame {result.frame}" if result.frame is not None else ""
-        ms = sum(v for k, v in result.speed.items() if k != "read")
-        log.info("%d %s%s (%dx%d): %s, %.1f ms", n, result.path, frame, *result.image_shape, result.summary(), ms)
-        for k, v in result.speed.items():
-            totals[k] = totals.get(k, 0.0) + v
-        if writer:
-            writer.add(result)
-            result.image = None
-        if keep:
-            result.masks = result.masks if args.mask_format != "none" else None
-            results.append(result)
-    if writer:
-        writer.close()
-        log.info("drawings saved to %s", out_dir)
-    if totals:
-        log.info("speed per image (ms): %s", ", ".join(f"{k} {v / n:.1f}" for k, v in totals.items()))
-    if args.save_coco:
-        path = _write_coco(results, args, predictor.names)
-        log.info("%s written to %s", "dataset" if args.as_dataset else "COCO results", path)
+    if predictor.device.type == "cpu":  # process-wide: the CLI's to set, not the library's
+        set_cpu_threads(args.threads)
+    run_prediction(predictor, args.source[0] if len(args.source) == 1 else args.source, outputs)
     return 0
-
-
-def _output_dir(project: Path, name: str, exist_ok: bool) -> Path:
-    path = project / name
-    k = 2
-    while path.exists() and not exist_ok:
-        path = project / f"{name}{k}"
-        k += 1
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-class _Drawings:
-    """Annotated outputs: one image per image, one video per video source."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir, self.videos = out_dir, {}
-
-    def add(self, result: Any) -> None:
-        import cv2
-
-        drawn = result.draw()
-        name = Path(result.path).name if not result.path.startswith("image") else f"{result.path}.jpg"
-        if result.frame is None:
-            cv2.imwrite(str(self.out_dir / name), drawn)
-            return
-        if result.path not in self.videos:
-            from cocoseg.engine.predict_sources import video_fps
-
-            h, w = drawn.shape[:2]
-            target = str(self.out_dir / (Path(result.path).stem + ".mp4"))
-            self.videos[result.path] = cv2.VideoWriter(target, cv2.VideoWriter_fourcc(*"mp4v"), video_fps(result.path), (w, h))
-        self.videos[result.path].write(drawn)
-
-    def close(self) -> None:
-        for writer in self.videos.values():
-            writer.release()
-
-
-def _write_coco(results: list, args: argparse.Namespace, names: dict[int, str]) -> Path:
-    from cocoseg.errors import CocosegError
-    from cocoseg.io import write_json
-    from cocoseg.predictions.image_predictions import coco_dataset, default_category_ids
-
-    image_ids, category_ids = _ids(results, args.ann, names) if args.ann else (None, default_category_ids(names))
-    image_ids = image_ids or _file_ids(results, args.save_coco)
-    if args.as_dataset:
-        if any(r.frame is not None for r in results):
-            raise CocosegError("as_dataset: video frames have no image files to label; extract frames first")
-        from cocoseg.curate.exports_ids import names_under_root
-
-        root, files = names_under_root([r.path for r in results])
-        data = coco_dataset(results, files, image_ids, category_ids, args.mask_format or "polygon")
-        data["info"] = {"images_root": str(root), "description": "cocoseg predict pre-labels"}
-        from cocoseg.io import CocoDataset
-
-        return CocoDataset.from_dict(data, file=args.save_coco).save(args.save_coco)
-    records = [rec for r, i in zip(results, image_ids) for rec in r.to_coco(i, category_ids, args.mask_format or "rle")]
-    return write_json(args.save_coco, records)
-
-
-def _file_ids(results: list, save_coco: str) -> list[int]:
-    """Ids by `image_ids_from_files` (video frames: 1..N); ids that are not the file stem go to *_image_ids.json."""
-    from cocoseg.curate.exports_ids import image_ids_from_files
-    from cocoseg.io import write_json
-
-    if any(r.frame is not None for r in results):
-        return list(range(1, len(results) + 1))
-    ids, mapping = image_ids_from_files([r.path for r in results])
-    if mapping:
-        target = Path(save_coco).with_name(Path(save_coco).stem + "_image_ids.json")
-        log.info("image ids of files without an integer stem written to %s", write_json(target, mapping, indent=1))
-    return ids
-
-
-def _ids(results: list, ann: str, names: dict[int, str]) -> tuple[list[int], dict[int, int]]:
-    """Image ids by file name and category ids by class name (or label order) from a COCO file."""
-    from cocoseg.errors import CocosegError
-    from cocoseg.io import CategoryMap, CocoDataset
-
-    gt = CocoDataset.load(ann, validate=False)
-    by_name = {Path(img["file_name"]).name: int(img["id"]) for img in gt.images}
-    image_ids = []
-    for r in results:
-        key = Path(r.path).name
-        if key not in by_name:
-            raise CocosegError(f"{ann}: no image with file_name {key!r} (needed for the results' image_id)")
-        image_ids.append(by_name[key])
-    cats = {c["name"]: int(c["id"]) for c in gt.categories}
-    if all(n in cats for n in names.values()):
-        return image_ids, {k: cats[n] for k, n in names.items()}
-    cmap = CategoryMap.from_categories(gt.categories)
-    if len(cmap) != len(names):
-        missing = [n for n in names.values() if n not in cats][:5]
-        raise CocosegError(f"{ann}: categories {missing} of the model are not in the file, and the counts differ")
-    log.warning("%s: class names differ from the model's; mapping labels to categories by id order", ann)
-    return image_ids, {k: cmap.category_id(k) for k in names}

@@ -49,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cocoseg.curate.ranking import select
+    from cocoseg.engine.predict_sources import resolve_source
     from cocoseg.engine.ranker import Ranker, score_pool
-    from cocoseg.engine.sources import resolve_source
     from cocoseg.errors import CocosegError
 
     if args.budget < 0:
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _is_image(path: Path) -> bool:
-    from cocoseg.engine.sources import IMAGE_SUFFIXES
+    from cocoseg.engine.predict_sources import IMAGE_SUFFIXES
 
     return path.suffix.lower() in IMAGE_SUFFIXES
 
@@ -162,7 +162,7 @@ def _write_ranking(out: Path, settings: dict, rows: list[dict]) -> Path:
 
 def _labeled_paths(args: argparse.Namespace) -> list[Path]:
     """Image files of the labeled set: a COCO JSON's images (under --labeled_images), or an image source."""
-    from cocoseg.engine.sources import resolve_source
+    from cocoseg.engine.predict_sources import resolve_source
     from cocoseg.errors import CocosegError
 
     labeled = Path(args.labeled)
@@ -186,8 +186,8 @@ def _labeled_paths(args: argparse.Namespace) -> list[Path]:
 def _write_prelabels(args: argparse.Namespace, paths: list[Path], ids: list[int], root: Path, target: Path) -> None:
     """The selected images' predictions as a COCO dataset (rank order; file names relative to `root`)."""
     from cocoseg.engine.predictor import Predictor
-    from cocoseg.engine.results import coco_dataset, default_category_ids
     from cocoseg.io import CocoDataset
+    from cocoseg.predictions.image_predictions import coco_dataset, default_category_ids
 
     predictor = Predictor(args.model, imgsz=args.imgsz, conf=args.prelabel_conf, iou=args.iou, device=args.device,
                           half=args.half, batch=args.batch, threads=args.threads)

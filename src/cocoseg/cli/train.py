@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import typing
+import logging
 
 HELP = "train a YOLOv8-seg model on a dataset YAML (every hyperparameter as key=value)"
 
@@ -13,15 +12,13 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     """One `--key` per TrainConfig field; only the keys given on the command line override defaults."""
     from cocoseg.engine.config import TrainConfig
 
-    hints = typing.get_type_hints(TrainConfig)
-    for f in dataclasses.fields(TrainConfig):
-        kind = hints[f.name]
+    for key, kind, default in TrainConfig.options():
         if kind is bool:
-            parser.add_argument(f"--{f.name}", nargs="?", const="True", default=None, metavar="BOOL",
-                                help=f"(default: {f.default})")
+            parser.add_argument(f"--{key}", nargs="?", const="True", default=None, metavar="BOOL",
+                                help=f"(default: {default})")
         else:
-            parser.add_argument(f"--{f.name}", default=None, metavar=kind.__name__.upper(),
-                                help=f"(default: {f.default!r})")
+            parser.add_argument(f"--{key}", default=None, metavar=kind.__name__.upper(),
+                                help=f"(default: {default!r})")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,8 +36,11 @@ def overrides(args: argparse.Namespace) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     """Train; prints the final metrics as one JSON line (rank 0 only under torchrun)."""
     from cocoseg.engine.config import TrainConfig
+    from cocoseg.engine.distributed import DistContext
     from cocoseg.engine.trainer import Trainer
 
+    if not DistContext.from_env().is_main:  # rank-0 logging: other ranks report only problems
+        logging.getLogger("cocoseg").setLevel(logging.WARNING)
     cfg = TrainConfig.from_overrides(overrides(args))
     if not cfg.data and not cfg.resume:
         from cocoseg.errors import CocosegError

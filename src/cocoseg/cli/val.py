@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from cocoseg.ops.thresholds import VAL_NMS
+
 HELP = "evaluate a model on a dataset YAML split with the COCO-exact evaluator (box and mask mAP)"
 
 
@@ -15,9 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--imgsz", type=int, default=640, help="input size (default: 640)")
     parser.add_argument("--batch", type=int, default=16, help="batch size (default: 16)")
     parser.add_argument("--workers", type=int, default=2, help="data loading processes (default: 2)")
-    parser.add_argument("--conf", type=float, default=0.001, help="confidence threshold (default: 0.001)")
-    parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
-    parser.add_argument("--max_det", type=int, default=300, help="detections kept per image (default: 300)")
+    parser.add_argument("--conf", type=float, default=VAL_NMS.conf, help=f"confidence threshold (default: {VAL_NMS.conf})")
+    parser.add_argument("--iou", type=float, default=VAL_NMS.iou, help=f"NMS IoU threshold (default: {VAL_NMS.iou})")
+    parser.add_argument("--max_det", type=int, default=VAL_NMS.max_det,
+                        help=f"detections kept per image (default: {VAL_NMS.max_det})")
     parser.add_argument("--device", default="", help="cpu, cuda, cuda:N, N (default: auto)")
     parser.add_argument("--save_json", default=None, metavar="PATH",
                         help="also write the predictions as a COCO results file (for `cocoseg eval`)")
@@ -25,9 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print the four mAPs as one JSON line."""
-    from cocoseg.engine.validator import validate_model
+    from cocoseg.engine.validator import ValOptions, validate_model
 
-    metrics = validate_model(args.model, args.data, args.split, args.imgsz, args.batch, args.workers, args.conf,
-                             args.iou, args.max_det, args.device, args.save_json)
+    options = ValOptions(split=args.split, imgsz=args.imgsz, batch=args.batch, workers=args.workers, conf=args.conf,
+                         iou=args.iou, max_det=args.max_det, device=args.device, save_json=args.save_json)
+    metrics = validate_model(args.model, args.data, options)
     print(json.dumps({**metrics.as_dict(), "fitness": metrics.fitness}))
     return 0

@@ -13,8 +13,7 @@ import numpy as np
 
 from cocoseg.data.sample import Sample, map_polygons
 from cocoseg.masks.polygons import clip_instances, instance_box
-
-PAD_VALUE = 114
+from cocoseg.ops.letterbox import PAD_VALUE, letterbox
 
 
 @dataclass(frozen=True)
@@ -89,39 +88,21 @@ def box_candidates(boxes_before: np.ndarray, boxes_after: np.ndarray, min_wh: fl
     return (w2 > min_wh) & (h2 > min_wh) & (w2 * h2 / (w1 * h1 + eps) > min_area_ratio) & (aspect < max_aspect)
 
 
-@dataclass(frozen=True)
-class LetterboxParams:
-    ratio: float
-    new_hw: tuple[int, int]
-    pad: tuple[float, float]  # left, top
-
-
 class LetterBox:
-    """Resize keeping the aspect ratio to fit `size` x `size`, pad centred with gray 114."""
+    """Resize keeping the aspect ratio to fit `size` x `size`, pad centred with gray 114 (`ops.letterbox`)."""
 
     def __init__(self, size: int, scaleup: bool = True):
         self.size, self.scaleup = size, scaleup
 
-    def get_params(self, rng: np.random.Generator | None, sample: Sample) -> LetterboxParams:
-        h, w = sample.hw
-        r = min(self.size / h, self.size / w)
-        if not self.scaleup:
-            r = min(r, 1.0)
-        nh, nw = int(round(h * r)), int(round(w * r))
-        return LetterboxParams(r, (nh, nw), ((self.size - nw) / 2, (self.size - nh) / 2))
+    def get_params(self, rng: np.random.Generator | None, sample: Sample) -> None:
+        return None
 
-    def apply(self, sample: Sample, p: LetterboxParams) -> Sample:
-        nh, nw = p.new_hw
-        image = sample.image
-        if (nh, nw) != sample.hw:
-            image = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
-        left, top = int(round(p.pad[0] - 0.1)), int(round(p.pad[1] - 0.1))
-        right, bottom = self.size - nw - left, self.size - nh - top
-        image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
-        sx, sy = nw / sample.hw[1], nh / sample.hw[0]
-        m = np.array([[sx, 0, left], [0, sy, top], [0, 0, 1]], np.float64)
+    def apply(self, sample: Sample, p: None = None) -> Sample:
+        image, lb = letterbox(sample.image, (self.size, self.size), scaleup=self.scaleup)
+        sx, sy = lb.scale_x, lb.scale_y
+        m = np.array([[sx, 0, lb.pad_x], [0, sy, lb.pad_y], [0, 0, 1]], np.float64)
         ratio = (sample.ratio[0] * sx, sample.ratio[1] * sy)
-        pad = (sample.pad[0] * sx + left, sample.pad[1] * sy + top)
+        pad = (sample.pad[0] * sx + lb.pad_x, sample.pad[1] * sy + lb.pad_y)
         return replace(sample, image=image, polygons=map_polygons(sample.polygons, m), ratio=ratio, pad=pad)
 
 

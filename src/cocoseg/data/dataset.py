@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from typing import Any
 
 import cv2
@@ -23,35 +22,12 @@ import numpy as np
 import torch
 
 from cocoseg.data.augment import LetterBox, RandomFlip, RandomHSV, RandomPerspective
+from cocoseg.data.augment_config import AugmentConfig
 from cocoseg.data.labels import ImageLabels
 from cocoseg.data.mix import CopyPaste, MixUp, Mosaic, is_scale_translate
 from cocoseg.data.polygon_parts import rasterize_each, rasterize_overlap
 from cocoseg.data.sample import Sample, Transform, run
 from cocoseg.errors import CocosegError
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Augmentation strengths (reference defaults); all zero means no augmentation."""
-
-    hsv_h: float = 0.015
-    hsv_s: float = 0.7
-    hsv_v: float = 0.4
-    degrees: float = 0.0
-    translate: float = 0.1
-    scale: float = 0.5
-    shear: float = 0.0
-    perspective: float = 0.0
-    flipud: float = 0.0
-    fliplr: float = 0.5
-    mosaic: float = 1.0
-    mixup: float = 0.0
-    copy_paste: float = 0.0
-
-    @classmethod
-    def from_object(cls, obj: Any) -> AugmentConfig:
-        """Pick the augmentation fields from any object with those attributes (e.g. a TrainConfig)."""
-        return cls(**{f.name: getattr(obj, f.name) for f in fields(cls)})
 
 
 class SegmentationDataset(torch.utils.data.Dataset):

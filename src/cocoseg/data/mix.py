@@ -14,10 +14,11 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from cocoseg.data.augment import PAD_VALUE, PerspectiveParams, RandomFlip, box_candidates
+from cocoseg.data.augment import PerspectiveParams, RandomFlip, box_candidates
 from cocoseg.data.polygon_parts import fill_instance
 from cocoseg.data.sample import Sample, concat_samples, map_polygons
 from cocoseg.masks.polygons import clip_instances
+from cocoseg.ops.letterbox import PAD_VALUE
 
 Loader = Callable[[int], Sample]
 

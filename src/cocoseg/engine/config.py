@@ -1,4 +1,9 @@
-"""The training arguments: one typed dataclass, `key=value` overrides coerced by field type.
+"""The training arguments: small typed sections composed into `TrainConfig`; flat `key=value` overrides.
+
+Users (CLI, YAML, args.yaml, checkpoints' train_args) see one flat namespace of keys (`lr0=0.01`,
+`mosaic=0.5`); `TrainConfig` routes each key to its section (run, optim, loss, augment, validation) and
+reads them back flat (`cfg.lr0` is `cfg.optim.lr0`). The augmentation section is the data layer's
+`AugmentConfig` itself, so the dataset and the trainer share one definition of those fields.
 
 Defaults follow the reference YOLOv8 recipe (`docs/YOLOV8_SEG.md` §4.5). The config is built once at
 the edge (CLI or `TrainConfig.from_overrides`) and never mutated afterwards: every stage below takes
@@ -7,23 +12,21 @@ the values it needs as explicit arguments.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from cocoseg.data.augment_config import AugmentConfig
 from cocoseg.errors import CocosegError
-
-_TRUE = {"1", "true", "yes", "y", "on"}
-_FALSE = {"0", "false", "no", "n", "off"}
+from cocoseg.ops.thresholds import VAL_NMS
+from cocoseg.values import FALSE_WORDS, TRUE_WORDS, closest_key
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Every training hyperparameter, with the reference's defaults."""
+class RunConfig:
+    """What to train, where, for how long, and how the run is kept."""
 
-    # what and where
     data: str = ""
     model: str = "yolov8n-seg"
     epochs: int = 100
@@ -41,8 +44,19 @@ class TrainConfig:
     fraction: float = 1.0  # fraction of the train split used
     cache_labels: bool = True
     cache_images: bool = False  # keep decoded, resized images in RAM (skipped if over half the free memory)
-    # schedule and optimizer
     patience: int = 100
+    close_mosaic: int = 10
+    save_period: int = -1  # also save epochN.pt every N epochs when > 0
+    plots: bool = True
+    pretrained: bool = True  # for fine-tuning from a .pt: load matching weights
+    time: float = 0.0  # hours; stop after this much training time when > 0
+    max_iters: int = 0  # stop each epoch after this many iterations when > 0 (smoke tests)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimizer, learning-rate schedule, warmup, clipping, EMA and mixed precision."""
+
     optimizer: str = "auto"  # SGD, AdamW, Adam, auto
     lr0: float = 0.01
     lrf: float = 0.01
@@ -56,59 +70,90 @@ class TrainConfig:
     max_norm: float = 10.0  # gradient clipping (L2 norm of all gradients)
     ema: bool = True
     amp: bool = True  # used on CUDA only
-    # loss gains
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Loss gains and the mask target layout."""
+
     box: float = 7.5
     cls: float = 0.5
     dfl: float = 1.5
-    # augmentation (probabilities and ranges)
-    hsv_h: float = 0.015
-    hsv_s: float = 0.7
-    hsv_v: float = 0.4
-    degrees: float = 0.0
-    translate: float = 0.1
-    scale: float = 0.5
-    shear: float = 0.0
-    perspective: float = 0.0
-    flipud: float = 0.0
-    fliplr: float = 0.5
-    mosaic: float = 1.0
-    mixup: float = 0.0
-    copy_paste: float = 0.0
-    close_mosaic: int = 10
     # True: all of an image's instances share ONE index map, so where two overlap the pixel belongs only
     # to the smaller one (the larger one's target has a hole there); False: one full mask per instance
     overlap_mask: bool = True
     mask_ratio: int = 4
-    # validation and saving
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """Per-epoch validation: whether, how often, and the post-processing it uses (`ops.thresholds.VAL_NMS`)."""
+
     val: bool = True
     val_period: int = 1  # validate every N epochs (the last epoch always)
-    conf: float = 0.001
-    iou: float = 0.7
-    max_det: int = 300
-    save_period: int = -1  # also save epochN.pt every N epochs when > 0
-    plots: bool = True
-    pretrained: bool = True  # for fine-tuning from a .pt: load matching weights
-    time: float = 0.0  # hours; stop after this much training time when > 0
-    max_iters: int = 0  # stop each epoch after this many iterations when > 0 (smoke tests)
+    conf: float = VAL_NMS.conf
+    iou: float = VAL_NMS.iou
+    max_det: int = VAL_NMS.max_det
+
+
+SECTIONS: dict[str, type] = {"run": RunConfig, "optim": OptimConfig, "loss": LossConfig, "augment": AugmentConfig,
+                             "validation": ValidationConfig}
+SECTION_OF: dict[str, str] = {f.name: sec for sec, kind in SECTIONS.items() for f in fields(kind)}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every training hyperparameter, with the reference's defaults, in five sections (read flat too)."""
+
+    run: RunConfig = RunConfig()
+    optim: OptimConfig = OptimConfig()
+    loss: LossConfig = LossConfig()
+    augment: AugmentConfig = AugmentConfig()
+    validation: ValidationConfig = ValidationConfig()
+
+    def __getattr__(self, key: str) -> Any:
+        """Flat read access (`cfg.lr0`): the key's section holds it."""
+        section = SECTION_OF.get(key)
+        if section is None:
+            raise AttributeError(f"TrainConfig has no key {key!r}")
+        return getattr(object.__getattribute__(self, section), key)
 
     @classmethod
     def keys(cls) -> list[str]:
-        """The names users may set."""
-        return [f.name for f in fields(cls)]
+        """The names users may set (flat, section by section)."""
+        return list(SECTION_OF)
+
+    @classmethod
+    def options(cls) -> list[tuple[str, Any, Any]]:
+        """(key, type, default) of every key, for the CLI's options and `--help`."""
+        out = []
+        for kind in SECTIONS.values():
+            hints = typing.get_type_hints(kind)
+            out.extend((f.name, hints[f.name], f.default) for f in fields(kind))
+        return out
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any], base: TrainConfig | None = None) -> TrainConfig:
-        """A config from `{key: value}` (strings are coerced by field type); unknown keys are rejected."""
+        """A config from flat `{key: value}` (strings are coerced by field type); unknown keys are rejected."""
         base = base or cls()
-        hints = typing.get_type_hints(cls)
+        types = {key: kind for key, kind, _ in cls.options()}
         values: dict[str, Any] = {}
         for key, raw in overrides.items():
-            if key not in hints:
-                raise CocosegError(f"unknown training argument '{key}'{_suggest(key, cls.keys())}")
-            values[key] = coerce(key, raw, hints[key])
-        cfg = dataclasses.replace(base, **values)
+            if key not in types:
+                close = closest_key(key, cls.keys())
+                raise CocosegError(f"unknown training argument '{key}'" + (f"; did you mean '{close}'?" if close else ""))
+            values[key] = coerce(key, raw, types[key])
+        cfg = base.replace(**values)
         cfg.check()
         return cfg
+
+    def replace(self, **values: Any) -> TrainConfig:
+        """A copy with flat keys changed (no coercion, no checks)."""
+        by_section: dict[str, dict[str, Any]] = {}
+        for key, value in values.items():
+            by_section.setdefault(SECTION_OF[key], {})[key] = value
+        changed = {sec: dataclasses.replace(getattr(self, sec), **kv) for sec, kv in by_section.items()}
+        return dataclasses.replace(self, **changed)
 
     def check(self) -> None:
         """Reject values that cannot work, naming the argument."""
@@ -128,7 +173,7 @@ class TrainConfig:
                 raise CocosegError(f"{key} is a probability in [0, 1], got {getattr(self, key)}")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values, for args.yaml and checkpoints."""
+        """Plain flat values, for args.yaml and checkpoints."""
         return {k: getattr(self, k) for k in self.keys()}
 
 
@@ -143,9 +188,9 @@ def coerce(key: str, raw: Any, kind: Any) -> Any:
     text = raw.strip()
     try:
         if kind is bool:
-            if text.lower() in _TRUE:
+            if text.lower() in TRUE_WORDS:
                 return True
-            if text.lower() in _FALSE:
+            if text.lower() in FALSE_WORDS:
                 return False
             raise ValueError
         if kind is int:
@@ -159,8 +204,3 @@ def coerce(key: str, raw: Any, kind: Any) -> Any:
         name = {bool: "True or False", int: "an integer", float: "a number"}[kind]
         raise CocosegError(f"{key} expects {name}, got {raw!r}") from None
     return "" if text.lower() in {"none", "null"} else text
-
-
-def _suggest(key: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""

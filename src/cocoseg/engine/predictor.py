@@ -11,13 +11,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from cocoseg.engine.device import resolve_half, select_device, set_cpu_threads
+from cocoseg.engine.device import resolve_half, select_device
 from cocoseg.engine.predict_sources import Frame, Source, iter_frames
 from cocoseg.errors import CocosegError
 from cocoseg.models import SegmentationModel, load_model
 from cocoseg.ops.letterbox import LetterboxMap, letterbox, letterbox_shape
 from cocoseg.ops.masks import paste_masks
-from cocoseg.ops.nms import non_max_suppression
+from cocoseg.ops.postprocess import Detections, postprocess
+from cocoseg.ops.thresholds import PREDICT_NMS
 from cocoseg.predictions.image_predictions import InstanceMasks, Result
 
 ModelLike = Union[str, Path, nn.Module]
@@ -51,9 +52,10 @@ class Predictor:
     `model` is a registry name, a checkpoint (cocoseg or reference `.pt`), an `.onnx` file, or a
     SegmentationModel (copied, never modified). Defaults follow the reference's predict settings.
     `rect` pads a batch of same-shaped images only to the next multiple of 32 (faster) instead of
-    to `imgsz`; a static-shape ONNX model always gets `imgsz`. `threads`: CPU threads (default: the
-    available cores not kept busy by other processes, see `device.default_cpu_threads`; the
-    reference always runs one).
+    to `imgsz`; a static-shape ONNX model always gets `imgsz`. `threads`: ONNX Runtime's CPU threads
+    (default: the available cores not kept busy by other processes, see `device.default_cpu_threads`;
+    the reference always runs one). torch's thread count is process-wide state that the Predictor
+    leaves alone: the application sets it (`cocoseg predict` calls `device.set_cpu_threads`).
     """
 
     def __init__(
@@ -61,21 +63,21 @@ class Predictor:
         model: ModelLike,
         *,
         imgsz: int | tuple[int, int] = 640,
-        conf: float = 0.25,
-        iou: float = 0.7,
-        max_det: int = 300,
+        conf: float = PREDICT_NMS.conf,
+        iou: float = PREDICT_NMS.iou,
+        max_det: int = PREDICT_NMS.max_det,
         device: str | torch.device | None = None,
         half: bool = False,
         batch: int = 1,
         retina_masks: bool = False,
         classes: Sequence[int] | None = None,
         agnostic_nms: bool = False,
-        multi_label: bool = False,
+        multi_label: bool = PREDICT_NMS.multi_label,
         rect: bool = True,
         threads: int | None = None,
     ) -> None:
         self.device = select_device(device)
-        self.threads = set_cpu_threads(threads) if self.device.type == "cpu" else None
+        self.threads = threads
         self.backend = _make_backend(model, self.device, half, self.threads)
         self.imgsz = _check_imgsz(imgsz, self.backend.stride)
         if batch < 1:
@@ -127,10 +129,8 @@ class Predictor:
         pred, protos = self.backend(batch)
         _sync(pred)
         t2 = time.perf_counter()
-        dets = non_max_suppression(
-            pred, self.conf, self.iou, self.backend.num_masks, max_det=self.max_det,
-            multi_label=self.multi_label, classes=self.classes, agnostic=self.agnostic,
-        )
+        dets = postprocess(pred, protos, self.conf, self.iou, self.max_det, self.multi_label,
+                           classes=self.classes, agnostic=self.agnostic, masks=False)
         _sync(pred)
         t3 = time.perf_counter()
         results = [self._result(f, lb, det, proto) for f, (_, lb), det, proto in zip(frames, boxed, dets, protos)]
@@ -141,14 +141,14 @@ class Predictor:
                        "nms": (t3 - t2) * 1e3 / n, "masks": (t4 - t3) * 1e3 / n}
         return results
 
-    def _result(self, frame: Frame, lb: LetterboxMap, det: torch.Tensor, protos: torch.Tensor) -> Result:
-        boxes = det[:, :4]
-        crops = paste_masks(protos, det[:, 6:], boxes, lb, crop_at_proto=not self.retina_masks)
+    def _result(self, frame: Frame, lb: LetterboxMap, det: Detections, protos: torch.Tensor) -> Result:
+        boxes = det.boxes_xyxy
+        crops = paste_masks(protos, det.coefficients, boxes, lb, crop_at_proto=not self.retina_masks)
         h, w = lb.orig_hw
         return Result(
             path=frame.path, image_shape=(h, w), frame=frame.frame, names=self.names,
             boxes_xyxy=lb.to_original(boxes).cpu().numpy().astype(np.float32),
-            scores=det[:, 4].float().cpu().numpy(), classes=det[:, 5].long().cpu().numpy(),
+            scores=det.scores.float().cpu().numpy(), classes=det.classes.cpu().numpy(),
             masks=InstanceMasks(h, w, crops),
         )
 

@@ -8,27 +8,21 @@ Layout of `project/name/`:
     weights/last.pt    written atomically at the end of every epoch (what `resume=True` continues)
     weights/best.pt    the checkpoint of the best fitness (0.1 mAP50 + 0.9 mAP50-95, box + mask)
     metrics.json       final metrics of best.pt
-Checkpoints hold only tensors, numbers, strings and containers (`torch.load(weights_only=True)`).
+Checkpoints are written by `engine.checkpoints.save_checkpoint` (atomic, weights_only-loadable, versioned).
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
 
-from cocoseg.errors import CocosegError
 from cocoseg.io import atomic_write
-
-CHECKPOINT_FORMAT = "cocoseg-checkpoint"
-CHECKPOINT_VERSION = 1
 
 
 def new_run_dir(project: str | Path, name: str, exist_ok: bool = False) -> Path:
@@ -105,30 +99,3 @@ def read_results(path: Path) -> list[dict[str, str]]:
 
 def _fmt(value: Any) -> Any:
     return f"{value:.6g}" if isinstance(value, float) else value
-
-
-def save_checkpoint(path: Path, record: Mapping[str, Any]) -> Path:
-    """Write a checkpoint dict atomically (temp file in the same folder, then rename)."""
-    payload = {"format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION, **record}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A cocoseg training checkpoint (weights_only load); CocosegError when it is not one."""
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CocosegError(f"{path}: no such checkpoint") from None
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not ours"
-        raise CocosegError(f"{path}: not a cocoseg checkpoint ({type(exc).__name__})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise CocosegError(f"{path}: not a cocoseg checkpoint")
-    return ckpt

@@ -6,7 +6,6 @@ so `resume=True` continues exactly where `last.pt` (written atomically after eve
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import random
@@ -17,18 +16,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from cocoseg.data import AugmentConfig, SegmentationDataset, collate
+from cocoseg.data import SegmentationDataset, collate
 from cocoseg.data.split_labels import SplitData, load_split_labels
 from cocoseg.engine import optim
+from cocoseg.engine.checkpoints import load_checkpoint, save_checkpoint
 from cocoseg.engine.config import TrainConfig
 from cocoseg.engine.device import default_cpu_threads, select_device
 from cocoseg.engine.distributed import DistContext
 from cocoseg.engine.ema import ModelEMA, unwrap
 from cocoseg.engine.model_setup import build_training_model
-from cocoseg.engine.runs import RunDir, load_checkpoint, new_run_dir, save_checkpoint
+from cocoseg.engine.runs import RunDir, new_run_dir
 from cocoseg.engine.validator import Validator, ValMetrics
 from cocoseg.errors import CocosegError
-from cocoseg.models.hub import model_state
 from cocoseg.models.loss import LOSS_NAMES, SegmentationLoss
 
 LOGGER = logging.getLogger(__name__)
@@ -42,8 +41,6 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, dist: DistContext | None = None):
         self.dist = dist or DistContext.from_env()
-        if not self.dist.is_main:  # rank-0 logging: other ranks report only problems
-            logging.getLogger("cocoseg").setLevel(logging.WARNING)
         self.device = _device_for(cfg.device, self.dist)
         self.dist.init(self.device)
         self.resume_ckpt: dict[str, Any] | None = None
@@ -118,7 +115,7 @@ class Trainer:
         labels = split.labels
         if self.cfg.fraction < 1:
             labels = labels[: max(1, round(len(labels) * self.cfg.fraction))]
-        return SegmentationDataset(labels, self.cfg.imgsz, augment=True, hyp=AugmentConfig.from_object(self.cfg),
+        return SegmentationDataset(labels, self.cfg.imgsz, augment=True, hyp=self.cfg.augment,
                                    mask_ratio=self.cfg.mask_ratio, overlap_mask=self.cfg.overlap_mask,
                                    seed=self.cfg.seed)
 
@@ -266,16 +263,16 @@ class Trainer:
         row.update({f"lr/pg{j}": float(g["lr"]) for j, g in enumerate(self.optimizer.param_groups)})
         row["time"] = seconds
         self.run.append_results(row)
-        record = self._checkpoint_record(epoch)
-        save_checkpoint(self.run.last, record)
+        model, record = self.eval_model(), self._checkpoint_record(epoch)
+        save_checkpoint(self.run.last, model, extra=record)
         if improved or not self.run.best.exists():
-            save_checkpoint(self.run.best, record)
+            save_checkpoint(self.run.best, model, extra=record)
         if self.cfg.save_period > 0 and (epoch + 1) % self.cfg.save_period == 0:
-            save_checkpoint(self.run.weights / f"epoch{epoch + 1}.pt", record)
+            save_checkpoint(self.run.weights / f"epoch{epoch + 1}.pt", model, extra=record)
 
     def _checkpoint_record(self, epoch: int) -> dict[str, Any]:
+        """Everything but the model (`save_checkpoint` stores the EMA / eval model: what load_model uses)."""
         return {
-            "model": model_state(self.eval_model()),  # what load_model / predict / val use
             "train_state_dict": unwrap(self.model).state_dict(),
             "ema_updates": self.ema.updates if self.ema is not None else None,
             "optimizer": self.optimizer.state_dict(),
@@ -328,7 +325,7 @@ def _resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any], Path]:
     for key in RESUME_OVERRIDABLE:
         stored[key] = getattr(cfg, key)
     stored["resume"] = True
-    resumed = dataclasses.replace(TrainConfig.from_overrides(stored), model=str(last))
+    resumed = TrainConfig.from_overrides(stored).replace(model=str(last))
     return resumed, ckpt, last.parent.parent
 
 

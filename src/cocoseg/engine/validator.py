@@ -7,6 +7,7 @@ several processes each evaluates a shard of the images and the evaluator states 
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -21,6 +22,7 @@ from cocoseg.masks import crop_to_rle, xyxy_to_xywh
 from cocoseg.ops.letterbox import LetterboxMap
 from cocoseg.ops.masks import paste_masks
 from cocoseg.ops.postprocess import postprocess
+from cocoseg.ops.thresholds import VAL_NMS
 
 LOGGER = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class Validator:
     """Runs a model over the val split and evaluates boxes and masks against the COCO ground truth."""
 
     def __init__(self, gt: CocoDataset, dataset: SegmentationDataset, batch: int = 32, workers: int = 0,
-                 conf: float = 0.001, iou: float = 0.7, max_det: int = 300):
+                 conf: float = VAL_NMS.conf, iou: float = VAL_NMS.iou, max_det: int = VAL_NMS.max_det):
         self.gt, self.dataset, self.batch, self.workers = gt, dataset, batch, workers
         self.conf, self.iou, self.max_det = conf, iou, max_det
         self.category_map = CategoryMap.from_categories(gt.categories)
@@ -84,7 +86,7 @@ class Validator:
             else:
                 pred, protos = model(imgs)
             for i, det in enumerate(postprocess(pred.float(), protos.float(), self.conf, self.iou, self.max_det,
-                                                multi_label=True, masks=False)):
+                                                multi_label=VAL_NMS.multi_label, masks=False)):
                 self._add_image(batch, i, det, protos[i].float(), results if keep_results else None)
         if was_training:
             model.train()
@@ -129,13 +131,27 @@ def _numpy(mask: Any) -> np.ndarray:
     return mask.cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
 
 
-def validate_model(model: Any, data: str, split: str = "val", imgsz: int = 640, batch: int = 16, workers: int = 2,
-                   conf: float = 0.001, iou: float = 0.7, max_det: int = 300, device: str = "",
-                   save_json: str | None = None) -> ValMetrics:
+@dataclass(frozen=True)
+class ValOptions:
+    """`cocoseg val` settings: the split, input size, loader, post-processing, device, and an optional results file."""
+
+    split: str = "val"
+    imgsz: int = 640
+    batch: int = 16
+    workers: int = 2
+    conf: float = VAL_NMS.conf
+    iou: float = VAL_NMS.iou
+    max_det: int = VAL_NMS.max_det
+    device: str = ""
+    save_json: str | None = None
+
+
+def validate_model(model: Any, data: str, options: ValOptions | None = None, **overrides: Any) -> ValMetrics:
     """`cocoseg val`: evaluate a model (name, checkpoint or module) on a split of a dataset YAML.
 
-    With `save_json`, the predictions are also written as a COCO results file, on which
-    `cocoseg eval` gives exactly the same numbers.
+    `options` (default `ValOptions()`), with `overrides` naming its fields. With `save_json`, the
+    predictions are also written as a COCO results file, on which `cocoseg eval` gives exactly the
+    same numbers.
     """
     from cocoseg.data.split_labels import load_split_labels
     from cocoseg.engine.device import select_device
@@ -143,17 +159,20 @@ def validate_model(model: Any, data: str, split: str = "val", imgsz: int = 640, 
     from cocoseg.io import write_json
     from cocoseg.models import load_model
 
-    dev = select_device(device)
+    opt = dataclasses.replace(options or ValOptions(), **overrides)
+
+    dev = select_device(opt.device)
     net = model if isinstance(model, torch.nn.Module) else load_model(model)
-    split_data = load_split_labels(data, split, need_gt=True)
+    split_data = load_split_labels(data, opt.split, need_gt=True)
     assert split_data.gt is not None
     if int(net.nc) != len(split_data.gt.categories):
-        raise CocosegError(f"model has {net.nc} classes but {data} ({split}) has {len(split_data.gt.categories)} "
+        raise CocosegError(f"model has {net.nc} classes but {data} ({opt.split}) has {len(split_data.gt.categories)} "
                            "categories; fine-tune it on this data first (cocoseg train model=... data=...)")
-    dataset = SegmentationDataset(split_data.labels, imgsz, augment=False, with_masks=False)
-    validator = Validator(split_data.gt, dataset, batch=batch, workers=workers, conf=conf, iou=iou, max_det=max_det)
-    metrics, results = validator.run(net.to(dev), dev, keep_results=save_json is not None)
-    if save_json is not None:
-        write_json(save_json, results)
-        LOGGER.info("saved %d predictions to %s", len(results), save_json)
+    dataset = SegmentationDataset(split_data.labels, opt.imgsz, augment=False, with_masks=False)
+    validator = Validator(split_data.gt, dataset, batch=opt.batch, workers=opt.workers, conf=opt.conf, iou=opt.iou,
+                          max_det=opt.max_det)
+    metrics, results = validator.run(net.to(dev), dev, keep_results=opt.save_json is not None)
+    if opt.save_json is not None:
+        write_json(opt.save_json, results)
+        LOGGER.info("saved %d predictions to %s", len(results), opt.save_json)
     return metrics

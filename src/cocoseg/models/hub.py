@@ -1,7 +1,6 @@
 """`load_model(name_or_path)`: a registry name, a cocoseg checkpoint, or a reference `.pt`, as a ready model."""
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union
@@ -9,12 +8,10 @@ from typing import Any, Union
 import torch
 
 from cocoseg.errors import CocosegError
+from cocoseg.models.checkpoint import read_checkpoint_file
 from cocoseg.models.config import ModelConfig
 from cocoseg.models.yolov8_seg import SegmentationModel
 from cocoseg.models.zoo import build_model, list_models, normalize_name
-
-CHECKPOINT_FORMAT = "cocoseg-checkpoint"
-CHECKPOINT_VERSION = 1
 
 PathLike = Union[str, Path]
 
@@ -36,19 +33,6 @@ def model_from_state(state: Mapping[str, Any], source: str = "<memory>") -> Segm
     except (KeyError, TypeError, RuntimeError) as exc:
         raise CocosegError(f"{source}: invalid model record in checkpoint: {exc}") from exc
     return model
-
-
-def read_checkpoint_file(path: PathLike) -> dict[str, Any] | None:
-    """A cocoseg checkpoint dict via `torch.load(weights_only=True)`, or None if the file is not one."""
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:  # pickled modules (a reference checkpoint) or other objects
-        return None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise CocosegError(f"{path}: cannot read checkpoint: {exc}") from exc
-    if isinstance(ckpt, dict) and ckpt.get("format") == CHECKPOINT_FORMAT:
-        return ckpt
-    return None
 
 
 def load_model(name_or_path: PathLike, device: str | torch.device | None = None) -> SegmentationModel:
@@ -73,7 +57,5 @@ def _load_file(path: Path) -> SegmentationModel:
 
     ckpt = read_checkpoint_file(path)
     if ckpt is not None:
-        if ckpt.get("format_version", 0) > CHECKPOINT_VERSION:
-            raise CocosegError(f"{path}: checkpoint format {ckpt['format_version']} is newer than this cocoseg reads")
         return model_from_state(ckpt["model"], str(path))
     return import_reference_checkpoint(path)[0]

@@ -1,15 +1,24 @@
-"""Letterbox resize (keep aspect ratio, pad with gray) and the exact map between input and original pixels."""
+"""Letterbox resize (keep aspect ratio, pad with gray) and the exact map between input and original pixels.
+
+The one letterbox of cocoseg: training/validation samples (`cocoseg.data.augment.LetterBox`) and
+prediction (`cocoseg.engine.predictor`) both call `letterbox` here. numpy + cv2 only (no torch at
+module level), so the numpy-side `data` transforms use it without pulling the model stack.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
-import torch
 
-PAD_VALUE = 114
-BoxArray = TypeVar("BoxArray", np.ndarray, torch.Tensor)
+PAD_VALUE = 114  # gray of the padding and of warped-in borders
+BoxArray = TypeVar("BoxArray", bound=Any)  # np.ndarray or torch.Tensor: the result has the input's type
+
+
+def _copy_boxes(boxes: Any) -> Any:
+    """A float copy of (N, 4) boxes, torch tensors kept as tensors (duck-typed: no torch import here)."""
+    return boxes.clone() if hasattr(boxes, "clone") else np.array(boxes, dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,7 @@ class LetterboxMap:
 
     def to_original(self, boxes_xyxy: BoxArray, clip: bool = True) -> BoxArray:
         """(N, 4) boxes in input pixels -> original-image pixels (new array/tensor), clipped to the image."""
-        out = boxes_xyxy.clone() if isinstance(boxes_xyxy, torch.Tensor) else np.array(boxes_xyxy, dtype=np.float32)
+        out = _copy_boxes(boxes_xyxy)
         out[..., 0::2] = (out[..., 0::2] - self.pad_x) / self.scale_x
         out[..., 1::2] = (out[..., 1::2] - self.pad_y) / self.scale_y
         if clip:
@@ -40,7 +49,7 @@ class LetterboxMap:
 
     def to_input(self, boxes_xyxy: BoxArray) -> BoxArray:
         """(N, 4) boxes in original pixels -> input pixels (new array/tensor)."""
-        out = boxes_xyxy.clone() if isinstance(boxes_xyxy, torch.Tensor) else np.array(boxes_xyxy, dtype=np.float32)
+        out = _copy_boxes(boxes_xyxy)
         out[..., 0::2] = out[..., 0::2] * self.scale_x + self.pad_x
         out[..., 1::2] = out[..., 1::2] * self.scale_y + self.pad_y
         return out

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import torch
 
 from cocoseg.ops.boxes import box_iou, cxcywh_to_xyxy
+from cocoseg.ops.thresholds import PREDICT_NMS
 
 BLOCK = 512
 
@@ -68,12 +69,12 @@ def nms(
 
 def non_max_suppression(
     pred: torch.Tensor,
-    conf: float = 0.25,
-    iou: float = 0.7,
+    conf: float = PREDICT_NMS.conf,
+    iou: float = PREDICT_NMS.iou,
     num_masks: int = 32,
     *,
-    max_det: int = 300,
-    multi_label: bool = False,
+    max_det: int = PREDICT_NMS.max_det,
+    multi_label: bool = PREDICT_NMS.multi_label,
     classes: Sequence[int] | None = None,
     agnostic: bool = False,
     max_nms: int = 30000,

@@ -8,6 +8,7 @@ import torch
 
 from cocoseg.ops.masks import proto_masks
 from cocoseg.ops.nms import non_max_suppression
+from cocoseg.ops.thresholds import PREDICT_NMS
 
 
 @dataclass
@@ -32,10 +33,10 @@ class Detections:
 def postprocess(
     pred: torch.Tensor,
     protos: torch.Tensor,
-    conf: float = 0.25,
-    iou: float = 0.7,
-    max_det: int = 300,
-    multi_label: bool = False,
+    conf: float = PREDICT_NMS.conf,
+    iou: float = PREDICT_NMS.iou,
+    max_det: int = PREDICT_NMS.max_det,
+    multi_label: bool = PREDICT_NMS.multi_label,
     *,
     classes: Sequence[int] | None = None,
     agnostic: bool = False,
@@ -47,7 +48,7 @@ def postprocess(
     Class-aware greedy NMS (`agnostic` for class-agnostic), optional multi-label candidates, at most
     `max_det` per image. With `masks`, each detection's mask at prototype resolution (cheap; for
     original-resolution masks use `cocoseg.ops.paste_masks` with the image's letterbox map).
-    Validation uses conf=0.001, iou=0.7, max_det=300, multi_label=True (the reference's defaults).
+    Defaults: `PREDICT_NMS`; validation passes `VAL_NMS` (conf 0.001, multi-label).
     """
     nm = protos.shape[1]
     input_hw = (protos.shape[2] * 4, protos.shape[3] * 4)

@@ -1,0 +1,81 @@
+"""The cocoseg checkpoint file: the one writer and the one reader.
+
+Everything stored is loadable with `torch.load(weights_only=True)`: tensors, dicts, lists, tuples,
+strings, numbers, booleans and None. A checkpoint never contains pickled modules or classes.
+
+Layout: {"format": "cocoseg-checkpoint", "format_version": 1, "cocoseg_version": str,
+         "model": {"config": {...}, "names": {label: name}, "state_dict": {...}}, **extra}
+
+`read_checkpoint_file` answers None for a file that is not a cocoseg checkpoint (a reference YOLOv8
+`.pt` holds pickled modules): `load_model` then takes its foreign-file branch, the restricted
+reference import. It lives in `models` (not `engine`) because `load_model` reads checkpoints too.
+"""
+from __future__ import annotations
+
+import pickle
+from collections import OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Union
+
+import torch
+
+from cocoseg import __version__
+from cocoseg.errors import CocosegError
+from cocoseg.io import atomic_write
+
+CHECKPOINT_FORMAT = "cocoseg-checkpoint"
+CHECKPOINT_VERSION = 1
+RESERVED_KEYS = frozenset({"format", "format_version", "cocoseg_version"})
+
+PathLike = Union[str, Path]
+
+
+def check_plain(value: Any, where: str) -> None:
+    """Raise if `value` holds anything `torch.load(weights_only=True)` would refuse."""
+    if value is None or isinstance(value, (bool, int, float, str, bytes, torch.Tensor, torch.dtype, torch.device)):
+        return
+    if isinstance(value, torch.Size):
+        return
+    if isinstance(value, (list, tuple, set, frozenset)):
+        for i, item in enumerate(value):
+            check_plain(item, f"{where}[{i}]")
+        return
+    if type(value) in (dict, OrderedDict):
+        for key, item in value.items():
+            check_plain(key, f"{where} key")
+            check_plain(item, f"{where}[{key!r}]")
+        return
+    raise CocosegError(
+        f"checkpoint: {where} is a {type(value).__module__}.{type(value).__qualname__}; only tensors, plain "
+        "containers, numbers and strings are stored (convert it, e.g. dataclasses.asdict or .tolist())"
+    )
+
+
+def write_checkpoint_file(path: PathLike, record: Mapping[str, Any], where: str = "extra") -> Path:
+    """Write `record` (a "model" entry plus anything plain) stamped with format and version, atomically."""
+    clash = sorted(RESERVED_KEYS & set(record))
+    if clash:
+        raise CocosegError(f"checkpoint: {where} keys {clash} are reserved")
+    check_plain({k: v for k, v in record.items() if k != "model"}, where)
+    ckpt = {"format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION, "cocoseg_version": __version__,
+            **record}
+    return atomic_write(path, lambda fh: torch.save(ckpt, fh), mode="wb")
+
+
+def read_checkpoint_file(path: PathLike) -> dict[str, Any] | None:
+    """A cocoseg checkpoint dict via `torch.load(weights_only=True)` (tensors on the CPU), or None if the
+    file is not one; CocosegError when it is missing, unreadable or from a newer cocoseg."""
+    if not Path(path).is_file():
+        raise CocosegError(f"checkpoint {path}: no such file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # pickled modules (a reference checkpoint) or other objects
+        return None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise CocosegError(f"{path}: cannot read checkpoint: {exc}") from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        return None
+    if ckpt.get("format_version", 0) > CHECKPOINT_VERSION:
+        raise CocosegError(f"{path}: checkpoint format {ckpt['format_version']} is newer than this cocoseg reads")
+    return ckpt
