@@ -5,7 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cocoseg.convert import load_data_yaml, load_split
+from cocoseg.convert import load_split
+from cocoseg.datasets import load_data_yaml
 from cocoseg.io import CocoDataset
 
 
