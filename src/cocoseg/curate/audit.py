@@ -23,14 +23,11 @@ import numpy as np
 
 from cocoseg import masks
 from cocoseg.curate import audit_scores as S
+from cocoseg.curate.audit_report import FLAG_BELOW, AuditReport, build_report
 from cocoseg.errors import CocosegError
 from cocoseg.eval.analysis._prepare import load_inputs
 from cocoseg.io import CocoDataset
 from cocoseg.io.results import DetectionResults
-
-FLAG_BELOW = {"overlooked": 0.5, "swap": 0.5, "badloc": 0.7, "duplicate": 0.5, "degenerate": 0.5}
-FIXES = {"overlooked": "added", "swap": "relabelled", "badloc": "reshaped", "duplicate": "removed",
-         "degenerate": "removed"}
 
 
 @dataclass
@@ -46,23 +43,6 @@ class _Image:
     crowd_iou: np.ndarray  # (C, P) overlap of predictions with crowd regions
     scores: dict[str, np.ndarray] = field(default_factory=dict)
     extra: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class AuditReport:
-    """Per-annotation, per-prediction and per-image scores of an audit, and the ranked issues."""
-
-    geometry: str
-    settings: dict[str, Any]
-    images: list[dict]
-    annotations: list[dict]
-    overlooked: list[dict]
-    issues: list[dict]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"geometry": self.geometry, "settings": self.settings, "issues": self.issues, "images": self.images,
-                "annotations": self.annotations, "overlooked": self.overlooked}
 
 
 def _geometry_mode(gt: CocoDataset, dets: DetectionResults, geometry: str) -> str:
@@ -191,8 +171,6 @@ def audit(gt: Any, predictions: Any, *, geometry: str = "auto", high_probability
     every annotation); True (default) counts a prediction only for the annotation it resembles most.
     `calibrate` divides each badloc score by its category's median (see `calibrate_by_class`).
     """
-    from cocoseg.curate.audit_report import build_report
-
     gt_ds, dets = load_inputs(gt, predictions, "segm" if geometry != "box" else "bbox")
     mode = _geometry_mode(gt_ds, dets, geometry)
     items = _prepare(gt_ds, dets, mode)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,35 @@ from cocoseg.io import CocoDataset
 from cocoseg.io.jsonio import PathLike, atomic_write
 from cocoseg.io.results import DetectionResults
 
+FLAG_BELOW = {"overlooked": 0.5, "swap": 0.5, "badloc": 0.7, "duplicate": 0.5, "degenerate": 0.5}
+FIXES = {"overlooked": "added", "swap": "relabelled", "badloc": "reshaped", "duplicate": "removed",
+         "degenerate": "removed"}
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Per-annotation, per-prediction and per-image scores of an audit, and the ranked issues."""
+
+    geometry: str
+    settings: dict[str, Any]
+    images: list[dict]
+    annotations: list[dict]
+    overlooked: list[dict]
+    issues: list[dict]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"geometry": self.geometry, "settings": self.settings, "issues": self.issues, "images": self.images,
+                "annotations": self.annotations, "overlooked": self.overlooked}
+
+
 CSV_FIELDS = ("rank", "image_id", "file_name", "image_score", "type", "score", "fix", "annotation_id",
               "category_id", "category", "suggested_category_id", "suggested_category", "prediction_index",
               "prediction_score")
 
 
-def build_report(gt: CocoDataset, dets: DetectionResults, items: list, mode: str, settings: dict) -> Any:
+def build_report(gt: CocoDataset, dets: DetectionResults, items: list, mode: str, settings: dict) -> AuditReport:
     """An AuditReport of scored images (see `cocoseg.curate.audit`)."""
-    from cocoseg.curate.audit import FIXES, FLAG_BELOW, AuditReport
-
     names = {c["id"]: str(c.get("name", c["id"])) for c in gt.categories}
     images, annotations, overlooked, issues = [], [], [], []
     for item in items:
