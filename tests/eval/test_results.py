@@ -11,8 +11,7 @@ from pycocotools import mask as coco_mask
 
 from cocoseg.errors import DataError
 from cocoseg.io.packed_rle import PackedRles
-from cocoseg.io.results import load_results, results_from_records
-from cocoseg.io.results_json import scan_results_bytes
+from cocoseg.io.results import load_results, results_from_records, scan_results_bytes
 
 COLUMNS = ("image_ids", "category_ids", "scores", "boxes_xywh", "areas")
 

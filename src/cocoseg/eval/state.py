@@ -52,10 +52,6 @@ class EvalState:
         """GT rows."""
         return len(self.gt_area)
 
-    def dt_matched(self) -> np.ndarray:
-        """(A, T, D) bool: detection matched a GT (true positive unless ignored)."""
-        return self.dt_gt >= 0
-
     @classmethod
     def empty(cls, params: EvalParams) -> EvalState:
         """A state covering no image."""
@@ -73,7 +69,7 @@ class EvalState:
             raise CocosegError("merge needs at least one evaluation state")
         params = states[0].params
         for s in states[1:]:
-            if not _same_params(s.params, params):
+            if not s.params.same_as(params):
                 raise CocosegError("cannot merge evaluation states made with different parameters "
                                    f"({s.params.to_dict()} vs {params.to_dict()})")
         if len(states) == 1:
@@ -84,10 +80,6 @@ class EvalState:
             raise CocosegError(f"image {int(uniq[counts > 1][0])} was evaluated in more than one state; "
                                "shards must cover disjoint images")
         return _concatenate(states, params, uniq)
-
-
-def _same_params(a: EvalParams, b: EvalParams) -> bool:
-    return a.to_dict() == b.to_dict() and a.image_ids == b.image_ids
 
 
 def _concatenate(states: list[EvalState], params: EvalParams, image_ids: np.ndarray) -> EvalState:

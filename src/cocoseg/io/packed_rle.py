@@ -37,10 +37,6 @@ class PackedRles(Sequence):
     def __iter__(self) -> Iterator[dict]:
         return (self[i] for i in range(len(self)))
 
-    def counts_bytes(self, i: int) -> bytes:
-        """The compressed counts of RLE i as bytes (pycocotools' C form)."""
-        return self.chars[self.offsets[i]:self.offsets[i + 1]].tobytes()
-
     @classmethod
     def from_rles(cls, rles: Sequence[dict]) -> PackedRles:
         """Pack compressed RLE dicts (counts as str or bytes)."""

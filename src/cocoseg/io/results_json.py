@@ -12,13 +12,14 @@ string conversion.
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numba as nb
 import numpy as np
 
 from cocoseg.io.json_tokens import MAX_TOKEN, number, skip_value, string_end, ws
+from cocoseg.io.packed_rle import PackedRles
 
 _KEYS = [b"image_id", b"category_id", b"score", b"bbox", b"segmentation", b"keypoints", b"size", b"counts"]
 _KEY_BYTES = np.frombuffer(b"".join(_KEYS), dtype=np.uint8)
@@ -40,8 +41,15 @@ def _key_code(buf, s, e):  # pragma: no cover - compiled
     return -1
 
 
-# record flags
-_HAS_IMAGE, _HAS_CAT, _HAS_SCORE, _HAS_BOX, _EMPTY_BOX, _HAS_SEGM = 1, 2, 4, 8, 16, 32
+class ScanFlag:
+    """Bits of `ScannedColumns.flags`: the fields a record held."""
+
+    IMAGE_ID, CATEGORY_ID, SCORE, BBOX, EMPTY_BBOX, SEGMENTATION = 1, 2, 4, 8, 16, 32
+
+
+# module-level copies: numba freezes plain globals into the compiled code
+_HAS_IMAGE, _HAS_CAT, _HAS_SCORE = ScanFlag.IMAGE_ID, ScanFlag.CATEGORY_ID, ScanFlag.SCORE
+_HAS_BOX, _EMPTY_BOX, _HAS_SEGM = ScanFlag.BBOX, ScanFlag.EMPTY_BBOX, ScanFlag.SEGMENTATION
 _FAIL = -1
 
 
@@ -271,19 +279,43 @@ def _read_bytes(path: Path) -> bytes:
     return raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw
 
 
-def scan_results_file(path: Path, name: str) -> Any:
-    """A DetectionResults parsed straight into columns, or None to use the standard parser."""
+@dataclass
+class ScannedColumns:
+    """The raw columns of a scanned results file (nothing completed: `io.results` applies loadRes).
+
+    ids (N, 2) [image_id, category_id]; values (N, 5) [score, x, y, w, h]; flags (N,) `ScanFlag`
+    bits; seg_size (N, 2) [h, w]; RLE counts i are cnt_buf[cnt_off[i]:cnt_off[i + 1]].
+    """
+
+    ids: np.ndarray
+    values: np.ndarray
+    flags: np.ndarray
+    seg_size: np.ndarray
+    cnt_off: np.ndarray
+    cnt_buf: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        """Records scanned."""
+        return len(self.flags)
+
+    def rles(self, copy: bool = False) -> PackedRles:
+        """The scanned RLEs packed (rows without one are empty strings); `copy` trims the buffer."""
+        chars = self.cnt_buf[:self.cnt_off[-1]]
+        return PackedRles(chars.copy() if copy else chars, self.cnt_off, self.seg_size)
+
+
+def scan_results_file(path: Path) -> ScannedColumns | None:
+    """The columns of a results file, or None when it needs the standard parser (or cannot be read)."""
     try:
         raw = _read_bytes(Path(path))
     except (OSError, EOFError):
         return None  # the standard reader reports it
-    return scan_results_bytes(raw, name)
+    return scan_columns(raw)
 
 
-def scan_results_bytes(raw: bytes, name: str = "<bytes>") -> Any:
+def scan_columns(raw: bytes) -> ScannedColumns | None:
     """Columns from the bytes of a results JSON, or None when the layout needs the standard parser."""
-    from cocoseg.io.results import complete_scanned
-
     buf = np.frombuffer(raw, dtype=np.uint8)
     out = _outputs(buf)
     n, n_slow = _scan(buf, *out)
@@ -293,4 +325,4 @@ def scan_results_bytes(raw: bytes, name: str = "<bytes>") -> Any:
     if n_slow:
         exact = _tokens(buf, slow_tok[:n_slow]).view(f"S{MAX_TOKEN}").ravel().astype(np.float64)
         values[slow_row[:n_slow], slow_slot[:n_slow]] = exact
-    return complete_scanned(n, ids[:n], values[:n], flags[:n], seg_size[:n], cnt_off[:n + 1], cnt_buf, name)
+    return ScannedColumns(ids[:n], values[:n], flags[:n], seg_size[:n], cnt_off[:n + 1], cnt_buf)
