@@ -8,8 +8,8 @@ import numpy as np
 
 from cocoseg import masks as cmasks
 from cocoseg.errors import CocosegError
-from cocoseg.io.packed_rle import PackedRles
 from cocoseg.io.results import DetectionResults, complete_results
+from cocoseg.masks.packed_rle import PackedRles
 
 
 def ready_for(res: DetectionResults, iou_type: str, sizes: dict[int, tuple[int, int]]) -> DetectionResults:

@@ -18,8 +18,8 @@ from cocoseg.eval.state import EvalState
 from cocoseg.eval.summary import mean_valid, per_class_rows, summary_items
 from cocoseg.eval.tables import build_gt_table
 from cocoseg.io.dataset import CocoDataset
-from cocoseg.io.packed_rle import PackedRles, concat_packed
 from cocoseg.io.results import DetectionResults, ResultsSource, empty_results, load_results
+from cocoseg.masks.packed_rle import PackedRles, concat_packed
 
 _FLUSH_IMAGES = 256  # images buffered by add() before they are matched in one batch
 

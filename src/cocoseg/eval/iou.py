@@ -11,9 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cocoseg.eval._kernels import bbox_iou_cells
-from cocoseg.eval._rle_kernels import segm_iou_cells
-from cocoseg.io.packed_rle import PackedRles
+from cocoseg.eval.kernels import bbox_iou_cells, segm_iou_cells
+from cocoseg.masks.packed_rle import PackedRles
 
 _EPS = np.spacing(1.0)
 
@@ -35,8 +34,7 @@ def segm_cell_ious(dt_masks: PackedRles, gt_masks: PackedRles, gt_crowd: np.ndar
     sizes = (cell_dt[:, 1] - cell_dt[:, 0]) * (cell_gt[:, 1] - cell_gt[:, 0])
     offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
-    iou = segm_iou_cells(dt_masks.chars, dt_masks.offsets, dt_masks.sizes, gt_masks.chars, gt_masks.offsets,
-                         gt_masks.sizes, np.ascontiguousarray(gt_crowd, dtype=np.bool_), cell_dt, cell_gt, offsets)
+    iou = segm_iou_cells(dt_masks, gt_masks, gt_crowd, cell_dt, cell_gt, offsets)
     return iou, offsets[:-1], (cell_gt[:, 1] - cell_gt[:, 0]).astype(np.int64)
 
 

@@ -6,13 +6,13 @@ from typing import Callable
 import numpy as np
 
 from cocoseg.errors import CocosegError
-from cocoseg.eval._kernels import accumulate_sorted, match_cells
 from cocoseg.eval.iou import bbox_cell_ious, keypoint_cell_ious, segm_cell_ious
+from cocoseg.eval.kernels import accumulate_sorted, match_cells
 from cocoseg.eval.params import EvalParams
 from cocoseg.eval.state import EvalState
 from cocoseg.eval.tables import GtTable, positions, select_detections
-from cocoseg.io.packed_rle import PackedRles
 from cocoseg.io.results import DetectionResults
+from cocoseg.masks.packed_rle import PackedRles
 
 
 def gt_rows_of_images(table: GtTable, image_pos: np.ndarray) -> np.ndarray:

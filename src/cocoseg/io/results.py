@@ -25,9 +25,9 @@ import numpy as np
 from cocoseg import masks
 from cocoseg.errors import DataError, Problem
 from cocoseg.io.jsonio import PathLike, read_json
-from cocoseg.io.packed_rle import PackedRles, areas_boxes
 from cocoseg.io.results_json import ScanFlag, ScannedColumns, scan_columns, scan_results_file
 from cocoseg.masks import xyxy_to_xywh
+from cocoseg.masks.packed_rle import PackedRles, areas_boxes
 
 KINDS = ("bbox", "segm", "keypoints")
 
