@@ -192,3 +192,25 @@ PyObject *native_accumulate_sorted(PyObject *self, PyObject *args) {
     RELEASE(b, 10);
     Py_RETURN_NONE;
 }
+
+/* match_codes(dt_gt, dt_ignore, order, out, n_at, j0, j1): out[j, at] = 0 ignored, 1 true positive,
+ * 2 false positive, for the detection order[j] (accumulation order); dt_* are (A*T, D). */
+PyObject *native_match_codes(PyObject *self, PyObject *args) {
+    Py_buffer b[4];
+    Py_ssize_t n_at, j0, j1;
+    if (!PyArg_ParseTuple(args, "y*y*y*w*nnn", &b[0], &b[1], &b[2], &b[3], &n_at, &j0, &j1)) return NULL;
+    const int32_t *dt_gt = b[0].buf;
+    const uint8_t *ign = b[1].buf;
+    const int64_t *order = b[2].buf;
+    uint8_t *out = b[3].buf;
+    Py_ssize_t n_dt = b[2].len / sizeof(int64_t);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t j = j0; j < j1; j++) {
+        int64_t d = order[j];
+        for (Py_ssize_t at = 0; at < n_at; at++)
+            out[j * n_at + at] = ign[at * n_dt + d] ? 0 : (dt_gt[at * n_dt + d] >= 0 ? 1 : 2);
+    }
+    Py_END_ALLOW_THREADS
+    RELEASE(b, 4);
+    Py_RETURN_NONE;
+}

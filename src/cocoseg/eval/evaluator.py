@@ -8,18 +8,17 @@ from typing import Any
 
 import numpy as np
 
-from cocoseg.errors import CocosegError
+from cocoseg.errors import CocosegError, DataError, Problem
+from cocoseg.eval import gt_cache
 from cocoseg.eval.detections import image_detections, ready_for
-from cocoseg.eval.iou import gt_masks
 from cocoseg.eval.params import AreaRanges, EvalParams
 from cocoseg.eval.pipeline import accumulate, evaluate_batch
 from cocoseg.eval.result import EvalResult
 from cocoseg.eval.state import EvalState
 from cocoseg.eval.summary import mean_valid, per_class_rows, summary_items
-from cocoseg.eval.tables import build_gt_table
 from cocoseg.io.dataset import CocoDataset
 from cocoseg.io.results import DetectionResults, ResultsSource, empty_results, load_results
-from cocoseg.masks.packed_rle import PackedRles, concat_packed
+from cocoseg.masks.packed_rle import PackedRles, concat_packed, segmentations_to_rles
 
 _FLUSH_IMAGES = 256  # images buffered by add() before they are matched in one batch
 
@@ -35,10 +34,10 @@ class Evaluator:
 
     def __init__(self, gt: CocoDataset | str | Path, iou_type: str = "bbox", *, params: EvalParams | None = None,
                  **param_kwargs: Any) -> None:
-        self.gt = gt if isinstance(gt, CocoDataset) else CocoDataset.load(gt)
+        self.gt = gt if isinstance(gt, CocoDataset) else gt_cache.load_gt(gt)
         base = params if params is not None else EvalParams.create(iou_type, **param_kwargs)
         self.params = base.resolved(self.gt.image_ids, (c["id"] for c in self.gt.categories))
-        self.table = build_gt_table(self.gt, self.params)
+        self.table = gt_cache.gt_table(self.gt, self.params)
         self.image_sizes = {im["id"]: (im["height"], im["width"]) for im in self.gt.images if "height" in im}
         self._gt_packed: PackedRles | None = None
         self._states: list[EvalState] = []
@@ -158,16 +157,19 @@ class Evaluator:
     def _gt_masks(self, rows: np.ndarray) -> PackedRles:
         """RLEs of GT table rows (annToRLE), computed for the whole table on first use."""
         if self._gt_packed is None:
-            table, anns, rles = self.table, self.gt.annotations, []
-            for img in np.flatnonzero(np.diff(table.image_starts)).tolist():
-                image_id = int(table.image_ids[img])
-                if image_id not in self.image_sizes:
-                    raise CocosegError(f"image {image_id} has no height/width: segm evaluation needs them")
-                h, w = self.image_sizes[image_id]
-                segms = [anns[i]["segmentation"] for i in table.ann_index[table.image_starts[img]:table.image_starts[img + 1]]]
-                rles.extend(gt_masks(segms, h, w))
-            self._gt_packed = PackedRles.from_rles(rles)
+            self._gt_packed = gt_cache.gt_masks(self.gt, self.params, self._pack_gt_masks)
         return self._gt_packed.take(rows)
+
+    def _pack_gt_masks(self) -> PackedRles:
+        table, anns, rles = self.table, self.gt.annotations, []
+        for img in np.flatnonzero(np.diff(table.image_starts)).tolist():
+            image_id = int(table.image_ids[img])
+            if image_id not in self.image_sizes:
+                raise CocosegError(f"image {image_id} has no height/width: segm evaluation needs them")
+            h, w = self.image_sizes[image_id]
+            rows = table.ann_index[table.image_starts[img]:table.image_starts[img + 1]].tolist()
+            rles.extend(segmentations_to_rles([_segmentation(anns[i], self.gt.source) for i in rows], h, w))
+        return PackedRles.from_rles(rles)
 
     def _note_dropped(self, res: DetectionResults) -> None:
         cats = np.asarray(self.params.category_ids)
@@ -175,6 +177,15 @@ class Evaluator:
         if unknown.any():
             self.notes.append(f"{int(unknown.sum())} detections of categories not evaluated were left out "
                               f"(e.g. category_id {int(res.category_ids[unknown][0])})")
+
+
+def _segmentation(ann: dict, file: str) -> object:
+    """The annotation's segmentation; one clear error when a GT for segm evaluation has none."""
+    if "segmentation" not in ann:
+        raise DataError([Problem(file, f"annotation id {ann.get('id')}", "segmentation",
+                                 "is missing: segm evaluation needs a mask for every GT annotation "
+                                 "(evaluate this file with iou_type='bbox')")])
+    return ann["segmentation"]
 
 
 def _concat(parts: list[DetectionResults]) -> DetectionResults:

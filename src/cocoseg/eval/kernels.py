@@ -128,3 +128,15 @@ def accumulate_sorted(codes, rank, scores, seg_starts, npig, max_dets,
     work = np.diff(seg_starts) * (n_m * n_a * n_t) + n_a * n_m * n_t * n_r
     _run(_split(work), lambda a, b: NATIVE.accumulate_sorted(*args, a, b))
     return precision, recall, score_out
+
+
+def match_codes(dt_gt: np.ndarray, dt_ignore: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """(D, A, T) uint8 in `order`: 0 ignored, 1 true positive, 2 false positive (from (A, T, D) matches)."""
+    n_a, n_t, n_dt = dt_gt.shape
+    if NATIVE is None:
+        codes = np.where(dt_ignore, np.uint8(0), np.where(dt_gt >= 0, np.uint8(1), np.uint8(2)))
+        return np.ascontiguousarray(codes.transpose(2, 0, 1)[order])
+    out = np.empty((len(order), n_a, n_t), np.uint8)
+    args = (_c(dt_gt, np.int32), _c(dt_ignore, np.bool_).view(np.uint8), _c(order, np.int64), out, n_a * n_t)
+    _run(_split(np.full(len(order), n_a * n_t)), lambda a, b: NATIVE.match_codes(*args, a, b))
+    return out

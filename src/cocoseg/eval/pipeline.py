@@ -7,7 +7,7 @@ import numpy as np
 
 from cocoseg.errors import CocosegError
 from cocoseg.eval.iou import bbox_cell_ious, keypoint_cell_ious, segm_cell_ious
-from cocoseg.eval.kernels import accumulate_sorted, match_cells
+from cocoseg.eval.kernels import accumulate_sorted, match_cells, match_codes
 from cocoseg.eval.params import EvalParams
 from cocoseg.eval.state import EvalState
 from cocoseg.eval.tables import GtTable, positions, select_detections
@@ -92,8 +92,7 @@ def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     seg_starts = np.searchsorted(dk[order], np.arange(n_k + 1))
     npig = np.stack([np.bincount(gk[~ign], minlength=n_k)[:n_k] for ign in state.gt_ignore], 1) \
         if len(p.area_ranges) else np.zeros((n_k, 0), np.int64)
-    codes = np.where(state.dt_ignore, np.uint8(0), np.where(state.dt_gt >= 0, np.uint8(1), np.uint8(2)))
-    codes = np.ascontiguousarray(codes.transpose(2, 0, 1)[order])  # (D, A, T) in accumulation order
+    codes = match_codes(state.dt_gt, state.dt_ignore, order)  # (D, A, T) in accumulation order
     precision, recall, scores = accumulate_sorted(
         codes, state.dt_rank[order], state.dt_score[order], seg_starts, npig.astype(np.int64).reshape(n_k, -1),
         np.asarray(p.max_dets, dtype=np.int64), np.asarray(p.recall_thresholds, dtype=np.float64))

@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 from cocoseg.errors import CocosegError
@@ -134,9 +133,10 @@ def _joined(parts: list[np.ndarray], offsets: np.ndarray, new_position: np.ndarr
     return _columns(out, order)
 
 
-@nb.njit(cache=True, nogil=True)
-def _renumber(refs, offset, new_position, out):  # pragma: no cover - compiled
-    for i in range(refs.shape[0]):
-        for j in range(refs.shape[1]):
-            r = refs[i, j]
-            out[i, j] = -1 if r < 0 else new_position[r + offset]
+def _renumber(refs: np.ndarray, offset: int, new_position: np.ndarray, out: np.ndarray) -> None:
+    """out = new_position[refs + offset] where refs >= 0, else -1."""
+    if len(new_position) == 0:
+        out[...] = -1
+        return
+    index = np.minimum(np.maximum(refs, 0) + offset, len(new_position) - 1)
+    np.copyto(out, np.where(refs < 0, np.int32(-1), new_position.astype(np.int32)[index]))

@@ -94,3 +94,30 @@ def _gather(chars: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[n
     out = np.empty(out_off[-1], dtype=np.uint8)
     NATIVE.gather(chars, offsets, np.ascontiguousarray(rows, np.int64), out_off, out)
     return out, out_off
+
+
+def segmentations_to_rles(segmentations: Sequence, height: int, width: int) -> list[dict]:
+    """COCO.annToRLE of each GT segmentation of one image (compressed RLE dicts).
+
+    Polygons of all annotations go through one `frPyObjects` call (each part is rasterized on its
+    own, exactly as per annotation); multi-part ones are then merged, as annToRLE does.
+    """
+    from pycocotools import mask as coco_mask
+
+    from cocoseg.masks.rle import segmentation_to_rle
+
+    out: list = [None] * len(segmentations)
+    polygons = [i for i, s in enumerate(segmentations) if isinstance(s, list) and s and len(s[0]) > 4]
+    chosen = set(polygons)
+    for i, s in enumerate(segmentations):
+        if i not in chosen:
+            out[i] = segmentation_to_rle(s, height, width)  # RLE, uncompressed RLE, box-like or empty
+    if polygons:
+        parts = [p for i in polygons for p in segmentations[i]]
+        rles = coco_mask.frPyObjects(parts, height, width)  # the first part (> 4 numbers) picks frPoly for all
+        pos = 0
+        for i in polygons:
+            k = len(segmentations[i])
+            out[i] = rles[pos] if k == 1 else coco_mask.merge(rles[pos:pos + k])
+            pos += k
+    return out
