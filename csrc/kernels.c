@@ -46,7 +46,8 @@ PyObject *native_bbox_iou_cells(PyObject *self, PyObject *args) {
 }
 
 /* match_cells(iou, base, stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, area_rng,
- *             thresholds, dt_gt, dt_ign, gt_dt, gt_ign, c0, c1): outputs pre-filled (-1 / 0). */
+ *             thresholds, dt_gt, dt_ign, gt_dt, gt_ign, c0, c1): dt_ign, gt_ign zeroed by the caller; dt_gt,
+ *             gt_dt set to -1 here for the rows of cells c0..c1 (cells hold every row, in order). */
 PyObject *native_match_cells(PyObject *self, PyObject *args) {
     Py_buffer b[15];
     Py_ssize_t c0, c1;
@@ -65,6 +66,13 @@ PyObject *native_match_cells(PyObject *self, PyObject *args) {
     int64_t *order = malloc(sizeof(int64_t) * most);
     if (!order) { RELEASE(b, 15); return PyErr_NoMemory(); }
     Py_BEGIN_ALLOW_THREADS
+    if (c1 > c0) { /* this range's rows of dt_gt and gt_dt start unmatched (-1): filled here, in this thread */
+        int64_t da = cdt[2 * c0], db = cdt[2 * (c1 - 1) + 1], ga = cgt[2 * c0], gb = cgt[2 * (c1 - 1) + 1];
+        for (Py_ssize_t at = 0; at < n_a * n_t; at++) {
+            for (int64_t d = da; d < db; d++) dt_gt[at * n_dt + d] = -1;
+            for (int64_t g = ga; g < gb; g++) gt_dt[at * n_gt + g] = -1;
+        }
+    }
     for (Py_ssize_t c = c0; c < c1; c++) {
         int64_t d0 = cdt[2 * c], d1 = cdt[2 * c + 1], g0 = cgt[2 * c], g1 = cgt[2 * c + 1];
         int64_t nd = d1 - d0, ng = g1 - g0, base = ibase[c], stride = istride[c];

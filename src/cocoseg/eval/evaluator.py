@@ -121,25 +121,31 @@ class Evaluator:
             self._states = [EvalState.merge(self._states)]
         return self._states[0] if self._states else EvalState.empty(self.params)
 
-    def compute(self, *, pycocotools_compat: bool = False, only_added: bool = False) -> EvalResult:
+    def compute(self, state: EvalState | None = None, *, pycocotools_compat: bool = False,
+                only_added: bool = False) -> EvalResult:
         """Accumulate and summarize. Images of the evaluation never added count as without detections.
 
         Args:
+            state: evaluate this state (e.g. the merge of every rank's, same parameters) instead of
+                the detections added here; the evaluator itself is left as it is.
             pycocotools_compat: summary lines chosen exactly as pycocotools' `summarize` does
                 (hard-coded maxDets 100/20); identical to the default with default parameters.
             only_added: evaluate only the images added so far (the other GT images are left out).
         """
-        state = self.state()
+        if state is None:
+            state = self.state()
+        elif not state.params.same_as(self.params):
+            raise CocosegError("cannot compute a state evaluated with other parameters "
+                               f"({state.params.to_dict()} vs {self.params.to_dict()})")
         params = self.params
         missing = np.setdiff1d(self.table.image_ids, state.image_ids)
         if only_added:
-            params = _restricted(params, state.image_ids)
-            state = replace(state, params=params)
+            state = replace(state, params=_restricted(params, state.image_ids))
         elif len(missing):
             empty = evaluate_batch(self.table, params, _NO_DETECTIONS, np.searchsorted(self.table.image_ids, missing),
                                    self._gt_masks)
             state = EvalState.merge([state, empty])
-        return _result(state, self.gt, pycocotools_compat, self.notes)
+        return compute(state, self.gt, pycocotools_compat=pycocotools_compat, notes=self.notes)
 
     # ---- internals -----------------------------------------------------------------------------
     def _flush(self) -> None:
@@ -207,8 +213,16 @@ def _restricted(params: EvalParams, image_ids: np.ndarray) -> EvalParams:
     return replace(params, image_ids=tuple(int(i) for i in image_ids))
 
 
-def _result(state: EvalState, gt: CocoDataset, pycocotools_compat: bool, notes: list[str]) -> EvalResult:
+def compute(state: EvalState, gt: CocoDataset, *, pycocotools_compat: bool = False,
+            notes: Sequence[str] = ()) -> EvalResult:
+    """The metrics of a state that covers every image of its parameters (pure: nothing is kept).
+
+    `gt` gives the category names; `Evaluator.compute` adds the images a state lacks first.
+    """
     params = state.params
+    if len(state.image_ids) != len(params.image_ids or ()):
+        raise CocosegError(f"the state covers {len(state.image_ids)} of the {len(params.image_ids or ())} images "
+                           "of its parameters: use Evaluator.compute(state) to count the others as without detections")
     precision, recall, scores = accumulate(state)
     items = summary_items(params, pycocotools_compat)
     stats = np.array([mean_valid(precision, recall, params, it) for it in items], dtype=np.float64)

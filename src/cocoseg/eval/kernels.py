@@ -98,9 +98,9 @@ def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore,
         return _kernels_numba.match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd,
                                           dt_area, area_rng, thresholds)
     n_a, n_t, n_dt, n_gt = len(area_rng), len(thresholds), len(dt_area), len(gt_area)
-    dt_gt = np.full((n_a, n_t, n_dt), -1, np.int32)
+    dt_gt = np.empty((n_a, n_t, n_dt), np.int32)  # -1 written by the C loop, per thread
     dt_ign = np.zeros((n_a, n_t, n_dt), np.bool_)
-    gt_dt = np.full((n_a, n_t, n_gt), -1, np.int32)
+    gt_dt = np.empty((n_a, n_t, n_gt), np.int32)
     gt_ign = np.zeros((n_a, n_gt), np.bool_)
     args = (_c(iou, np.float64), _c(iou_base, np.int64), _c(iou_stride, np.int64), _c(cell_dt, np.int64),
             _c(cell_gt, np.int64), _c(gt_area, np.float64), _c(gt_ignore, np.bool_).view(np.uint8),
