@@ -8,8 +8,10 @@ import numpy as np
 
 
 def make_gt(num_images: int = 5000, num_categories: int = 80, anns_per_image: float = 7.3,
-            crowd_fraction: float = 0.01, seed: int = 0) -> dict:
-    """A COCO instances dict shaped like val2017: ~36k polygons (some multi-part), ~1% crowd RLE."""
+            crowd_fraction: float = 0.01, seed: int = 0, polygons: bool = True) -> dict:
+    """A COCO instances dict shaped like val2017: ~36k polygons (some multi-part), ~1% crowd RLE.
+
+    `polygons=False` leaves the segmentations out (boxes only, as Objects365)."""
     from pycocotools import mask as cm
 
     from cocoseg.masks import decompress
@@ -26,7 +28,9 @@ def make_gt(num_images: int = 5000, num_categories: int = 80, anns_per_image: fl
             bw, bh = np.exp(rng.uniform(np.log(4), np.log(min(w, h) * 0.9), 2))
             x0, y0 = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
             crowd = rng.random() < crowd_fraction
-            if crowd:
+            if not polygons:
+                segm, area = None, float(rng.uniform(0.5, 0.8) * bw * bh)
+            elif crowd:
                 m = np.zeros((h, w), np.uint8)
                 m[int(y0):int(y0 + bh) + 1, int(x0):int(x0 + bw) + 1] = 1
                 rle = cm.encode(np.asfortranarray(m))
@@ -43,9 +47,12 @@ def make_gt(num_images: int = 5000, num_categories: int = 80, anns_per_image: fl
                     ys = y0 + bh / 2 + np.sin(t) * r * bh / 2
                     segm.append(np.round(np.c_[xs, ys].ravel(), 2).tolist())
                 area = float(rng.uniform(0.5, 0.8) * bw * bh)
-            anns.append({"segmentation": segm, "area": area, "iscrowd": int(crowd), "image_id": img_id,
+            ann = {"segmentation": segm, "area": area, "iscrowd": int(crowd), "image_id": img_id,
                          "bbox": [round(x0, 2), round(y0, 2), round(bw, 2), round(bh, 2)],
-                         "category_id": int(rng.choice(cat_ids)), "id": len(anns) + 1})
+                   "category_id": int(rng.choice(cat_ids)), "id": len(anns) + 1}
+            if segm is None:
+                del ann["segmentation"]
+            anns.append(ann)
     return {"info": {"description": "synthetic val2017-scale"}, "licenses": [{"id": 1, "name": "x", "url": ""}],
             "images": images, "annotations": anns, "categories": cats}
 
@@ -122,17 +129,26 @@ def make_results(gt: dict, iou_type: str = "bbox", per_image: int = 100, seed: i
     return results
 
 
-def write_eval_files(folder: Path, num_images: int = 5000, per_image: int = 100, seed: int = 0) -> dict[str, Path]:
-    """Write (once, then reuse) gt.json, results_bbox.json and results_segm.json under `folder`."""
-    folder = Path(folder) / f"eval_{num_images}img_{per_image}det_seed{seed}"
-    paths = {"gt": folder / "gt.json", "bbox": folder / "results_bbox.json", "segm": folder / "results_segm.json"}
+def write_eval_files(folder: Path, num_images: int = 5000, per_image: int = 100, seed: int = 0,
+                     num_categories: int = 80, anns_per_image: float = 7.3,
+                     kinds: tuple | list = ("bbox", "segm"), polygons: bool = True) -> dict[str, Path]:
+    """Write (once, then reuse) gt.json and results_{kind}.json under `folder`.
+
+    `polygons=False`: a GT without segmentations (the Objects365 shape), box results only."""
+    shape = "" if (num_categories, anns_per_image) == (80, 7.3) else f"_{num_categories}cat_{anns_per_image}gt"
+    boxes_only = not polygons
+    kinds = [k for k in kinds if k == "bbox" or not boxes_only]
+    folder = Path(folder) / f"eval_{num_images}img_{per_image}det_seed{seed}{shape}{'_boxes' if boxes_only else ''}"
+    paths = {"gt": folder / "gt.json", **{k: folder / f"results_{k}.json" for k in kinds}}
     if all(p.exists() for p in paths.values()):
         return paths
     folder.mkdir(parents=True, exist_ok=True)
-    gt = make_gt(num_images=num_images, seed=seed)
-    for key, data in (("gt", gt), ("bbox", make_results(gt, "bbox", per_image, seed + 1)),
-                      ("segm", make_results(gt, "segm", per_image, seed + 1))):
+    gt = make_gt(num_images=num_images, num_categories=num_categories, anns_per_image=anns_per_image, seed=seed,
+                 polygons=not boxes_only)
+    for key in paths:
+        data = gt if key == "gt" else make_results(gt, key, per_image, seed + 1)
         tmp = paths[key].with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
         tmp.replace(paths[key])
+        del data
     return paths

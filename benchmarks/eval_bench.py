@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -27,109 +28,146 @@ from _coco_synth import write_eval_files  # noqa: E402
 CHILD = r"""
 import contextlib, io, json, resource, sys, time
 tool, gt, res, iou_type = sys.argv[1:5]
-t_import = time.perf_counter()
+marks = [("start", time.perf_counter())]
+mark = lambda name: marks.append((name, time.perf_counter()))
 if tool == "cocoseg":
-    from cocoseg.eval import evaluate
+    from cocoseg.eval import Evaluator
+    from cocoseg.io.results import load_results
 elif tool == "pycocotools":
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
+elif tool == "hotcoco":
+    from hotcoco import COCO, COCOeval
+elif tool == "ultrafast-pycocotools":
+    from ultrafast_pycocotools import COCO, COCOeval
 else:
     from faster_coco_eval import COCO, COCOeval_faster as COCOeval
-start = time.perf_counter()
+mark("import")
 if tool == "cocoseg":
-    result = evaluate(gt, res, iou_type)
+    ev = Evaluator(gt, iou_type)
+    mark("gt")
+    dets = load_results(res, ev.image_sizes)
+    mark("results")
+    ev.add_results(dets)
+    mark("match")
+    result = ev.compute()
     result.summary()
     stats = result.stats.tolist()
+    mark("accumulate")
 else:
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO(gt)
+        mark("gt")
         coco_dt = coco_gt.loadRes(res)
+        mark("results")
         ev = COCOeval(coco_gt, coco_dt, iou_type)
         ev.evaluate()
+        mark("match")
         ev.accumulate()
         ev.summarize()
+        mark("accumulate")
     stats = [float(v) for v in ev.stats]
-end = time.perf_counter()
 try:  # VmHWM: peak RSS of this address space (ru_maxrss would include the parent's, carried over by exec)
     peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
 except (OSError, StopIteration):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": end - start, "import_s": start - t_import, "stats": stats, "peak_mb": peak}))
+phases = {name: t - marks[i][1] for i, (name, t) in enumerate(marks[1:])}
+print(json.dumps({"seconds": marks[-1][1] - marks[0][1], "phases": phases, "stats": stats, "peak_mb": peak}))
 """
 
-TOOLS = ("cocoseg", "faster-coco-eval", "pycocotools")
+TOOLS = ("cocoseg", "hotcoco", "ultrafast-pycocotools", "faster-coco-eval", "pycocotools")
+PHASES = ("import", "gt", "results", "match", "accumulate")
+SCALES = {  # name: (images, categories, GT per image, detections per image, GT polygons)
+    "val2017": (5000, 80, 7.3, 100, True),
+    "objects365": (80000, 365, 15.0, 50, False),  # Objects365 val: boxes only
+}
 
 
 def run_child(tool: str, gt: Path, results: Path, iou_type: str, env: dict | None = None) -> dict:
-    """One timed evaluation in a fresh interpreter."""
+    """One evaluation in a fresh interpreter; `process_s` is the whole process, interpreter start included."""
+    t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", CHILD, tool, str(gt), str(results), iou_type],
                          capture_output=True, text=True, env={**os.environ, **(env or {})})
+    wall = time.perf_counter() - t0
     if out.returncode != 0:
         raise RuntimeError(f"{tool} {iou_type} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "process_s": wall}
 
 
-def measure(tools: list[str], iou_type: str, paths: dict, repeat: int) -> dict[str, dict]:
-    """Best-of-`repeat` time and peak memory per tool (cocoseg: plus a cold-cache run)."""
-    rows: dict[str, dict] = {}
+def measure(tools: list[str], iou_type: str, paths: dict, repeat: int) -> dict[str, list[dict]]:
+    """`repeat` runs per tool, interleaved (tool order rotates each round); cocoseg first compiles its cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {"NUMBA_CACHE_DIR": cache}
+        if "cocoseg" in tools:
+            cold = run_child("cocoseg", paths["gt"], paths[iou_type], iou_type, env)
+            print(f"  cocoseg cold numba cache: {cold['process_s']:.2f} s", flush=True)
+        runs: dict[str, list[dict]] = {t: [] for t in tools}
+        for r in range(repeat):
+            for tool in tools[r % len(tools):] + tools[:r % len(tools)]:
+                runs[tool].append(run_child(tool, paths["gt"], paths[iou_type], iou_type, env))
     for tool in tools:
-        if tool == "cocoseg":
-            with tempfile.TemporaryDirectory() as cache:
-                cold = run_child(tool, paths["gt"], paths[iou_type], iou_type, {"NUMBA_CACHE_DIR": cache})
-                runs = [run_child(tool, paths["gt"], paths[iou_type], iou_type, {"NUMBA_CACHE_DIR": cache})
-                        for _ in range(repeat)]
-        else:
-            cold, runs = None, [run_child(tool, paths["gt"], paths[iou_type], iou_type) for _ in range(repeat)]
-        best = min(runs, key=lambda r: r["seconds"])
-        rows[tool] = {**best, "peak_mb": min(r["peak_mb"] for r in runs), "cold_s": cold and cold["seconds"]}
-        extra = f"   (cold numba cache: {cold['seconds']:.2f} s)" if cold else ""
-        print(f"  {tool:17s} {best['seconds']:7.2f} s   peak RSS {rows[tool]['peak_mb']:6.0f} MB"
-              f"   import {best['import_s']:.2f} s{extra}", flush=True)
-    return rows
+        rs = runs[tool]
+        t = [x["process_s"] for x in rs]
+        m = [x["peak_mb"] for x in rs]
+        phases = "  ".join(f"{p} {min(x['phases'][p] for x in rs):.2f}" for p in PHASES)
+        print(f"  {tool:22s} {_span(t, ' s')}   peak RSS {_span(m, ' MB', 0)}   phases(best): {phases}", flush=True)
+    return runs
 
 
-def report(iou_type: str, rows: dict[str, dict]) -> None:
-    """Ratios and stats agreement for one IoU type."""
-    ref_name = "pycocotools" if "pycocotools" in rows else "faster-coco-eval" if "faster-coco-eval" in rows else None
-    ours = rows.get("cocoseg")
-    if ours is None or ref_name is None:
+def _span(values: list[float], unit: str, digits: int = 2) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.{digits}f}{unit}" if lo == hi or len(values) == 1 else f"{lo:.{digits}f}-{hi:.{digits}f}{unit}"
+
+
+def report(runs: dict[str, list[dict]]) -> None:
+    """Ratios against each other tool and stats agreement."""
+    ours = runs.get("cocoseg")
+    best = {t: min(r["process_s"] for r in rs) for t, rs in runs.items()}
+    peak = {t: min(r["peak_mb"] for r in rs) for t, rs in runs.items()}
+    if ours is not None:
+        for other in runs:
+            if other != "cocoseg":
+                print(f"  cocoseg / {other}: time {best['cocoseg'] / best[other]:.2f}x, "
+                      f"peak memory {peak['cocoseg'] / peak[other]:.2f}x")
+    ref_name = next((t for t in ("pycocotools", "faster-coco-eval", "hotcoco") if t in runs), None)
+    if ref_name is None:
         return
-    for other in ("faster-coco-eval", "pycocotools"):
-        if other in rows:
-            print(f"  cocoseg / {other}: time {ours['seconds'] / rows[other]['seconds']:.3f}x, "
-                  f"peak memory {ours['peak_mb'] / rows[other]['peak_mb']:.2f}x")
-    ref = rows[ref_name]["stats"]
-    for tool, row in rows.items():
+    ref = runs[ref_name][0]["stats"]
+    for tool, rs in runs.items():
         if tool != ref_name:
-            diff = max(abs(a - b) for a, b in zip(row["stats"], ref))
-            same = "identical" if diff == 0 else f"max |diff| {diff:.3g}"
-            print(f"  stats {tool} vs {ref_name}: {same}")
-    print(f"  cocoseg AP {ours['stats'][0]:.6f}  AP50 {ours['stats'][1]:.6f}  AR100 {ours['stats'][8]:.6f}")
+            diff = max(abs(a - b) for a, b in zip(rs[0]["stats"], ref))
+            print(f"  stats {tool} vs {ref_name}: {'identical' if diff == 0 else f'max |diff| {diff:.3g}'}")
+    if ours is not None:
+        st = ours[0]["stats"]
+        print(f"  cocoseg AP {st[0]:.6f}  AP50 {st[1]:.6f}  AR100 {st[8]:.6f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=5000)
-    parser.add_argument("--per_image", type=int, default=100)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="val2017")
+    parser.add_argument("--images", type=int, help="override the scale's image count")
+    parser.add_argument("--per_image", type=int, help="override the scale's detections per image")
     parser.add_argument("--iou_types", default="bbox,segm")
     parser.add_argument("--tools", default=",".join(TOOLS))
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=Path(__file__).resolve().parents[1] / ".cocoseg_cache" / "eval_bench")
     args = parser.parse_args()
     tools = [t for t in args.tools.split(",") if t]
     unknown = set(tools) - set(TOOLS)
     if unknown:
         parser.error(f"unknown tools {sorted(unknown)}; choose from {', '.join(TOOLS)}")
-    paths = write_eval_files(args.workdir, num_images=args.images, per_image=args.per_image)
-    gt = json.loads(paths["gt"].read_text())
-    crowd = sum(a["iscrowd"] for a in gt["annotations"])
-    print(f"{paths['gt'].parent}: {len(gt['images'])} images, {len(gt['categories'])} categories, "
-          f"{len(gt['annotations'])} GT ({crowd} crowd), {args.per_image} detections per image; "
-          f"CPUs {os.cpu_count()}")
-    del gt
-    for iou_type in [t for t in args.iou_types.split(",") if t]:
-        print(f"{iou_type} ({paths[iou_type].stat().st_size / 1e6:.0f} MB results):")
-        report(iou_type, measure(tools, iou_type, paths, args.repeat))
+    images, cats, per_gt, per_image, polygons = SCALES[args.scale]
+    images, per_image = args.images or images, args.per_image or per_image
+    kinds = [t for t in args.iou_types.split(",") if t]
+    paths = write_eval_files(args.workdir, num_images=images, per_image=per_image, num_categories=cats,
+                             anns_per_image=per_gt, kinds=kinds, polygons=polygons)
+    kinds = [k for k in kinds if k in paths]
+    print(f"{paths['gt'].parent}: {images} images, {cats} categories, ~{per_gt} GT and {per_image} detections "
+          f"per image; CPUs {os.cpu_count()}; whole-process time (best run and range) and peak RSS")
+    for iou_type in kinds:
+        print(f"{iou_type} ({paths[iou_type].stat().st_size / 1e6:.0f} MB results, "
+              f"GT {paths['gt'].stat().st_size / 1e6:.0f} MB):")
+        report(measure(tools, iou_type, paths, args.repeat))
 
 
 if __name__ == "__main__":

@@ -10,9 +10,8 @@ import pytest
 from pycocotools import mask as coco_mask
 
 from cocoseg.errors import DataError
-from cocoseg.io.packed_rle import PackedRles
-from cocoseg.io.results import load_results, results_from_records
-from cocoseg.io.results_json import scan_results_bytes
+from cocoseg.io.results import load_results, results_from_records, scan_results_bytes
+from cocoseg.masks.packed_rle import PackedRles
 
 COLUMNS = ("image_ids", "category_ids", "scores", "boxes_xywh", "areas")
 

@@ -115,16 +115,10 @@ class Validator:
             states = gather((box_state, mask_state))
             box_state = Evaluator.merge([s[0] for s in states])
             mask_state = Evaluator.merge([s[1] for s in states])
-        box = self._fresh("bbox", box_state).compute()
-        mask = self._fresh("segm", mask_state).compute()
+        box = self.box_eval.compute(box_state)
+        mask = self.mask_eval.compute(mask_state)
         return ValMetrics(float(max(box.ap, 0)), float(max(box.ap50, 0)), float(max(mask.ap, 0)),
                           float(max(mask.ap50, 0)))
-
-    def _fresh(self, iou_type: str, state: Any) -> Evaluator:
-        ev = self.box_eval if iou_type == "bbox" else self.mask_eval
-        ev.reset()
-        ev.update_from(state)
-        return ev
 
 
 def _numpy(mask: Any) -> np.ndarray:

@@ -12,6 +12,7 @@ Use
     state = ev.state()                 # picklable per-image results
     main = Evaluator(gt, "bbox"); main.update_from(state_a); main.update_from(state_b)
     main.compute()                     # == one process over all images, bit for bit
+    ev.compute(Evaluator.merge([state_a, state_b]))   # the same, the evaluator left as it is
 
 `analyze` (see `cocoseg.eval.analysis.analyze`) builds PR/F1 curves, the confusion matrix, TIDE errors and
 slices on top of an evaluation.
@@ -64,12 +65,12 @@ image-ordered concatenation, so the numbers never depend on how images were shar
 """
 from typing import Any
 
-from cocoseg.eval.evaluator import Evaluator, evaluate
+from cocoseg.eval.evaluator import Evaluator, compute, evaluate
 from cocoseg.eval.params import EvalParams
 from cocoseg.eval.result import EvalResult
 from cocoseg.eval.state import EvalState
 
-__all__ = ["EvalParams", "EvalResult", "EvalState", "Evaluator", "analyze", "evaluate"]
+__all__ = ["EvalParams", "EvalResult", "EvalState", "Evaluator", "analyze", "compute", "evaluate"]
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from cocoseg.io.packed_rle import box_of_counts, decode_into
+from cocoseg.masks._rle_numba import box_of_counts, decode_into
 
 
 @nb.njit(cache=True, nogil=True)

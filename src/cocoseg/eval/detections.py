@@ -1,30 +1,27 @@
-"""Detections into the pipeline's columns: from loaded results, or from one image's arrays."""
+"""Detections for the pipeline, as `DetectionResults`: loaded results made ready for an IoU type, or one image's arrays."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from cocoseg import masks as cmasks
 from cocoseg.errors import CocosegError
-from cocoseg.eval.pipeline import Detections
-from cocoseg.io.packed_rle import PackedRles
-from cocoseg.io.results import DetectionResults
+from cocoseg.io.results import DetectionResults, complete_results
+from cocoseg.masks.packed_rle import PackedRles
 
 
-def results_detections(res: DetectionResults, iou_type: str, sizes: dict[int, tuple[int, int]], offset: int = 0) -> Detections:
-    """Pipeline columns of loaded results (box results evaluated as masks are rasterized here)."""
-    packed = None
-    if iou_type == "segm":
+def ready_for(res: DetectionResults, iou_type: str, sizes: dict[int, tuple[int, int]]) -> DetectionResults:
+    """The results with what `iou_type` needs: packed masks for segm (box results' polygons rasterized here)."""
+    if iou_type == "segm" and not isinstance(res.segmentations, PackedRles):
         if res.kind == "keypoints":
             raise CocosegError(f"{res.source}: segm evaluation needs mask results, these are keypoint results")
-        packed = res.segmentations if isinstance(res.segmentations, PackedRles) else \
-            PackedRles.from_rles([_as_rle(res, i, sizes) for i in range(len(res))])
+        packed = PackedRles.from_rles([_as_rle(res, i, sizes) for i in range(len(res))])
+        return replace(res, segmentations=packed)
     if iou_type == "keypoints" and res.keypoints is None:
         raise CocosegError(f"{res.source}: keypoints evaluation needs results with keypoints")
-    n = len(res)
-    return Detections(res.image_ids, res.category_ids, res.scores, res.boxes_xywh, res.areas,
-                      np.arange(offset, offset + n, dtype=np.int64), packed, res.keypoints)
+    return res
 
 
 def _as_rle(res: DetectionResults, i: int, sizes: dict[int, tuple[int, int]]) -> dict:
@@ -39,7 +36,7 @@ def _as_rle(res: DetectionResults, i: int, sizes: dict[int, tuple[int, int]]) ->
 
 
 def image_detections(image_id: int, iou_type: str, scores: Any, category_ids: Any, boxes_xyxy: Any, boxes_xywh: Any,
-                     masks: Any, keypoints: Any, size: tuple[int, int] | None) -> Detections:
+                     masks: Any, keypoints: Any, size: tuple[int, int] | None) -> DetectionResults:
     """One image's detections from arrays, completed with loadRes' rules (see Evaluator.add)."""
     score = _vector(scores, "scores", np.float64)
     n = len(score)
@@ -49,25 +46,16 @@ def image_detections(image_id: int, iou_type: str, scores: Any, category_ids: An
     boxes = _boxes(boxes_xyxy, boxes_xywh, n, image_id)
     rles = _rles(masks, n, image_id, size) if iou_type == "segm" or masks is not None else None
     kps = _keypoints(keypoints, n, image_id) if keypoints is not None else None
-    if boxes is not None:
-        areas = boxes[:, 2] * boxes[:, 3]
-    elif iou_type == "segm" and rles is not None:
-        packed = PackedRles.from_rles(rles)
-        areas, boxes = packed.areas(), packed.boxes()
-    elif iou_type == "keypoints" and kps is not None:
-        x, y = kps[:, 0::3], kps[:, 1::3]
-        x0, x1, y0, y1 = (x.min(1), x.max(1), y.min(1), y.max(1)) if n else (np.zeros(0),) * 4
-        boxes, areas = np.stack([x0, y0, x1 - x0, y1 - y0], 1), (x1 - x0) * (y1 - y0)
-    else:
-        raise CocosegError(f"image {image_id}: {iou_type} evaluation needs "
-                           + {"bbox": "boxes_xyxy or boxes_xywh", "segm": "masks", "keypoints": "keypoints"}[iou_type])
     if iou_type == "segm" and rles is None:
         raise CocosegError(f"image {image_id}: segm evaluation needs masks")
     if iou_type == "keypoints" and kps is None:
         raise CocosegError(f"image {image_id}: keypoints evaluation needs keypoints")
+    kind = "bbox" if boxes is not None else iou_type
+    if kind == "bbox" and boxes is None:
+        raise CocosegError(f"image {image_id}: bbox evaluation needs boxes_xyxy or boxes_xywh")
     packed = PackedRles.from_rles(rles) if rles is not None else None
-    return Detections(np.full(n, image_id, np.int64), cats, score, boxes, areas, np.arange(n, dtype=np.int64),
-                      packed, kps)
+    return complete_results(kind, np.full(n, image_id, np.int64), cats, score, boxes=boxes, segmentations=packed,
+                            keypoints=kps, file=f"image {image_id}")
 
 
 def _vector(values: Any, name: str, dtype: type, n: int | None = None) -> np.ndarray:

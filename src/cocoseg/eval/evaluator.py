@@ -8,18 +8,17 @@ from typing import Any
 
 import numpy as np
 
-from cocoseg.errors import CocosegError
-from cocoseg.eval.detections import image_detections, results_detections
-from cocoseg.eval.iou import gt_masks
+from cocoseg.errors import CocosegError, DataError, Problem
+from cocoseg.eval import gt_cache
+from cocoseg.eval.detections import image_detections, ready_for
 from cocoseg.eval.params import AreaRanges, EvalParams
-from cocoseg.eval.pipeline import Detections, accumulate, evaluate_batch
+from cocoseg.eval.pipeline import accumulate, evaluate_batch
 from cocoseg.eval.result import EvalResult
-from cocoseg.eval.state import EvalState, _same_params
+from cocoseg.eval.state import EvalState
 from cocoseg.eval.summary import mean_valid, per_class_rows, summary_items
-from cocoseg.eval.tables import build_gt_table
 from cocoseg.io.dataset import CocoDataset
-from cocoseg.io.packed_rle import PackedRles, concat_packed
-from cocoseg.io.results import DetectionResults, ResultsSource, load_results
+from cocoseg.io.results import DetectionResults, ResultsSource, empty_results, load_results
+from cocoseg.masks.packed_rle import PackedRles, concat_packed, segmentations_to_rles
 
 _FLUSH_IMAGES = 256  # images buffered by add() before they are matched in one batch
 
@@ -35,11 +34,11 @@ class Evaluator:
 
     def __init__(self, gt: CocoDataset | str | Path, iou_type: str = "bbox", *, params: EvalParams | None = None,
                  **param_kwargs: Any) -> None:
-        self.gt = gt if isinstance(gt, CocoDataset) else CocoDataset.load(gt)
+        self.gt = gt if isinstance(gt, CocoDataset) else gt_cache.load_gt(gt)
         base = params if params is not None else EvalParams.create(iou_type, **param_kwargs)
         self.params = base.resolved(self.gt.image_ids, (c["id"] for c in self.gt.categories))
-        self.table = build_gt_table(self.gt, self.params)
-        self._sizes = {im["id"]: (im["height"], im["width"]) for im in self.gt.images if "height" in im}
+        self.table = gt_cache.gt_table(self.gt, self.params)
+        self.image_sizes = {im["id"]: (im["height"], im["width"]) for im in self.gt.images if "height" in im}
         self._gt_packed: PackedRles | None = None
         self._states: list[EvalState] = []
         self._pending: list[tuple] = []
@@ -66,7 +65,7 @@ class Evaluator:
         if image_id in self._covered:
             raise CocosegError(f"image {image_id} was already added to this evaluator")
         dets = image_detections(image_id, self.params.iou_type, scores, category_ids, boxes_xyxy, boxes_xywh, masks,
-                                keypoints, self._sizes.get(image_id))
+                                keypoints, self.image_sizes.get(image_id))
         self._covered.add(image_id)
         self._pending.append((image_id, dets))
         if len(self._pending) >= _FLUSH_IMAGES:
@@ -77,19 +76,19 @@ class Evaluator:
 
         The images covered are those the results name; DataError for images absent from the GT.
         """
-        res = load_results(results, self._sizes)
+        res = load_results(results, self.image_sizes)
         res.check_images(self.gt.image_ids)
         images = np.unique(res.image_ids)
         again = self._covered.intersection(images.tolist())
         if again:
             raise CocosegError(f"image {min(again)} was already added to this evaluator")
         self._flush()
-        dets = results_detections(res, self.params.iou_type, self._sizes, offset=self._added)
-        self._added += len(res)
+        dets = ready_for(res, self.params.iou_type, self.image_sizes)
+        offset, self._added = self._added, self._added + len(res)
         pos = np.searchsorted(self.table.image_ids, images)
         inside = (pos < len(self.table.image_ids)) & (self.table.image_ids[np.minimum(pos, len(self.table.image_ids) - 1)] == images)
         self._covered.update(images.tolist())
-        self._states.append(evaluate_batch(self.table, self.params, dets, pos[inside], self._gt_masks))
+        self._states.append(evaluate_batch(self.table, self.params, dets, pos[inside], self._gt_masks, offset))
         self._note_dropped(res)
 
     def update_from(self, state: EvalState) -> None:
@@ -98,7 +97,7 @@ class Evaluator:
         overlap = self._covered.intersection(state.image_ids.tolist())
         if overlap:
             raise CocosegError(f"image {min(overlap)} is in both this evaluator and the state being merged")
-        if not _same_params(state.params, self.params):
+        if not state.params.same_as(self.params):
             raise CocosegError("cannot merge a state evaluated with other parameters "
                                f"({state.params.to_dict()} vs {self.params.to_dict()})")
         self._covered.update(state.image_ids.tolist())
@@ -122,51 +121,61 @@ class Evaluator:
             self._states = [EvalState.merge(self._states)]
         return self._states[0] if self._states else EvalState.empty(self.params)
 
-    def compute(self, *, pycocotools_compat: bool = False, only_added: bool = False) -> EvalResult:
+    def compute(self, state: EvalState | None = None, *, pycocotools_compat: bool = False,
+                only_added: bool = False) -> EvalResult:
         """Accumulate and summarize. Images of the evaluation never added count as without detections.
 
         Args:
+            state: evaluate this state (e.g. the merge of every rank's, same parameters) instead of
+                the detections added here; the evaluator itself is left as it is.
             pycocotools_compat: summary lines chosen exactly as pycocotools' `summarize` does
                 (hard-coded maxDets 100/20); identical to the default with default parameters.
             only_added: evaluate only the images added so far (the other GT images are left out).
         """
-        state = self.state()
+        if state is None:
+            state = self.state()
+        elif not state.params.same_as(self.params):
+            raise CocosegError("cannot compute a state evaluated with other parameters "
+                               f"({state.params.to_dict()} vs {self.params.to_dict()})")
         params = self.params
         missing = np.setdiff1d(self.table.image_ids, state.image_ids)
         if only_added:
-            params = _restricted(params, state.image_ids)
-            state = replace(state, params=params)
+            state = replace(state, params=_restricted(params, state.image_ids))
         elif len(missing):
-            empty = _no_detections(len(self.table.image_ids))
-            state = EvalState.merge([state, evaluate_batch(self.table, params, empty, np.searchsorted(self.table.image_ids, missing), self._gt_masks)])
-        return _result(state, self.gt, pycocotools_compat, self.notes)
+            empty = evaluate_batch(self.table, params, _NO_DETECTIONS, np.searchsorted(self.table.image_ids, missing),
+                                   self._gt_masks)
+            state = EvalState.merge([state, empty])
+        return compute(state, self.gt, pycocotools_compat=pycocotools_compat, notes=self.notes)
 
     # ---- internals -----------------------------------------------------------------------------
     def _flush(self) -> None:
         if not self._pending:
             return
         pending, self._pending = sorted(self._pending, key=lambda p: p[0]), []
-        dets = _concat([d for _, d in pending], self._added)
-        self._added += len(dets.scores)
+        dets = _concat([d for _, d in pending])
+        offset, self._added = self._added, self._added + len(dets)
         images = np.array([i for i, _ in pending], dtype=np.int64)
         pos = np.searchsorted(self.table.image_ids, images)
         known = (pos < len(self.table.image_ids)) & (self.table.image_ids[np.minimum(pos, max(len(self.table.image_ids) - 1, 0))] == images) \
             if len(self.table.image_ids) else np.zeros(len(images), bool)
-        self._states.append(evaluate_batch(self.table, self.params, dets, pos[known], self._gt_masks))
+        self._states.append(evaluate_batch(self.table, self.params, dets, pos[known], self._gt_masks, offset))
 
     def _gt_masks(self, rows: np.ndarray) -> PackedRles:
         """RLEs of GT table rows (annToRLE), computed for the whole table on first use."""
         if self._gt_packed is None:
-            table, anns, rles = self.table, self.gt.annotations, []
-            for img in np.flatnonzero(np.diff(table.image_starts)).tolist():
-                image_id = int(table.image_ids[img])
-                if image_id not in self._sizes:
-                    raise CocosegError(f"image {image_id} has no height/width: segm evaluation needs them")
-                h, w = self._sizes[image_id]
-                segms = [anns[i]["segmentation"] for i in table.ann_index[table.image_starts[img]:table.image_starts[img + 1]]]
-                rles.extend(gt_masks(segms, h, w))
-            self._gt_packed = PackedRles.from_rles(rles)
+            self._gt_packed = gt_cache.gt_masks(self.gt, self.params, self._pack_gt_masks)
         return self._gt_packed.take(rows)
+
+    def _pack_gt_masks(self) -> PackedRles:
+        table, anns, rles = self.table, self.gt.annotations, []
+        for img in np.flatnonzero(np.diff(table.image_starts)).tolist():
+            image_id = int(table.image_ids[img])
+            if image_id not in self.image_sizes:
+                raise CocosegError(f"image {image_id} has no height/width: segm evaluation needs them")
+            h, w = self.image_sizes[image_id]
+            rows = table.ann_index[table.image_starts[img]:table.image_starts[img + 1]].tolist()
+            rles.extend(segmentations_to_rles([_segmentation(anns[i], self.gt.source) for i in rows], h, w))
+        return PackedRles.from_rles(rles)
 
     def _note_dropped(self, res: DetectionResults) -> None:
         cats = np.asarray(self.params.category_ids)
@@ -176,28 +185,44 @@ class Evaluator:
                               f"(e.g. category_id {int(res.category_ids[unknown][0])})")
 
 
-def _concat(parts: list[Detections], offset: int) -> Detections:
+def _segmentation(ann: dict, file: str) -> object:
+    """The annotation's segmentation; one clear error when a GT for segm evaluation has none."""
+    if "segmentation" not in ann:
+        raise DataError([Problem(file, f"annotation id {ann.get('id')}", "segmentation",
+                                 "is missing: segm evaluation needs a mask for every GT annotation "
+                                 "(evaluate this file with iou_type='bbox')")])
+    return ann["segmentation"]
+
+
+def _concat(parts: list[DetectionResults]) -> DetectionResults:
+    """One image's detections after another (all of the same kind: `add` decides it by the arguments given)."""
     kps = [p.keypoints for p in parts if p.keypoints is not None]
-    packed = [p.masks for p in parts if p.masks is not None]
-    n = sum(len(p.scores) for p in parts)
-    return Detections(np.concatenate([p.image_ids for p in parts]), np.concatenate([p.category_ids for p in parts]),
-                      np.concatenate([p.scores for p in parts]), np.concatenate([p.boxes_xywh for p in parts]).reshape(-1, 4),
-                      np.concatenate([p.areas for p in parts]), np.arange(offset, offset + n, dtype=np.int64),
-                      concat_packed(packed) if packed and len(packed) == len(parts) else None,
-                      np.concatenate(kps) if kps and len(kps) == len(parts) else None)
+    packed = [p.segmentations for p in parts if isinstance(p.segmentations, PackedRles)]
+    return DetectionResults(
+        np.concatenate([p.image_ids for p in parts]), np.concatenate([p.category_ids for p in parts]),
+        np.concatenate([p.scores for p in parts]), np.concatenate([p.boxes_xywh for p in parts]).reshape(-1, 4),
+        np.concatenate([p.areas for p in parts]), parts[0].kind,
+        concat_packed(packed) if packed and len(packed) == len(parts) else None,
+        np.concatenate(kps) if kps and len(kps) == len(parts) else None, source="<added>")
 
 
-def _no_detections(n: int) -> Detections:
-    z = np.zeros(0, np.int64)
-    return Detections(z, z, np.zeros(0), np.zeros((0, 4)), np.zeros(0), z, PackedRles.from_rles([]), np.zeros((0, 3)))
+_NO_DETECTIONS = replace(empty_results("<none>"), segmentations=PackedRles.from_rles([]), keypoints=np.zeros((0, 3)))
 
 
 def _restricted(params: EvalParams, image_ids: np.ndarray) -> EvalParams:
     return replace(params, image_ids=tuple(int(i) for i in image_ids))
 
 
-def _result(state: EvalState, gt: CocoDataset, pycocotools_compat: bool, notes: list[str]) -> EvalResult:
+def compute(state: EvalState, gt: CocoDataset, *, pycocotools_compat: bool = False,
+            notes: Sequence[str] = ()) -> EvalResult:
+    """The metrics of a state that covers every image of its parameters (pure: nothing is kept).
+
+    `gt` gives the category names; `Evaluator.compute` adds the images a state lacks first.
+    """
     params = state.params
+    if len(state.image_ids) != len(params.image_ids or ()):
+        raise CocosegError(f"the state covers {len(state.image_ids)} of the {len(params.image_ids or ())} images "
+                           "of its parameters: use Evaluator.compute(state) to count the others as without detections")
     precision, recall, scores = accumulate(state)
     items = summary_items(params, pycocotools_compat)
     stats = np.array([mean_valid(precision, recall, params, it) for it in items], dtype=np.float64)

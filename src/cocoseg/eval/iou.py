@@ -7,13 +7,10 @@
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from cocoseg.eval._kernels import bbox_iou_cells
-from cocoseg.eval._rle_kernels import segm_iou_cells
-from cocoseg.io.packed_rle import PackedRles
+from cocoseg.eval.kernels import bbox_iou_cells, segm_iou_cells
+from cocoseg.masks.packed_rle import PackedRles
 
 _EPS = np.spacing(1.0)
 
@@ -35,8 +32,7 @@ def segm_cell_ious(dt_masks: PackedRles, gt_masks: PackedRles, gt_crowd: np.ndar
     sizes = (cell_dt[:, 1] - cell_dt[:, 0]) * (cell_gt[:, 1] - cell_gt[:, 0])
     offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
-    iou = segm_iou_cells(dt_masks.chars, dt_masks.offsets, dt_masks.sizes, gt_masks.chars, gt_masks.offsets,
-                         gt_masks.sizes, np.ascontiguousarray(gt_crowd, dtype=np.bool_), cell_dt, cell_gt, offsets)
+    iou = segm_iou_cells(dt_masks, gt_masks, gt_crowd, cell_dt, cell_gt, offsets)
     return iou, offsets[:-1], (cell_gt[:, 1] - cell_gt[:, 0]).astype(np.int64)
 
 
@@ -86,30 +82,3 @@ def keypoint_cell_ious(dt_keypoints: np.ndarray, gt_keypoints: np.ndarray, gt_bo
             parts.append(block.ravel())
             offset += block.size
     return (np.concatenate(parts) if parts else np.zeros(0)), base, stride
-
-
-def gt_masks(segmentations: Sequence, height: int, width: int) -> list[dict]:
-    """COCO.annToRLE of each GT segmentation of one image (compressed RLE dicts).
-
-    Polygons of all annotations go through one `frPyObjects` call (each part is rasterized on its
-    own, exactly as per annotation); multi-part ones are then merged, as annToRLE does.
-    """
-    from pycocotools import mask as coco_mask
-
-    from cocoseg.masks import segmentation_to_rle
-
-    out: list = [None] * len(segmentations)
-    polygons = [i for i, s in enumerate(segmentations) if isinstance(s, list) and s and len(s[0]) > 4]
-    chosen = set(polygons)
-    for i, s in enumerate(segmentations):
-        if i not in chosen:
-            out[i] = segmentation_to_rle(s, height, width)  # RLE, uncompressed RLE, box-like or empty
-    if polygons:
-        parts = [p for i in polygons for p in segmentations[i]]
-        rles = coco_mask.frPyObjects(parts, height, width)  # the first part (> 4 numbers) picks frPoly for all
-        pos = 0
-        for i in polygons:
-            k = len(segmentations[i])
-            out[i] = rles[pos] if k == 1 else coco_mask.merge(rles[pos:pos + k])
-            pos += k
-    return out

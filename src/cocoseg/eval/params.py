@@ -91,13 +91,9 @@ class EvalParams:
         """Area range labels, in order."""
         return tuple(a[0] for a in self.area_ranges)
 
-    @property
-    def is_default_layout(self) -> bool:
-        """True when max_dets, area ranges and IoU thresholds are pycocotools' defaults for the type."""
-        kp = self.iou_type == "keypoints"
-        return (self.max_dets == ((20,) if kp else (1, 10, 100))
-                and self.area_ranges == (KEYPOINT_AREAS if kp else DETECTION_AREAS)
-                and self.iou_thresholds == IOU_THRESHOLDS and self.recall_thresholds == RECALL_THRESHOLDS)
+    def same_as(self, other: EvalParams) -> bool:
+        """True when `other` evaluates the same images with the same settings (states can merge)."""
+        return self.to_dict() == other.to_dict() and self.image_ids == other.image_ids
 
     def to_dict(self) -> dict:
         """JSON-friendly form (image ids summarized by count when there are many)."""

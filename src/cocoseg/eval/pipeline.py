@@ -1,36 +1,18 @@
 """The evaluation of a batch of images (IoU + matching -> EvalState) and the accumulation of a state."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from cocoseg.errors import CocosegError
-from cocoseg.eval._kernels import accumulate_sorted, match_cells
 from cocoseg.eval.iou import bbox_cell_ious, keypoint_cell_ious, segm_cell_ious
+from cocoseg.eval.kernels import accumulate_sorted, match_cells, match_codes
 from cocoseg.eval.params import EvalParams
 from cocoseg.eval.state import EvalState
-from cocoseg.eval.tables import GtTable, _positions, select_detections
-from cocoseg.io.packed_rle import PackedRles
-
-
-@dataclass
-class Detections:
-    """A batch of detections in columns (N rows) for `evaluate_batch`.
-
-    `masks` holds the rows' RLEs (segm only); `keypoints` is (N, 3K) for keypoints; `index` is
-    each row's position in the evaluator's input.
-    """
-
-    image_ids: np.ndarray
-    category_ids: np.ndarray
-    scores: np.ndarray
-    boxes_xywh: np.ndarray
-    areas: np.ndarray
-    index: np.ndarray
-    masks: PackedRles | None = None
-    keypoints: np.ndarray | None = None
+from cocoseg.eval.tables import GtTable, positions, select_detections
+from cocoseg.io.results import DetectionResults
+from cocoseg.masks.packed_rle import PackedRles
 
 
 def gt_rows_of_images(table: GtTable, image_pos: np.ndarray) -> np.ndarray:
@@ -43,12 +25,13 @@ def gt_rows_of_images(table: GtTable, image_pos: np.ndarray) -> np.ndarray:
     return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
 
 
-def evaluate_batch(table: GtTable, params: EvalParams, dets: Detections, image_pos: np.ndarray,
-                   gt_masks: Callable[[np.ndarray], PackedRles] | None = None) -> EvalState:
+def evaluate_batch(table: GtTable, params: EvalParams, dets: DetectionResults, image_pos: np.ndarray,
+                   gt_masks: Callable[[np.ndarray], PackedRles] | None = None, offset: int = 0) -> EvalState:
     """Match the detections of the images at `image_pos` (ascending positions in table.image_ids).
 
     Detections of other images or categories are dropped (COCOeval restricts to its params).
-    `gt_masks(rows)` gives the RLEs of GT table rows (segm only).
+    `gt_masks(rows)` gives the RLEs of GT table rows (segm only); segm detections carry packed
+    masks. Row i of `dets` is input position offset + i (`EvalState.dt_index`).
     """
     image_pos = np.asarray(image_pos, dtype=np.int64)
     sel, d_img, d_cat, rank = select_detections(dets.image_ids, dets.category_ids, dets.scores, table, params)
@@ -66,9 +49,10 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: Detections, image_p
     if params.iou_type == "bbox":
         iou, base, stride = bbox_cell_ious(dets.boxes_xywh[sel], table.boxes_xywh[rows], crowd, cell_dt, cell_gt)
     elif params.iou_type == "segm":
-        if (dets.masks is None and len(sel)) or gt_masks is None:
+        masks = dets.segmentations if isinstance(dets.segmentations, PackedRles) else None
+        if (masks is None and len(sel)) or gt_masks is None:
             raise CocosegError("segm evaluation needs masks for the detections")
-        dt_masks = dets.masks.take(sel) if dets.masks is not None else PackedRles.from_rles([])
+        dt_masks = masks.take(sel) if masks is not None else PackedRles.from_rles([])
         iou, base, stride = segm_cell_ious(dt_masks, gt_masks(rows), crowd, cell_dt, cell_gt)
     else:
         if dets.keypoints is None:
@@ -86,7 +70,7 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: Detections, image_p
         params=params, image_ids=table.image_ids[image_pos],
         dt_image_id=table.image_ids[d_img], dt_category_id=np.asarray(dets.category_ids, np.int64)[sel],
         dt_score=np.asarray(dets.scores, np.float64)[sel], dt_rank=rank.astype(np.int64),
-        dt_area=np.asarray(dets.areas, np.float64)[sel], dt_index=np.asarray(dets.index, np.int64)[sel],
+        dt_area=np.asarray(dets.areas, np.float64)[sel], dt_index=sel.astype(np.int64) + offset,
         dt_box=np.asarray(dets.boxes_xywh, np.float64)[sel].reshape(-1, 4), dt_gt=dt_gt, dt_ignore=dt_ign,
         gt_image_id=table.image_ids[table.img[rows]], gt_category_id=table.category_ids[table.cat[rows]],
         gt_ann_index=table.ann_index[rows], gt_area=table.areas[rows], gt_iscrowd=crowd,
@@ -99,7 +83,7 @@ def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cats = np.asarray(p.category_ids, dtype=np.int64)
     n_k = len(cats) if p.use_cats else 1
     if p.use_cats:
-        dk, gk = _positions(cats, state.dt_category_id), _positions(cats, state.gt_category_id)
+        dk, gk = positions(cats, state.dt_category_id), positions(cats, state.gt_category_id)
     else:
         dk, gk = np.zeros(state.num_dt, np.int64), np.zeros(state.num_gt, np.int64)
     # pycocotools: mergesort of -score over the concatenation in image-id order, each image's
@@ -108,8 +92,7 @@ def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     seg_starts = np.searchsorted(dk[order], np.arange(n_k + 1))
     npig = np.stack([np.bincount(gk[~ign], minlength=n_k)[:n_k] for ign in state.gt_ignore], 1) \
         if len(p.area_ranges) else np.zeros((n_k, 0), np.int64)
-    codes = np.where(state.dt_ignore, np.uint8(0), np.where(state.dt_gt >= 0, np.uint8(1), np.uint8(2)))
-    codes = np.ascontiguousarray(codes.transpose(2, 0, 1)[order])  # (D, A, T) in accumulation order
+    codes = match_codes(state.dt_gt, state.dt_ignore, order)  # (D, A, T) in accumulation order
     precision, recall, scores = accumulate_sorted(
         codes, state.dt_rank[order], state.dt_score[order], seg_starts, npig.astype(np.int64).reshape(n_k, -1),
         np.asarray(p.max_dets, dtype=np.int64), np.asarray(p.recall_thresholds, dtype=np.float64))

@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 from cocoseg.errors import CocosegError
@@ -52,10 +51,6 @@ class EvalState:
         """GT rows."""
         return len(self.gt_area)
 
-    def dt_matched(self) -> np.ndarray:
-        """(A, T, D) bool: detection matched a GT (true positive unless ignored)."""
-        return self.dt_gt >= 0
-
     @classmethod
     def empty(cls, params: EvalParams) -> EvalState:
         """A state covering no image."""
@@ -73,7 +68,7 @@ class EvalState:
             raise CocosegError("merge needs at least one evaluation state")
         params = states[0].params
         for s in states[1:]:
-            if not _same_params(s.params, params):
+            if not s.params.same_as(params):
                 raise CocosegError("cannot merge evaluation states made with different parameters "
                                    f"({s.params.to_dict()} vs {params.to_dict()})")
         if len(states) == 1:
@@ -84,10 +79,6 @@ class EvalState:
             raise CocosegError(f"image {int(uniq[counts > 1][0])} was evaluated in more than one state; "
                                "shards must cover disjoint images")
         return _concatenate(states, params, uniq)
-
-
-def _same_params(a: EvalParams, b: EvalParams) -> bool:
-    return a.to_dict() == b.to_dict() and a.image_ids == b.image_ids
 
 
 def _concatenate(states: list[EvalState], params: EvalParams, image_ids: np.ndarray) -> EvalState:
@@ -142,9 +133,10 @@ def _joined(parts: list[np.ndarray], offsets: np.ndarray, new_position: np.ndarr
     return _columns(out, order)
 
 
-@nb.njit(cache=True, nogil=True)
-def _renumber(refs, offset, new_position, out):  # pragma: no cover - compiled
-    for i in range(refs.shape[0]):
-        for j in range(refs.shape[1]):
-            r = refs[i, j]
-            out[i, j] = -1 if r < 0 else new_position[r + offset]
+def _renumber(refs: np.ndarray, offset: int, new_position: np.ndarray, out: np.ndarray) -> None:
+    """out = new_position[refs + offset] where refs >= 0, else -1."""
+    if len(new_position) == 0:
+        out[...] = -1
+        return
+    index = np.minimum(np.maximum(refs, 0) + offset, len(new_position) - 1)
+    np.copyto(out, np.where(refs < 0, np.int32(-1), new_position.astype(np.int32)[index]))

@@ -56,8 +56,8 @@ def build_gt_table(gt: CocoDataset, params: EvalParams) -> GtTable:
     n = len(anns)
     img_id = np.fromiter((a["image_id"] for a in anns), dtype=np.int64, count=n)
     cat_id = np.fromiter((a["category_id"] for a in anns), dtype=np.int64, count=n)
-    img = _positions(image_ids, img_id)
-    cat = _positions(category_ids, cat_id)
+    img = positions(image_ids, img_id)
+    cat = positions(category_ids, cat_id)
     keep = np.flatnonzero((img >= 0) & (cat >= 0))
     order = keep[np.lexsort((keep, cat[keep], img[keep]))]
     sizes = {im["id"]: (im.get("height"), im.get("width")) for im in gt.images}
@@ -74,7 +74,7 @@ def build_gt_table(gt: CocoDataset, params: EvalParams) -> GtTable:
     return table
 
 
-def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+def positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Position of each id in sorted_ids, -1 where absent."""
     if len(sorted_ids) == 0:
         return np.full(len(ids), -1, dtype=np.int64)
@@ -133,8 +133,8 @@ def select_detections(image_ids: np.ndarray, category_ids: np.ndarray, scores: n
     when categories are pooled), then a stable sort by descending score, then the first
     max_dets[-1]. Detections of other images or categories are dropped, as COCOeval does.
     """
-    img = _positions(table.image_ids, np.asarray(image_ids, dtype=np.int64))
-    cat = _positions(table.category_ids, np.asarray(category_ids, dtype=np.int64))
+    img = positions(table.image_ids, np.asarray(image_ids, dtype=np.int64))
+    cat = positions(table.category_ids, np.asarray(category_ids, dtype=np.int64))
     keep = np.flatnonzero((img >= 0) & (cat >= 0))
     neg = -np.asarray(scores, dtype=np.float64)[keep]
     cell = img[keep] * (len(table.category_ids) + 1) + (cat[keep] if params.use_cats else 0)

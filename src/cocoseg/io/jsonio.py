@@ -47,6 +47,9 @@ def read_json(path: PathLike) -> Any:
         raise DataError(f"{path}: no such file")
     if path.is_dir():
         raise DataError(f"{path}: is a folder, expected a JSON file")
+    fast = _decode_fast(path)
+    if fast is not _NO_RESULT:
+        return fast
     try:
         # Read straight into one str, as json.load does: no bytes copy of the file beside it.
         opener = gzip.open if _is_gzip(path) else open
@@ -68,6 +71,32 @@ def read_json(path: PathLike) -> Any:
         raise DataError(f"{name}: invalid JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer literal over Python's 4300-digit limit
         raise DataError(f"{name}: invalid JSON: {exc}") from None
+
+
+_NO_RESULT = object()
+
+
+def _decode_fast(path: Path) -> Any:
+    """The file parsed by msgspec (2-3x faster than `json`, a lower transient peak: it reads the
+    bytes without a str copy and builds the same dicts and lists), or _NO_RESULT: msgspec
+    missing, a gzip file, or anything msgspec rejects (invalid JSON, NaN, huge integers), which
+    `json` then parses or reports with line and column."""
+    try:
+        import msgspec
+    except ImportError:
+        return _NO_RESULT
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return _NO_RESULT
+    if raw[:2] == b"\x1f\x8b":
+        return _NO_RESULT
+    try:
+        with _gc_paused():
+            return msgspec.json.decode(raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw)
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        return _NO_RESULT
 
 
 def atomic_write(path: PathLike, write: Callable[[Any], None], mode: str = "w") -> Path:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
@@ -25,8 +25,9 @@ import numpy as np
 from cocoseg import masks
 from cocoseg.errors import DataError, Problem
 from cocoseg.io.jsonio import PathLike, read_json
-from cocoseg.io.packed_rle import PackedRles, areas_boxes
+from cocoseg.io.results_json import ScanFlag, ScannedColumns, scan_columns, scan_results_file
 from cocoseg.masks import xyxy_to_xywh
+from cocoseg.masks.packed_rle import PackedRles, areas_boxes
 
 KINDS = ("bbox", "segm", "keypoints")
 
@@ -57,7 +58,6 @@ class DetectionResults:
     segmentations: list | PackedRles | None = None
     keypoints: np.ndarray | None = None
     source: str = "<memory>"
-    _box_polygons: bool = field(default=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -118,19 +118,36 @@ def results_from_arrays(image_ids: Any, category_ids: Any, scores: Any, *, boxes
                            dtype=np.float64).reshape(-1, 4)
         if len(boxes) != n:
             raise DataError(f"{file}: {len(boxes)} boxes for {n} detections")
-        segms = None if masks is None else list(masks)
-        return _checked(DetectionResults(ids, cats, conf, boxes, boxes[:, 2] * boxes[:, 3], "bbox", segms, kps, source=file))
+        return complete_results("bbox", ids, cats, conf, boxes=boxes, segmentations=None if masks is None else list(masks),
+                                keypoints=kps, file=file)
     if masks is not None:
-        packed = PackedRles.from_rles(list(masks))
-        areas, boxes = areas_boxes(packed.chars, packed.offsets, packed.sizes)
-        return _checked(DetectionResults(ids, cats, conf, boxes, areas, "segm", packed, kps, source=file))
+        return complete_results("segm", ids, cats, conf, segmentations=PackedRles.from_rles(list(masks)), keypoints=kps,
+                                file=file)
     if kps is not None:
-        x, y = kps[:, 0::3], kps[:, 1::3]
-        x0, x1, y0, y1 = (x.min(1), x.max(1), y.min(1), y.max(1)) if n else (np.zeros(0),) * 4
-        boxes = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
-        return _checked(DetectionResults(ids, cats, conf, boxes, (x1 - x0) * (y1 - y0), "keypoints", None, kps, source=file))
+        return complete_results("keypoints", ids, cats, conf, keypoints=kps, file=file)
     raise DataError(f"{file}: give boxes, masks or keypoints")
 
+
+def complete_results(kind: str, image_ids: np.ndarray, category_ids: np.ndarray, scores: np.ndarray, *,
+                     boxes: np.ndarray | None = None, has_box: np.ndarray | None = None,
+                     segmentations: list | PackedRles | None = None, keypoints: np.ndarray | None = None,
+                     file: str = "<results>") -> DetectionResults:
+    """Columns completed by `loadRes`' rules (the one place they are written; see the module docstring).
+
+    bbox: area = w*h. segm (`segmentations` packed): area from the mask, bbox from the mask where
+    `has_box` is False (or no boxes are given). keypoints: area and bbox from the keypoint extent.
+    """
+    if kind == "bbox":
+        areas = boxes[:, 2] * boxes[:, 3]
+    elif kind == "segm":
+        areas, mask_boxes = areas_boxes(segmentations.chars, segmentations.offsets, segmentations.sizes)
+        boxes = mask_boxes if boxes is None else np.where(has_box[:, None], boxes, mask_boxes)
+    else:
+        x, y = keypoints[:, 0::3], keypoints[:, 1::3]
+        x0, x1, y0, y1 = (x.min(1), x.max(1), y.min(1), y.max(1)) if len(keypoints) else (np.zeros(0),) * 4
+        boxes, areas = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1), (x1 - x0) * (y1 - y0)
+    return _checked(DetectionResults(image_ids, category_ids, scores, np.asarray(boxes, np.float64).reshape(-1, 4),
+                                     areas, kind, segmentations, keypoints, source=file))
 
 
 def load_results(source: ResultsSource, image_sizes: dict[int, tuple[int, int]] | None = None,
@@ -159,12 +176,17 @@ def load_results(source: ResultsSource, image_sizes: dict[int, tuple[int, int]] 
         return results_from_records(list(source), image_sizes, file=file or "<results>")
     path = Path(source)
     name = file or path.name
-    from cocoseg.io.results_json import scan_results_file
-
-    fast = scan_results_file(path, name)
+    cols = scan_results_file(path)
+    fast = complete_scanned(cols, name) if cols is not None else None
     if fast is not None:
         return fast
     return results_from_records(read_json(path), image_sizes, file=name)
+
+
+def scan_results_bytes(raw: bytes, name: str = "<bytes>") -> DetectionResults | None:
+    """Results from the bytes of a results JSON by the fast scanner, or None when its layout needs `json`."""
+    cols = scan_columns(raw)
+    return complete_scanned(cols, name) if cols is not None else None
 
 
 def results_from_numpy(array: np.ndarray, file: str = "<array>") -> DetectionResults:
@@ -172,9 +194,8 @@ def results_from_numpy(array: np.ndarray, file: str = "<array>") -> DetectionRes
     a = np.asarray(array, dtype=np.float64)
     if a.ndim != 2 or a.shape[1] != 7:
         raise DataError(f"{file}: expected an (N, 7) array [image_id, x, y, w, h, score, category_id], got shape {a.shape}")
-    boxes = np.ascontiguousarray(a[:, 1:5])
-    return _checked(DetectionResults(a[:, 0].astype(np.int64), a[:, 6].astype(np.int64), a[:, 5].copy(), boxes,
-                                     boxes[:, 2] * boxes[:, 3], "bbox", source=file))
+    return complete_results("bbox", a[:, 0].astype(np.int64), a[:, 6].astype(np.int64), a[:, 5].copy(),
+                            boxes=np.ascontiguousarray(a[:, 1:5]), file=file)
 
 
 def results_from_records(records: Any, image_sizes: dict[int, tuple[int, int]] | None = None,
@@ -201,15 +222,15 @@ def results_from_records(records: Any, image_sizes: dict[int, tuple[int, int]] |
         scores[i] = _score(rec, i, file, problems)
         if len(problems) > 200:
             break
+    geometry: dict = {}
     if not problems:
-        geometry = {"bbox": _box_columns, "segm": _mask_columns, "keypoints": _keypoint_columns}[kind]
-        out = geometry(records, image_ids, image_sizes, file, problems)
+        read = {"bbox": _box_columns, "segm": _mask_columns, "keypoints": _keypoint_columns}[kind]
+        geometry = read(records, image_ids, image_sizes, file, problems)
     if not problems and kind != "keypoints" and "keypoints" in first:
-        out.keypoints = _keypoint_array(records, file, problems)  # e.g. pose results with a bbox
+        geometry["keypoints"] = _keypoint_array(records, file, problems)  # e.g. pose results with a bbox
     if problems:
         raise DataError(problems)
-    out.image_ids, out.category_ids, out.scores = image_ids, category_ids, scores
-    return _checked(out)
+    return complete_results(kind, image_ids, category_ids, scores, file=file, **geometry)
 
 
 def empty_results(file: str = "<results>") -> DetectionResults:
@@ -218,35 +239,28 @@ def empty_results(file: str = "<results>") -> DetectionResults:
                             np.zeros(0), "bbox", source=file)
 
 
-def complete_scanned(n: int, ids: np.ndarray, values: np.ndarray, flags: np.ndarray, seg_size: np.ndarray,
-                     cnt_off: np.ndarray, cnt_buf: np.ndarray, file: str) -> DetectionResults | None:
-    """DetectionResults from the columns of `results_json`, or None when the records need the full parser."""
-    if n == 0:
+def complete_scanned(cols: ScannedColumns, file: str) -> DetectionResults | None:
+    """DetectionResults from the scanner's columns, or None when the records need the full parser."""
+    if cols.rows == 0:
         return empty_results(file)
-    required = 1 | 2 | 4  # image_id, category_id, score
+    flags = cols.flags
+    required = ScanFlag.IMAGE_ID | ScanFlag.CATEGORY_ID | ScanFlag.SCORE
     if np.any((flags & required) != required):
         return None
-    has_box, has_segm = (flags & 8) != 0, (flags & 32) != 0
-    image_ids, category_ids = ids[:, 0].copy(), ids[:, 1].copy()
-    scores, boxes = values[:, 0].copy(), np.ascontiguousarray(values[:, 1:5])
+    has_box, has_segm = (flags & ScanFlag.BBOX) != 0, (flags & ScanFlag.SEGMENTATION) != 0
+    image_ids, category_ids = cols.ids[:, 0].copy(), cols.ids[:, 1].copy()
+    scores, boxes = cols.values[:, 0].copy(), np.ascontiguousarray(cols.values[:, 1:5])
     if has_box[0]:
         if not has_box.all():
             return None
-        segms = _scanned_rles(seg_size, cnt_off, cnt_buf, has_segm) if has_segm.any() else None
-        return _checked(DetectionResults(image_ids, category_ids, scores, boxes, boxes[:, 2] * boxes[:, 3], "bbox",
-                                         segms, source=file))
+        packed = cols.rles()
+        segms = [packed[i] if has_segm[i] else None for i in range(len(packed))] if has_segm.any() else None
+        return complete_results("bbox", image_ids, category_ids, scores, boxes=boxes, segmentations=segms, file=file)
     if not has_segm.all():
         return None
-    rles = PackedRles(cnt_buf[:cnt_off[-1]].copy(), cnt_off, seg_size)
-    areas, mask_boxes = areas_boxes(rles.chars, rles.offsets, rles.sizes)
-    boxes = np.where(has_box[:, None], boxes, mask_boxes)  # loadRes keeps a given bbox
-    return _checked(DetectionResults(image_ids, category_ids, scores, boxes, areas, "segm", rles, source=file))
+    return complete_results("segm", image_ids, category_ids, scores, boxes=boxes, has_box=has_box,
+                            segmentations=cols.rles(copy=True), file=file)
 
-
-def _scanned_rles(seg_size: np.ndarray, cnt_off: np.ndarray, cnt_buf: np.ndarray, present: np.ndarray) -> list:
-    """RLE dicts of the scanned rows (None where absent), for box results that also carry masks."""
-    packed = PackedRles(cnt_buf[:cnt_off[-1]], cnt_off, seg_size)
-    return [packed[i] if present[i] else None for i in range(len(packed))]
 
 
 def _kind_of(first: dict, file: str) -> str:
@@ -291,7 +305,7 @@ def _numbers(value: Any, n: int | None) -> np.ndarray | None:
     return arr
 
 
-def _box_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, problems: list[Problem]) -> DetectionResults:
+def _box_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, problems: list[Problem]) -> dict:
     boxes = np.zeros((len(records), 4))
     segms: list | None = None
     for i, rec in enumerate(records):
@@ -304,10 +318,10 @@ def _box_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, pr
         if "segmentation" in rec:
             segms = segms if segms is not None else [None] * len(records)
             segms[i] = rec["segmentation"]
-    return DetectionResults(image_ids, image_ids, image_ids, boxes, boxes[:, 2] * boxes[:, 3], "bbox", segms, source=file)
+    return {"boxes": boxes, "segmentations": segms}
 
 
-def _mask_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, problems: list[Problem]) -> DetectionResults:
+def _mask_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, problems: list[Problem]) -> dict:
     rles: list = []
     for i, rec in enumerate(records):
         segm = rec.get("segmentation")
@@ -317,17 +331,16 @@ def _mask_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, p
             problems.append(Problem(file, f"result {i}", "segmentation", str(exc) if "segmentation" in rec else "missing"))
             rles.append(None)
     if problems:
-        return empty_results(file)
-    packed = PackedRles.from_rles(rles)
-    areas, boxes = areas_boxes(packed.chars, packed.offsets, packed.sizes)
+        return {}
+    boxes, has_box = np.zeros((len(records), 4)), np.zeros(len(records), bool)
     for i, rec in enumerate(records):
         if "bbox" in rec:  # loadRes keeps a given bbox
             box = _numbers(rec["bbox"], 4)
             if box is None:
                 problems.append(Problem(file, f"result {i}", "bbox", "must be [x, y, w, h]"))
             else:
-                boxes[i] = box
-    return DetectionResults(image_ids, image_ids, image_ids, boxes, areas, "segm", packed, source=file)
+                boxes[i], has_box[i] = box, True
+    return {"segmentations": PackedRles.from_rles(rles), "boxes": boxes, "has_box": has_box}
 
 
 def _as_rle(segm: Any, image_id: int, sizes: dict[int, tuple[int, int]] | None) -> dict:
@@ -368,14 +381,8 @@ def _keypoint_array(records: list, file: str, problems: list[Problem]) -> np.nda
     return kps
 
 
-def _keypoint_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, problems: list[Problem]) -> DetectionResults:
-    kps = _keypoint_array(records, file, problems)
-    if problems:
-        return empty_results(file)
-    x, y = kps[:, 0::3], kps[:, 1::3]
-    x0, x1, y0, y1 = x.min(1), x.max(1), y.min(1), y.max(1)
-    boxes = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
-    return DetectionResults(image_ids, image_ids, image_ids, boxes, (x1 - x0) * (y1 - y0), "keypoints", None, kps, source=file)
+def _keypoint_columns(records: list, image_ids: np.ndarray, sizes: Any, file: str, problems: list[Problem]) -> dict:
+    return {"keypoints": _keypoint_array(records, file, problems)}
 
 
 def _checked(res: DetectionResults) -> DetectionResults:

@@ -5,262 +5,33 @@ fills image_id, category_id, score, bbox and RLE (size, counts) columns. It vali
 grammar of everything it reads or skips. Anything outside the common layout (keypoints, polygon
 or uncompressed-RLE results, non-integer ids, nulls, exotic escapes, invalid JSON) makes it give
 up, and the caller falls back to the standard parser, which also produces the precise error
-messages. Numbers are exact: short ones by the exact fast path (integer mantissa < 2**53 and a
-power of ten <= 1e22, one correctly rounded operation), the others by numpy's correctly rounded
-string conversion.
+messages. The scanner is C (`cocoseg._native`, csrc/scan.c), or numba without it
+(`io._results_scan_numba`); both give exactly the numbers of `json.loads`. A leaf: the loadRes
+rules are applied by `cocoseg.io.results`.
 """
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numba as nb
 import numpy as np
 
-from cocoseg.io.json_tokens import MAX_TOKEN, number, skip_value, string_end, ws
-
-_KEYS = [b"image_id", b"category_id", b"score", b"bbox", b"segmentation", b"keypoints", b"size", b"counts"]
-_KEY_BYTES = np.frombuffer(b"".join(_KEYS), dtype=np.uint8)
-_KEY_OFFSETS = np.cumsum([0] + [len(k) for k in _KEYS]).astype(np.int64)
+from cocoseg.masks.packed_rle import PackedRles
+from cocoseg.native import NATIVE
 
 
-@nb.njit(cache=True)
-def _key_code(buf, s, e):  # pragma: no cover - compiled
-    for k in range(len(_KEY_OFFSETS) - 1):
-        k0, k1 = _KEY_OFFSETS[k], _KEY_OFFSETS[k + 1]
-        if k1 - k0 == e - s:
-            same = True
-            for j in range(e - s):
-                if buf[s + j] != _KEY_BYTES[k0 + j]:
-                    same = False
-                    break
-            if same:
-                return k
-    return -1
+class ScanFlag:
+    """Bits of `ScannedColumns.flags`: the fields a record held."""
 
-
-# record flags
-_HAS_IMAGE, _HAS_CAT, _HAS_SCORE, _HAS_BOX, _EMPTY_BOX, _HAS_SEGM = 1, 2, 4, 8, 16, 32
-_FAIL = -1
-
-
-@nb.njit(cache=True)
-def _key(buf, i):  # pragma: no cover - compiled
-    """(code, index after the ':') for the object key at i; code -1 unknown, -2 invalid."""
-    if i >= len(buf) or buf[i] != 34:
-        return -2, i
-    e = string_end(buf, i)
-    if e < 0:
-        return -2, i
-    for j in range(i + 1, e - 1):
-        if buf[j] == 92:  # an escaped key: leave it to the full parser
-            return -2, i
-    code = _key_code(buf, i + 1, e - 1)
-    j = ws(buf, e)
-    if j >= len(buf) or buf[j] != 58:
-        return -2, i
-    return code, ws(buf, j + 1)
-
-
-@nb.njit(cache=True)
-def _after_member(buf, i, close):  # pragma: no cover - compiled
-    """After a member/element: (1, next) on ',', (0, next) on the closing byte, (-1, i) otherwise."""
-    i = ws(buf, i)
-    if i < len(buf) and buf[i] == 44:
-        return 1, ws(buf, i + 1)
-    if i < len(buf) and buf[i] == close:
-        return 0, i + 1
-    return -1, i
-
-
-@nb.njit(cache=True)
-def _counts(buf, i, out, pos):  # pragma: no cover - compiled
-    """Copy the string at i into out[pos:], unescaping \\ and \\/; (end, new pos), end -1 when unsupported."""
-    n = len(buf)
-    if i >= n or buf[i] != 34:
-        return -1, pos
-    i += 1
-    while i < n:
-        c = buf[i]
-        if c == 34:
-            return i + 1, pos
-        if c < 32:
-            return -1, pos
-        if c == 92:
-            if i + 1 < n and (buf[i + 1] == 92 or buf[i + 1] == 47):
-                c = buf[i + 1]
-                i += 1
-            else:
-                return -1, pos
-        out[pos] = c
-        pos += 1
-        i += 1
-    return -1, pos
-
-
-@nb.njit(cache=True)
-def _segmentation(buf, i, row, seg_size, cnt_buf, pos):  # pragma: no cover - compiled
-    """Parse {"size": [h, w], "counts": "..."}: (end, new pos), end -1 when unsupported."""
-    if i >= len(buf) or buf[i] != 123:
-        return -1, pos
-    i = ws(buf, i + 1)
-    found = 0
-    start = pos
-    while True:
-        code, i = _key(buf, i)
-        if code == -2:
-            return -1, pos
-        if code == 6:  # size
-            if buf[i] != 91:
-                return -1, pos
-            for k in range(2):
-                i = ws(buf, i + 1)
-                i, v, is_int, exact = number(buf, i)
-                if i < 0 or not is_int or not exact:
-                    return -1, pos
-                seg_size[row, k] = int(v)
-                i = ws(buf, i)
-                if i >= len(buf) or buf[i] != (44 if k == 0 else 93):
-                    return -1, pos
-            i += 1
-            found |= 1
-        elif code == 7:  # counts
-            pos = start
-            i, pos = _counts(buf, i, cnt_buf, pos)
-            if i < 0:
-                return -1, pos
-            found |= 2
-        else:
-            i = skip_value(buf, i)
-            if i < 0:
-                return -1, pos
-        more, i = _after_member(buf, i, 125)
-        if more < 0:
-            return -1, pos
-        if more == 0:
-            break
-    if found != 3:
-        return -1, pos
-    return i, pos
-
-
-@nb.njit(cache=True)
-def _slot(buf, i, row, slot, values, slow_row, slow_slot, slow_tok, n_slow):  # pragma: no cover - compiled
-    """Parse a number into values[row, slot] (or the slow list); (end, n_slow), end -1 when invalid."""
-    j, v, _, exact = number(buf, i)
-    if j < 0:
-        return -1, n_slow
-    if exact:
-        values[row, slot] = v
-    else:
-        slow_row[n_slow] = row
-        slow_slot[n_slow] = slot
-        slow_tok[n_slow, 0] = i
-        slow_tok[n_slow, 1] = j
-        n_slow += 1
-    return j, n_slow
-
-
-@nb.njit(cache=True)
-def _int_field(buf, i):  # pragma: no cover - compiled
-    j, v, is_int, exact = number(buf, i)
-    if j < 0 or not is_int or not exact:
-        return -1, 0
-    return j, int(v)
-
-
-@nb.njit(cache=True)
-def _scan(buf, ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_slot, slow_tok):  # pragma: no cover
-    """Scan a JSON list of result objects into the given arrays (see `_outputs`); (rows, slow numbers),
-    rows -1 when the layout needs the full parser."""
-    cap = len(flags)
-    n_slow = 0
-    pos = 0
-    row = 0
-    i = ws(buf, 0)
-    fail = (_FAIL, 0)
-    if i >= len(buf) or buf[i] != 91:
-        return fail
-    i = ws(buf, i + 1)
-    if i < len(buf) and buf[i] == 93:
-        i = ws(buf, i + 1)
-        return (0 if i == len(buf) else _FAIL), 0
-    while True:
-        if row >= cap or i >= len(buf) or buf[i] != 123:
-            return fail
-        i = ws(buf, i + 1)
-        if i < len(buf) and buf[i] == 125:
-            return fail  # an empty object lacks the required fields: let the full parser say so
-        while True:
-            code, i = _key(buf, i)
-            if code == -2 or code == 5:  # invalid, or keypoints (the full parser handles those)
-                return fail
-            if code == 0 or code == 1:
-                i, v = _int_field(buf, i)
-                ids[row, code] = v
-                flags[row] |= _HAS_IMAGE if code == 0 else _HAS_CAT
-            elif code == 2:
-                i, n_slow = _slot(buf, i, row, 0, values, slow_row, slow_slot, slow_tok, n_slow)
-                flags[row] |= _HAS_SCORE
-            elif code == 3:
-                if i >= len(buf) or buf[i] != 91:
-                    return fail
-                i = ws(buf, i + 1)
-                if i < len(buf) and buf[i] == 93:
-                    flags[row] |= _EMPTY_BOX
-                    i += 1
-                else:
-                    for k in range(4):
-                        i, n_slow = _slot(buf, i, row, 1 + k, values, slow_row, slow_slot, slow_tok, n_slow)
-                        if i < 0:
-                            return fail
-                        i = ws(buf, i)
-                        if i >= len(buf) or buf[i] != (44 if k < 3 else 93):
-                            return fail
-                        i = ws(buf, i + 1) if k < 3 else i + 1
-                    flags[row] |= _HAS_BOX
-            elif code == 4:
-                i, pos = _segmentation(buf, i, row, seg_size, cnt_buf, cnt_off[row])
-                flags[row] |= _HAS_SEGM
-            elif code == 6 or code == 7 or code == -1:
-                i = skip_value(buf, i)
-            if i < 0:
-                return fail
-            more, i = _after_member(buf, i, 125)
-            if more < 0:
-                return fail
-            if more == 0:
-                break
-        cnt_off[row + 1] = pos if flags[row] & _HAS_SEGM else cnt_off[row]
-        row += 1
-        more, i = _after_member(buf, i, 93)
-        if more < 0:
-            return fail
-        if more == 0:
-            break
-    if ws(buf, i) != len(buf):
-        return fail
-    return row, n_slow
-
-
-@nb.njit(cache=True)
-def _tokens(buf, spans):  # pragma: no cover - compiled
-    """(n, MAX_TOKEN) zero-padded copies of the number tokens at spans (start, end)."""
-    out = np.zeros((len(spans), MAX_TOKEN), dtype=np.uint8)
-    for r in range(len(spans)):
-        for k in range(spans[r, 1] - spans[r, 0]):
-            out[r, k] = buf[spans[r, 0] + k]
-    return out
+    IMAGE_ID, CATEGORY_ID, SCORE, BBOX, EMPTY_BBOX, SEGMENTATION = 1, 2, 4, 8, 16, 32
 
 
 def _outputs(buf: np.ndarray) -> tuple:
-    """Arrays `_scan` fills: ids, values (score, x, y, w, h), flags, seg_size, cnt_off, cnt_buf, slow_*."""
+    """Arrays the scanner fills: ids, values (score, x, y, w, h), flags, seg_size, cnt_off, cnt_buf."""
     cap = int(np.count_nonzero(buf == 123)) + 1  # '{' bounds the number of records
-    n_slots = min(5 * cap, len(buf) // 2 + 1)  # a number takes at least 2 bytes with its separator
     return (np.empty((cap, 2), np.int64), np.empty((cap, 5), np.float64), np.zeros(cap, np.uint8),
-            np.empty((cap, 2), np.int64), np.zeros(cap + 1, np.int64), np.empty(len(buf), np.uint8),
-            np.empty(n_slots, np.int64), np.empty(n_slots, np.int64), np.empty((n_slots, 2), np.int64))
+            np.empty((cap, 2), np.int64), np.zeros(cap + 1, np.int64), np.empty(len(buf), np.uint8))
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -271,26 +42,52 @@ def _read_bytes(path: Path) -> bytes:
     return raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw
 
 
-def scan_results_file(path: Path, name: str) -> Any:
-    """A DetectionResults parsed straight into columns, or None to use the standard parser."""
+@dataclass
+class ScannedColumns:
+    """The raw columns of a scanned results file (nothing completed: `io.results` applies loadRes).
+
+    ids (N, 2) [image_id, category_id]; values (N, 5) [score, x, y, w, h]; flags (N,) `ScanFlag`
+    bits; seg_size (N, 2) [h, w]; RLE counts i are cnt_buf[cnt_off[i]:cnt_off[i + 1]].
+    """
+
+    ids: np.ndarray
+    values: np.ndarray
+    flags: np.ndarray
+    seg_size: np.ndarray
+    cnt_off: np.ndarray
+    cnt_buf: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        """Records scanned."""
+        return len(self.flags)
+
+    def rles(self, copy: bool = False) -> PackedRles:
+        """The scanned RLEs packed (rows without one are empty strings); `copy` trims the buffer."""
+        chars = self.cnt_buf[:self.cnt_off[-1]]
+        return PackedRles(chars.copy() if copy else chars, self.cnt_off, self.seg_size)
+
+
+def scan_results_file(path: Path) -> ScannedColumns | None:
+    """The columns of a results file, or None when it needs the standard parser (or cannot be read)."""
     try:
         raw = _read_bytes(Path(path))
     except (OSError, EOFError):
         return None  # the standard reader reports it
-    return scan_results_bytes(raw, name)
+    return scan_columns(raw)
 
 
-def scan_results_bytes(raw: bytes, name: str = "<bytes>") -> Any:
+def scan_columns(raw: bytes) -> ScannedColumns | None:
     """Columns from the bytes of a results JSON, or None when the layout needs the standard parser."""
-    from cocoseg.io.results import complete_scanned
-
     buf = np.frombuffer(raw, dtype=np.uint8)
     out = _outputs(buf)
-    n, n_slow = _scan(buf, *out)
-    ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_slot, slow_tok = out
+    if NATIVE is not None:
+        n = NATIVE.scan_results(buf, *out)
+    else:
+        from cocoseg.io._results_scan_numba import scan
+
+        n = scan(buf, out)
     if n < 0:
         return None
-    if n_slow:
-        exact = _tokens(buf, slow_tok[:n_slow]).view(f"S{MAX_TOKEN}").ravel().astype(np.float64)
-        values[slow_row[:n_slow], slow_slot[:n_slow]] = exact
-    return complete_scanned(n, ids[:n], values[:n], flags[:n], seg_size[:n], cnt_off[:n + 1], cnt_buf, name)
+    ids, values, flags, seg_size, cnt_off, cnt_buf = out
+    return ScannedColumns(ids[:n], values[:n], flags[:n], seg_size[:n], cnt_off[:n + 1], cnt_buf)

@@ -1,78 +1,13 @@
-"""Many compressed RLEs in three arrays (characters, offsets, sizes), with compiled area and bbox.
+"""Packed-RLE loops in numba: the fallback of `cocoseg._native` (csrc/rle.c), the same arithmetic.
 
-500k detection masks as Python dicts cost ~1 GB and seconds to build; packed they are one byte
-buffer. The compiled helpers follow maskApi.c exactly: `rleFrString` (decoding, including its
-`m > 2` delta rule), `rleArea`, and `rleToBbox` as in pycocotools 2.0.11 (a run crossing a column
-boundary makes the box span the full height).
+maskApi.c exactly: `rleFrString` (decoding, including its `m > 2` delta rule), `rleArea`, and
+`rleToBbox` as in pycocotools 2.0.11 (a run crossing a column boundary makes the box span the
+full height).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-
 import numba as nb
 import numpy as np
-
-
-class PackedRles(Sequence):
-    """N compressed RLEs: `chars` (uint8) holds the counts strings back to back, string i is
-    chars[offsets[i]:offsets[i + 1]], `sizes` (N, 2) int64 holds [height, width].
-
-    Indexing gives a COCO RLE dict {"size": [h, w], "counts": str}.
-    """
-
-    def __init__(self, chars: np.ndarray, offsets: np.ndarray, sizes: np.ndarray) -> None:
-        self.chars = np.ascontiguousarray(chars, dtype=np.uint8)
-        self.offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-        self.sizes = np.ascontiguousarray(sizes, dtype=np.int64).reshape(-1, 2)
-
-    def __len__(self) -> int:
-        return len(self.sizes)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        s, e = int(self.offsets[i]), int(self.offsets[i + 1])
-        return {"size": self.sizes[i].tolist(), "counts": self.chars[s:e].tobytes().decode("ascii")}
-
-    def __iter__(self) -> Iterator[dict]:
-        return (self[i] for i in range(len(self)))
-
-    def counts_bytes(self, i: int) -> bytes:
-        """The compressed counts of RLE i as bytes (pycocotools' C form)."""
-        return self.chars[self.offsets[i]:self.offsets[i + 1]].tobytes()
-
-    @classmethod
-    def from_rles(cls, rles: Sequence[dict]) -> PackedRles:
-        """Pack compressed RLE dicts (counts as str or bytes)."""
-        parts = [r["counts"].encode("ascii") if isinstance(r["counts"], str) else r["counts"] for r in rles]
-        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in parts], out=offsets[1:])
-        chars = np.frombuffer(b"".join(parts), dtype=np.uint8)
-        sizes = np.array([[int(r["size"][0]), int(r["size"][1])] for r in rles], dtype=np.int64).reshape(-1, 2)
-        return cls(chars, offsets, sizes)
-
-    def take(self, rows: np.ndarray) -> PackedRles:
-        """The RLEs at `rows`, packed anew."""
-        rows = np.asarray(rows, dtype=np.int64)
-        chars, offsets = _gather(self.chars, self.offsets, rows)
-        return PackedRles(chars, offsets, self.sizes[rows])
-
-    def areas(self) -> np.ndarray:
-        """(N,) float64 foreground pixels (maskApi `rleArea`)."""
-        return areas_boxes(self.chars, self.offsets, self.sizes)[0]
-
-    def boxes(self) -> np.ndarray:
-        """(N, 4) float64 [x, y, w, h] (maskApi `rleToBbox`)."""
-        return areas_boxes(self.chars, self.offsets, self.sizes)[1]
-
-
-def concat_packed(parts: Sequence[PackedRles]) -> PackedRles:
-    """One PackedRles holding the parts in order."""
-    if not parts:
-        return PackedRles.from_rles([])
-    shifts = np.cumsum([0] + [len(p.chars) for p in parts[:-1]])
-    offsets = np.concatenate([[0]] + [p.offsets[1:] + s for p, s in zip(parts, shifts)])
-    return PackedRles(np.concatenate([p.chars for p in parts]), offsets, np.concatenate([p.sizes for p in parts]))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -170,7 +105,7 @@ def areas_boxes(chars, offsets, sizes):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, nogil=True)
-def _gather(chars, offsets, rows):  # pragma: no cover - compiled
+def gather(chars, offsets, rows):  # pragma: no cover - compiled
     lengths = offsets[rows + 1] - offsets[rows]
     out_off = np.zeros(len(rows) + 1, dtype=np.int64)
     for i in range(len(rows)):

@@ -1,0 +1,195 @@
+/* Packed compressed RLEs in C: decoding (maskApi `rleFrString`), area and box (`rleArea`,
+ * pycocotools 2.0.11 `rleToBbox`), gathering rows, and the mask IoU of every evaluation cell
+ * (`rleIou`). The same arithmetic as cocoseg/masks/_rle_numba.py, the fallback. */
+#include "native.h"
+
+static int64_t decode_into(const uint8_t *chars, int64_t start, int64_t end, uint32_t *out) {
+    int64_t m = 0, p = start;
+    while (p < end) {
+        int64_t x = 0;
+        int k = 0, more = 1;
+        while (more) {
+            if (p >= end) break;
+            int64_t c = ((int64_t)chars[p] - 48) & 0xFF;
+            x |= (c & 0x1F) << (5 * k);
+            more = (c & 0x20) != 0;
+            p++;
+            k++;
+            if (!more && (c & 0x10)) x |= (int64_t)((uint64_t)-1 << (5 * k));
+        }
+        if (m > 2) x += (int64_t)out[m - 2];
+        out[m++] = (uint32_t)(x & 0xFFFFFFFF);
+    }
+    return m;
+}
+
+static void divmod_h(int64_t t, int64_t h, int64_t *q, int64_t *r) {
+    *q = t / h;
+    *r = t % h;
+}
+
+static void box_of_counts(const uint32_t *cnts, int64_t m, int64_t h, int64_t w, double *box) {
+    m = (m / 2) * 2;
+    if (m == 0 || h == 0) { box[0] = box[1] = box[2] = box[3] = 0.0; return; }
+    const int64_t mask = 0xFFFFFFFF;
+    int64_t xs = w, ys = h, xe = 0, ye = 0, cc = 0;
+    for (int64_t j = 0; j < m; j++) {
+        int64_t start = cc, run = cnts[j];
+        cc = (cc + run) & mask;
+        if (j % 2 == 0 || run == 0) continue;
+        int64_t x_start, y_start, x_end, y_end;
+        divmod_h(start, h, &x_start, &y_start);
+        divmod_h((cc - 1) & mask, h, &x_end, &y_end);
+        xs = x_start < xs ? x_start : xs;
+        xe = x_end > xe ? x_end : xe;
+        if (x_start < x_end) { ys = 0; ye = h - 1; }
+        else { ys = y_start < ys ? y_start : ys; ye = y_end > ye ? y_end : ye; }
+    }
+    box[0] = (double)xs; box[1] = (double)ys;
+    box[2] = (double)((xe - xs + 1) & mask); box[3] = (double)((ye - ys + 1) & mask);
+}
+
+/* areas_boxes(chars, offsets, sizes, areas, boxes) */
+PyObject *native_areas_boxes(PyObject *self, PyObject *args) {
+    Py_buffer b[5];
+    if (!PyArg_ParseTuple(args, "y*y*y*w*w*", &b[0], &b[1], &b[2], &b[3], &b[4])) return NULL;
+    const uint8_t *chars = b[0].buf;
+    const int64_t *off = b[1].buf, *sizes = b[2].buf;
+    double *areas = b[3].buf, *boxes = b[4].buf;
+    Py_ssize_t n = b[3].len / sizeof(double);
+    int64_t longest = 1;
+    for (Py_ssize_t i = 0; i < n; i++) longest = off[i + 1] - off[i] + 1 > longest ? off[i + 1] - off[i] + 1 : longest;
+    uint32_t *cnts = malloc(sizeof(uint32_t) * longest);
+    if (!cnts) { RELEASE(b, 5); return PyErr_NoMemory(); }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t m = decode_into(chars, off[i], off[i + 1], cnts);
+        uint32_t a = 0;
+        for (int64_t j = 1; j < m; j += 2) a += cnts[j];
+        areas[i] = (double)a;
+        box_of_counts(cnts, m, sizes[2 * i], sizes[2 * i + 1], boxes + 4 * i);
+    }
+    Py_END_ALLOW_THREADS
+    free(cnts);
+    RELEASE(b, 5);
+    Py_RETURN_NONE;
+}
+
+/* gather(chars, offsets, rows, out_offsets, out_chars): out_offsets filled by the caller */
+PyObject *native_gather(PyObject *self, PyObject *args) {
+    Py_buffer b[5];
+    if (!PyArg_ParseTuple(args, "y*y*y*y*w*", &b[0], &b[1], &b[2], &b[3], &b[4])) return NULL;
+    const uint8_t *chars = b[0].buf;
+    const int64_t *off = b[1].buf, *rows = b[2].buf, *out_off = b[3].buf;
+    uint8_t *out = b[4].buf;
+    Py_ssize_t n = b[2].len / sizeof(int64_t);
+    for (Py_ssize_t i = 0; i < n; i++) memcpy(out + out_off[i], chars + off[rows[i]], off[rows[i] + 1] - off[rows[i]]);
+    RELEASE(b, 5);
+    Py_RETURN_NONE;
+}
+
+typedef struct {
+    uint32_t *cnts;
+    int64_t *start, *len, *area;
+    double *box;
+} Decoded;
+
+static void decode_rows(const uint8_t *chars, const int64_t *off, const int64_t *sizes, int64_t r0, int64_t r1,
+                        Decoded *out) {
+    int64_t pos = 0;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t j = r - r0, m = decode_into(chars, off[r], off[r + 1], out->cnts + pos), a = 0;
+        out->start[j] = pos;
+        out->len[j] = m;
+        box_of_counts(out->cnts + pos, m, sizes[2 * r], sizes[2 * r + 1], out->box + 4 * j);
+        for (int64_t k = 1; k < m; k += 2) a += out->cnts[pos + k];
+        out->area[j] = a & 0xFFFFFFFF;
+        pos += m;
+    }
+}
+
+static double pair_iou(const uint32_t *ca_c, int64_t ka, const uint32_t *cb_c, int64_t kb, int crowd, int64_t area_dt) {
+    int64_t ca = ca_c[0], cb = cb_c[0], a = 1, b = 1, inter = 0, uni = 0, ct = 1;
+    int va = 0, vb = 0;
+    while (ct > 0) {
+        int64_t c = ca < cb ? ca : cb;
+        if (va || vb) { uni += c; if (va && vb) inter += c; }
+        ct = 0;
+        ca -= c;
+        if (ca == 0 && a < ka) { ca = ca_c[a++]; va = !va; }
+        ct += ca;
+        cb -= c;
+        if (cb == 0 && b < kb) { cb = cb_c[b++]; vb = !vb; }
+        ct += cb;
+    }
+    inter &= 0xFFFFFFFF;
+    uni &= 0xFFFFFFFF;
+    if (inter == 0) uni = 1;
+    else if (crowd) uni = area_dt;
+    return (double)inter / (double)uni;
+}
+
+static int alloc_decoded(Decoded *d, int64_t chars, int64_t rows) {
+    d->cnts = malloc(sizeof(uint32_t) * (chars + 1));
+    d->start = malloc(sizeof(int64_t) * (rows + 1));
+    d->len = malloc(sizeof(int64_t) * (rows + 1));
+    d->area = malloc(sizeof(int64_t) * (rows + 1));
+    d->box = malloc(sizeof(double) * 4 * (rows + 1));
+    return d->cnts && d->start && d->len && d->area && d->box;
+}
+
+static void free_decoded(Decoded *d) {
+    free(d->cnts); free(d->start); free(d->len); free(d->area); free(d->box);
+}
+
+/* segm_iou_cells(dt_chars, dt_off, dt_size, gt_chars, gt_off, gt_size, gt_crowd, cell_dt, cell_gt, offsets, out, c0, c1) */
+PyObject *native_segm_iou_cells(PyObject *self, PyObject *args) {
+    Py_buffer b[11];
+    Py_ssize_t c0, c1;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*w*nn", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7],
+                          &b[8], &b[9], &b[10], &c0, &c1))
+        return NULL;
+    const uint8_t *dch = b[0].buf, *gch = b[3].buf, *crowd = b[6].buf;
+    const int64_t *doff = b[1].buf, *dsz = b[2].buf, *goff = b[4].buf, *gsz = b[5].buf;
+    const int64_t *cdt = b[7].buf, *cgt = b[8].buf, *off = b[9].buf;
+    double *out = b[10].buf;
+    int64_t ld = 0, lg = 0, md = 0, mg = 0;
+    for (Py_ssize_t c = c0; c < c1; c++) {
+        int64_t x;
+        x = doff[cdt[2 * c + 1]] - doff[cdt[2 * c]]; ld = x > ld ? x : ld;
+        x = goff[cgt[2 * c + 1]] - goff[cgt[2 * c]]; lg = x > lg ? x : lg;
+        x = cdt[2 * c + 1] - cdt[2 * c]; md = x > md ? x : md;
+        x = cgt[2 * c + 1] - cgt[2 * c]; mg = x > mg ? x : mg;
+    }
+    Decoded dd, gd;
+    int ok_d = alloc_decoded(&dd, ld, md), ok_g = alloc_decoded(&gd, lg, mg);
+    if (!ok_d || !ok_g) { free_decoded(&dd); free_decoded(&gd); RELEASE(b, 11); return PyErr_NoMemory(); }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t c = c0; c < c1; c++) {
+        int64_t d0 = cdt[2 * c], d1 = cdt[2 * c + 1], g0 = cgt[2 * c], g1 = cgt[2 * c + 1];
+        int64_t nd = d1 - d0, ng = g1 - g0, base = off[c];
+        if (nd == 0 || ng == 0) continue;
+        decode_rows(dch, doff, dsz, d0, d1, &dd);
+        decode_rows(gch, goff, gsz, g0, g1, &gd);
+        for (int64_t g = 0; g < ng; g++) {
+            const double *bg = gd.box + 4 * g;
+            for (int64_t d = 0; d < nd; d++) {
+                const double *bd = dd.box + 4 * d;
+                double w = fmin(bd[2] + bd[0], bg[2] + bg[0]) - fmax(bd[0], bg[0]);
+                double h = fmin(bd[3] + bd[1], bg[3] + bg[1]) - fmax(bd[1], bg[1]);
+                if (w <= 0 || h <= 0) continue; /* bbIou gives 0: rleIou skips the pair */
+                if (dsz[2 * (d0 + d)] != gsz[2 * (g0 + g)] || dsz[2 * (d0 + d) + 1] != gsz[2 * (g0 + g) + 1]) {
+                    out[base + d * ng + g] = -1.0;
+                    continue;
+                }
+                out[base + d * ng + g] = pair_iou(dd.cnts + dd.start[d], dd.len[d], gd.cnts + gd.start[g], gd.len[g],
+                                                  crowd[g0 + g], dd.area[d]);
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free_decoded(&dd);
+    free_decoded(&gd);
+    RELEASE(b, 11);
+    Py_RETURN_NONE;
+}
