@@ -47,23 +47,28 @@ class RankEvaluator:
         self.eval_imgs.append(np.asarray(ev.evalImgs).reshape(-1, len(ev.params.areaRng), len(ev.params.imgIds)))
 
 
-def _merge_and_summarize(ranks: list[RankEvaluator]) -> tuple[Any, str]:
+def _merge_and_summarize(ranks: list[RankEvaluator], copy_one: bool = False) -> tuple[Any, str]:
     all_ids = np.array([i for r in ranks for i in r.img_ids])
     all_imgs = np.concatenate([np.concatenate(r.eval_imgs, 2) for r in ranks], 2)
     merged_ids, idx = np.unique(all_ids, return_index=True)
     merged = all_imgs[..., idx]
     ev = ranks[0].coco_eval
     ev.evalImgs = list(merged.flatten())
+    if copy_one:  # a dict the drop-in did not build (e.g. sent across processes): pycocotools' own loop
+        first = next(i for i, e in enumerate(ev.evalImgs) if e is not None)
+        ev.evalImgs[first] = copy.deepcopy(ev.evalImgs[first])
     ev.params.imgIds = list(merged_ids)
     ev._paramsEval = copy.deepcopy(ev.params)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         ev.accumulate()
         ev.summarize()
+    ev.merged_by_engine = hasattr(ev, "_merged_batches") and ev._merged_batches(ev.params) is not None
     return ev, re.sub(r"t=\d+\.\d+s", "t=", out.getvalue())
 
 
-def _drive(coco_cls: Any, eval_cls: Any, gt: dict, dets: list, iou_type: str, batch: int = 2) -> tuple[Any, str]:
+def _drive(coco_cls: Any, eval_cls: Any, gt: dict, dets: list, iou_type: str, batch: int = 2,
+           copy_one: bool = False) -> tuple[Any, str]:
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = coco_cls()
         coco_gt.dataset = copy.deepcopy(gt)
@@ -75,7 +80,7 @@ def _drive(coco_cls: Any, eval_cls: Any, gt: dict, dets: list, iou_type: str, ba
         for b in range(0, len(mine), batch):
             ids = mine[b:b + batch]
             rank.update([copy.deepcopy(d) for d in dets if d["image_id"] in ids], ids)
-    return _merge_and_summarize(ranks)
+    return _merge_and_summarize(ranks, copy_one)
 
 
 def _single(gt: dict, dets: list, iou_type: str) -> Any:
@@ -98,6 +103,7 @@ def _check(gt: dict, dets: list, iou_type: str) -> None:
         np.testing.assert_array_equal(ours.eval[key], ref.eval[key], err_msg=key)
     np.testing.assert_array_equal(ours.stats, ref.stats)
     np.testing.assert_array_equal(ours.stats, _single(gt, dets, iou_type).stats)  # sharding changes nothing
+    assert ours.merged_by_engine, "the merged batches must be accumulated by the engine"
 
 
 @pytest.mark.parametrize("iou_type", ["bbox", "segm", "keypoints"])
@@ -115,3 +121,13 @@ def test_two_ranks_fake100(iou_type: str, results: str) -> None:
     keep = {im["id"] for im in gt["images"]}
     gt["annotations"] = [a for a in gt["annotations"] if a["image_id"] in keep]
     _check(gt, [d for d in dets if d["image_id"] in keep], iou_type)
+
+
+def test_foreign_dicts_take_pycocotools_loop() -> None:
+    gt = small_gt()
+    dets = small_detections(gt)
+    ours, _ = _drive(COCO, COCOeval, gt, dets, "bbox", copy_one=True)
+    assert not ours.merged_by_engine
+    ref, _ = _drive(RefCOCO, RefCOCOeval, gt, dets, "bbox", copy_one=True)
+    for key in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(ours.eval[key], ref.eval[key], err_msg=key)

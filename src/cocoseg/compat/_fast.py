@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from cocoseg.errors import CocosegError
-from cocoseg.eval import EvalParams, EvalResult, Evaluator
+from cocoseg.eval import EvalParams, EvalResult, EvalState, Evaluator
 from cocoseg.io.dataset import CocoDataset
 from cocoseg.io.results import DetectionResults
 
@@ -23,14 +23,24 @@ _DT_FIELDS = {"bbox": ("id", "score", "area", "bbox"), "segm": ("id", "score", "
               "keypoints": ("id", "score", "area", "keypoints")}
 
 
-@dataclass
+@dataclass(eq=False)  # identity: runs are kept in a WeakSet
 class EngineRun:
-    """One evaluate() done by the engine: its result and the records its rows refer to."""
+    """One evaluate() done by the engine: its matching state and the records its rows refer to."""
 
-    result: EvalResult
+    evaluator: Evaluator
+    state: EvalState
     gt_anns: list  # state.gt_ann_index indexes this list
     dt_anns: list  # state.dt_index indexes this list
     snapshot: dict  # the params' values evaluated (accumulate is fast only while they hold)
+    _result: EvalResult | None = None
+    built: list | None = None  # the evalImgs list built from this run, once read
+
+    @property
+    def result(self) -> EvalResult:
+        """The accumulated arrays (computed on first use: per-batch evaluate() calls never need them)."""
+        if self._result is None:
+            self._result = self.evaluator.compute()
+        return self._result
 
 
 def params_snapshot(p: Any) -> dict:
@@ -58,18 +68,29 @@ def run_engine(gt_coco: Any, dt_coco: Any, p: Any) -> EngineRun | None:
     if params is None:
         return None
     try:
-        gt_anns = _cell_anns(gt_coco, p.imgIds, cats if p.useCats else None)
-        dt_anns = _cell_anns(dt_coco, p.imgIds, cats if p.useCats else None)
+        gt_anns = cell_anns(gt_coco, p.imgIds, cats if p.useCats else None)
+        dt_anns = cell_anns(dt_coco, p.imgIds, cats if p.useCats else None)
         if not (_clean(gt_anns, _GT_FIELDS[iou_type], True) and _clean(dt_anns, _DT_FIELDS[iou_type], False)):
             return None
         images = [gt_coco.imgs[i] for i in p.imgIds if i in gt_coco.imgs]
         gt = CocoDataset(images, gt_anns, list(gt_coco.dataset.get("categories", [])))
         evaluator = Evaluator(gt, iou_type, params=params)
-        evaluator.add_results(_results(dt_anns, iou_type, dt_coco))
-        result = evaluator.compute()
+        results = _results(dt_anns, iou_type, dt_coco)
+        evaluator.add_results(results)
+        _add_images_without_detections(evaluator, params, results, iou_type)
+        state = evaluator.state()
     except (CocosegError, KeyError, TypeError, ValueError, IndexError, AttributeError):
         return None
-    return EngineRun(result, gt_anns, dt_anns, params_snapshot(p))
+    return EngineRun(evaluator, state, gt_anns, dt_anns, params_snapshot(p))
+
+
+def _add_images_without_detections(evaluator: Evaluator, params: EvalParams, results: DetectionResults,
+                                   iou_type: str) -> None:
+    """Cover every evaluated image, so the state holds the GT of images without detections too."""
+    empty: dict = {"bbox": {"boxes_xywh": np.zeros((0, 4))}, "segm": {"masks": []},
+                   "keypoints": {"keypoints": np.zeros((0, 3 * len(params.keypoint_sigmas or ())))}}[iou_type]
+    for image_id in np.setdiff1d(np.asarray(params.image_ids, np.int64), results.image_ids).tolist():
+        evaluator.add(image_id, scores=np.zeros(0), category_ids=np.zeros(0, np.int64), **empty)
 
 
 def _engine_params(p: Any, cats: list) -> EvalParams | None:
@@ -84,7 +105,7 @@ def _engine_params(p: Any, cats: list) -> EvalParams | None:
         return None
 
 
-def _cell_anns(coco: Any, img_ids: Any, cat_ids: list | None) -> list:
+def cell_anns(coco: Any, img_ids: Any, cat_ids: list | None) -> list:
     """What COCOeval._prepare loads: the annotations of the images (and categories), in its order."""
     index = coco.imgToAnns
     anns = [a for i in img_ids if i in index for a in index[i]]

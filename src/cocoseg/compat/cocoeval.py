@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from cocoseg.compat._accumulate import accumulate_eval_imgs, summarize_stats
-from cocoseg.compat._evalimgs import build_eval_imgs
+from cocoseg.compat._evalimgs import accumulate_built, build_eval_imgs, remember
 from cocoseg.compat._fast import EngineRun, params_snapshot, run_engine
 from cocoseg.compat._pure import PurePath, prepared
 from cocoseg.compat.params import Params
+from cocoseg.errors import CocosegError
 
 __all__ = ["COCOeval", "Params"]
 
@@ -35,6 +36,7 @@ class COCOeval(PurePath):
             print("iouType not specified. use default iouType segm")
         self._engine: EngineRun | None = None
         self._lazy: set[str] = set()
+        self._built: list = []  # (engine run, evalImgs list built from it): recognised when merged back
         self.cocoGt = cocoGt
         self.cocoDt = cocoDt
         self.evalImgs = defaultdict(list)
@@ -67,7 +69,10 @@ class COCOeval(PurePath):
         self._lazy.discard(name)
         run, p = self._engine, self._paramsEval if self._paramsEval else self.params
         if name == "evalImgs":
-            object.__setattr__(self, "evalImgs", build_eval_imgs(run, p))
+            built = build_eval_imgs(run, p)
+            self._built.append(run)  # kept alive with this evaluator, so merged lists can be recognised
+            remember(run, built)
+            object.__setattr__(self, "evalImgs", built)
         elif name in ("_gts", "_dts"):
             self._lazy.difference_update(("_gts", "_dts"))
             gts, dts = prepared(self)
@@ -136,8 +141,8 @@ class COCOeval(PurePath):
         if p is None:
             p = self.params
         p.catIds = p.catIds if p.useCats == 1 else [-1]
-        if fast:
-            res = self._engine.result
+        res = self._engine.result if fast else self._merged_batches(p)
+        if res is not None:
             precision, recall, scores = res.precision.copy(), res.recall.copy(), res.scores.copy()
         else:
             precision, recall, scores = accumulate_eval_imgs(self.evalImgs, p, self._paramsEval)
@@ -152,6 +157,20 @@ class COCOeval(PurePath):
         if run is None or "evalImgs" not in self._lazy or (p is not None and p is not self.params):
             return False
         return params_snapshot(self.params) == run.snapshot and params_snapshot(self._paramsEval) == run.snapshot
+
+    def _merged_batches(self, p: Any) -> Any:
+        """The engine's accumulation when evalImgs is a merge of lists built here (torchvision's batches)."""
+        if p is not self.params or not self._built or not self._uses_default_steps():
+            return None
+        now = params_snapshot(p)
+        rest = {k: v for k, v in now.items() if k != "imgIds"}
+        if rest != {k: v for k, v in self._built[0].snapshot.items() if k != "imgIds"} \
+                or params_snapshot(self._paramsEval) != now:
+            return None
+        try:
+            return accumulate_built(self.evalImgs, p, self.cocoGt)
+        except (CocosegError, KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return None
 
     def _has_eval_imgs(self, fast: bool) -> bool:
         if fast:
