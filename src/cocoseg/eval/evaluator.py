@@ -11,6 +11,7 @@ import numpy as np
 from cocoseg.errors import CocosegError, DataError, Problem
 from cocoseg.eval import gt_cache
 from cocoseg.eval.detections import image_detections, ready_for
+from cocoseg.eval.inputs import as_dataset, as_results, iou_type_of
 from cocoseg.eval.params import AreaRanges, EvalParams
 from cocoseg.eval.pipeline import accumulate, evaluate_batch
 from cocoseg.eval.result import EvalResult
@@ -32,10 +33,11 @@ class Evaluator:
     process. `compute()` accumulates; images never added count as images without detections.
     """
 
-    def __init__(self, gt: CocoDataset | str | Path, iou_type: str = "bbox", *, params: EvalParams | None = None,
-                 **param_kwargs: Any) -> None:
-        self.gt = gt if isinstance(gt, CocoDataset) else gt_cache.load_gt(gt)
-        base = params if params is not None else EvalParams.create(iou_type, **param_kwargs)
+    def __init__(self, gt: CocoDataset | str | Path | Any, iou_type: str | None = None, *, params: EvalParams | None = None,
+                 iouType: str | None = None, **param_kwargs: Any) -> None:  # noqa: N803 - pycocotools' spelling
+        # a path (kept in gt_cache for the next evaluation), CocoDataset, COCO dict or COCO object (eval.inputs)
+        self.gt = gt_cache.load_gt(gt) if isinstance(gt, (str, Path)) else as_dataset(gt)
+        base = params if params is not None else EvalParams.create(iou_type_of(iou_type, iouType), **param_kwargs)
         self.params = base.resolved(self.gt.image_ids, (c["id"] for c in self.gt.categories))
         self.table = gt_cache.gt_table(self.gt, self.params)
         self.image_sizes = {im["id"]: (im["height"], im["width"]) for im in self.gt.images if "height" in im}
@@ -76,7 +78,7 @@ class Evaluator:
 
         The images covered are those the results name; DataError for images absent from the GT.
         """
-        res = load_results(results, self.image_sizes)
+        res = load_results(as_results(results), self.image_sizes)
         res.check_images(self.gt.image_ids)
         images = np.unique(res.image_ids)
         again = self._covered.intersection(images.tolist())
@@ -237,17 +239,18 @@ def compute(state: EvalState, gt: CocoDataset, *, pycocotools_compat: bool = Fal
     return EvalResult(params, items, stats, precision, recall, scores, per_class, state, list(notes))
 
 
-def evaluate(gt: CocoDataset | str | Path, results: ResultsSource | DetectionResults, iou_type: str = "bbox", *,
+def evaluate(gt: CocoDataset | str | Path | Any, results: ResultsSource | DetectionResults | Any, iou_type: str | None = None, *,
              image_ids: Sequence[int] | None = None, category_ids: Sequence[int] | None = None, use_cats: bool = True,
              max_dets: Sequence[int] | None = None, area_ranges: AreaRanges | None = None,
              iou_thresholds: Sequence[float] | None = None, recall_thresholds: Sequence[float] | None = None,
-             keypoint_sigmas: Sequence[float] | None = None, pycocotools_compat: bool = False) -> EvalResult:
+             keypoint_sigmas: Sequence[float] | None = None, pycocotools_compat: bool = False,
+             iouType: str | None = None) -> EvalResult:  # noqa: N803
     """COCO evaluation of detection results against a GT, equal to pycocotools' COCOeval.
 
     Args:
-        gt: a COCO JSON path or a CocoDataset.
-        results: a results JSON path, a list of result dicts, an (N, 7) array or DetectionResults.
-        iou_type: "bbox", "segm" or "keypoints".
+        gt: a COCO JSON path, a CocoDataset, a COCO dict or a pycocotools COCO.
+        results: a results JSON path, a list of result dicts, an (N, 7) array, DetectionResults or a results COCO.
+        iou_type: "bbox" (default), "segm" or "keypoints"; `iouType=` is accepted as its alias.
         image_ids / category_ids: restrict the evaluation (default: all GT images / categories).
         use_cats: False pools the categories (pycocotools useCats=0).
         max_dets: per-image detection caps (default 1, 10, 100; 20 for keypoints).
@@ -256,7 +259,7 @@ def evaluate(gt: CocoDataset | str | Path, results: ResultsSource | DetectionRes
         keypoint_sigmas: OKS sigmas for all categories (default: the category's `sigmas`, else COCO's).
         pycocotools_compat: the summary exactly as pycocotools' (see `cocoseg.eval.summary`).
     """
-    ev = Evaluator(gt, iou_type, image_ids=image_ids, category_ids=category_ids, use_cats=use_cats, max_dets=max_dets,
+    ev = Evaluator(gt, iou_type_of(iou_type, iouType), image_ids=image_ids, category_ids=category_ids, use_cats=use_cats, max_dets=max_dets,
                    area_ranges=area_ranges, iou_thresholds=iou_thresholds, recall_thresholds=recall_thresholds,
                    keypoint_sigmas=keypoint_sigmas)
     ev.add_results(results)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cocoseg.errors import DataError, Problem
+from cocoseg.eval.inputs import warn_category_sigmas
 from cocoseg.eval.params import COCO_KEYPOINT_SIGMAS, EvalParams
 from cocoseg.io.dataset import CocoDataset
 
@@ -109,6 +110,8 @@ def _add_keypoints(table: GtTable, rows: list[dict], gt: CocoDataset, params: Ev
     for cid in table.category_ids.tolist():
         given = params.keypoint_sigmas or cats.get(cid, {}).get("sigmas")
         sigma_of[cid] = np.asarray(given if given is not None else COCO_KEYPOINT_SIGMAS, dtype=np.float64)
+    if params.keypoint_sigmas is None:  # said once: AP then differs from pycocotools'
+        warn_category_sigmas(c for c in sigma_of if cats.get(c, {}).get("sigmas") is not None)
     width = max((len(s) for s in sigma_of.values()), default=len(COCO_KEYPOINT_SIGMAS))
     kps = np.zeros((len(rows), 3 * width))
     sig = np.full((len(rows), width), np.nan)

@@ -41,20 +41,35 @@ def _c_list(rles: RLE | Sequence[RLE]) -> tuple[list[dict], bool]:
 
 
 def encode(bitmaps: np.ndarray) -> RLE | list[RLE]:
-    """Bitmap(s) (H, W) or (N, H, W), any dtype, nonzero = 1 -> compressed RLE(s) with str counts."""
+    """Bitmap(s) (H, W) or (N, H, W), any dtype, nonzero = 1 -> compressed RLE(s) with str counts.
+
+    A Fortran-ordered 3-D array is refused: it is pycocotools' (H, W, N) idiom, which read as
+    (N, H, W) would give RLEs of the wrong size (`cocoseg.compat.mask.encode` takes that layout).
+    """
     arr = np.asarray(bitmaps)
     if arr.ndim == 2:
         return _from_c(_coco_mask.encode(np.asfortranarray(arr != 0, dtype=np.uint8)))
     if arr.ndim != 3:
         raise ValueError(f"expected (H, W) or (N, H, W) bitmaps, got shape {arr.shape}")
+    _refuse_fortran_stack(arr)
     if arr.shape[0] == 0:
         return []
     stacked = np.asfortranarray(np.moveaxis(arr != 0, 0, -1), dtype=np.uint8)
     return [_from_c(r) for r in _coco_mask.encode(stacked)]
 
 
+def _refuse_fortran_stack(arr: np.ndarray) -> None:
+    if arr.flags.f_contiguous and not arr.flags.c_contiguous:
+        raise ValueError(f"cocoseg.masks.encode takes (N, H, W) bitmaps, but this {arr.shape} array is Fortran-ordered, "
+                         "pycocotools' (H, W, N) layout: use cocoseg.compat.mask.encode for (H, W, N), or pass "
+                         "np.ascontiguousarray(masks) if it really is (N, H, W)")
+
+
 def decode(rles: RLE | Sequence[RLE]) -> np.ndarray:
-    """RLE(s) -> uint8 bitmap (H, W) for one, (N, H, W) for a list (all of one size)."""
+    """RLE(s) -> uint8 bitmap (H, W) for one, (N, H, W) C-ordered for a list (all of one size).
+
+    pycocotools' layout, (H, W, N) Fortran-ordered, is `cocoseg.compat.mask.decode`'s.
+    """
     items, single = _c_list(rles)
     if not items:
         return np.zeros((0, 0, 0), dtype=np.uint8)
