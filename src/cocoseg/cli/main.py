@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "train": "cocoseg.cli.train",
     "val": "cocoseg.cli.val",
     "demo": "cocoseg.cli.demo",
+    "view": "cocoseg.cli.view",
 }
 
 
