@@ -58,6 +58,10 @@ class ViewServer(ThreadingHTTPServer):
         """The URL to open, token included."""
         return f"http://{LOOPBACK}:{self.port}/?token={self.token}"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is no error worth a traceback; others are logged."""
+        log.debug("view: request from %s failed", client_address, exc_info=True)
+
     def start_background(self) -> threading.Thread:
         """Serve in a daemon thread (tests, benchmarks); `shutdown()` stops it."""
         thread = threading.Thread(target=self.serve_forever, name="cocoseg-view", daemon=True)
@@ -92,8 +96,12 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(400, {"error": str(exc)})
         except (BrokenPipeError, ConnectionResetError):
             pass
+        except Exception as exc:  # noqa: BLE001 - a bug in one page answers 500, the viewer stays up
+            log.exception("view: %s failed", parts.path)
+            self._send_json(500, {"error": f"{type(exc).__name__}: {exc}"})
 
     def do_POST(self) -> None:  # noqa: N802
+        self.close_connection = True  # the unread body must not be parsed as the next request
         self._send_text(405, "read-only viewer")
 
     do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_POST  # noqa: N815
