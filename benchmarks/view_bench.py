@@ -159,7 +159,7 @@ def main() -> None:
     t3 = time.perf_counter()
     session.analyses.done.wait()
     print(f"background analyses (occlusion, PR/F1, TIDE labels, confusion): {time.perf_counter() - t3:.1f} s after "
-          f"the queries; {session.analyses.status}", flush=True)
+          f"the queries; seconds each: {session.analyses.seconds}", flush=True)
     more = []
     for k, err in enumerate(["cls", "loc", "both", "dupe", "bkg", "miss"] * args.rounds):
         dt, status, body = client.get(f"/api/images?error={err}&cat={cats[k % len(cats)]}&iou=0.5&slice=occluded")

@@ -3,6 +3,7 @@ toggle checked on screenshot pixels, the confusion-matrix click-through, the FP-
 from __future__ import annotations
 
 import colorsys
+import re
 import shutil
 from pathlib import Path
 
@@ -36,6 +37,11 @@ def page(server):  # noqa: ANN001, ANN201
         assert not errors, errors
 
 
+def _grid_loaded(page) -> None:  # noqa: ANN001
+    """Wait until the grid shows its count (no JS evaluation: the page's CSP forbids eval)."""
+    sync_api.expect(page.locator("#grid-info")).to_have_text(re.compile(r"^\d+ images$"))
+
+
 def _base(server) -> str:  # noqa: ANN001
     return f"http://127.0.0.1:{server.port}/"
 
@@ -46,8 +52,8 @@ def test_grid_filter_by_category(page, server, session) -> None:  # noqa: ANN001
     assert page.url.endswith("#grid")  # the token left the address bar (the cookie carries it)
     assert page.locator("#grid .card").count() == 10
     page.select_option("select[name=cat]", "5")
-    page.wait_for_function("location.hash.includes('cat=5')")
-    page.wait_for_function("document.querySelector('#grid-info').textContent.endsWith('images')")
+    page.wait_for_url(re.compile("cat=5"))
+    _grid_loaded(page)
     shown = {int(x) for x in page.locator("#grid .card").evaluate_all("cs => cs.map(c => c.dataset.id)")}
     expected = {a["image_id"] for a in session.gt.annotations if a["category_id"] == 5}
     expected |= set(session.result.state.dt_image_id[session.result.state.dt_category_id == 5].tolist())
@@ -104,7 +110,8 @@ def test_fp_at_075_from_the_dashboard(page, server, session) -> None:  # noqa: A
     page.goto(_base(server) + "#dashboard")
     page.wait_for_selector("#confusion")
     page.click("a[href*='cat=4&outcome=fp&iou=0.75']")
-    page.wait_for_function("document.querySelector('#grid-info') && document.querySelector('#grid-info').textContent.endsWith('images')")
+    page.wait_for_url(re.compile("outcome=fp"))
+    _grid_loaded(page)
     shown = {int(x) for x in page.locator("#grid .card").evaluate_all("cs => cs.map(c => c.dataset.id)")}
     st = session.result.state
     t = int(np.flatnonzero(np.isclose(session.result.params.iou_thresholds, 0.75))[0])
@@ -123,8 +130,8 @@ def test_confusion_cell_opens_its_images(page, server, session) -> None:  # noqa
     page.goto(_base(server) + "#dashboard")
     page.wait_for_selector("#confusion")
     page.click(f"#confusion td[data-true='{ids[i]}'][data-pred='{ids[j]}']")
-    page.wait_for_function("location.hash.includes('cell=')")
-    page.wait_for_function("document.querySelector('#grid-info').textContent.endsWith('images')")
+    page.wait_for_url(re.compile("cell="))
+    _grid_loaded(page)
     shown = {int(x) for x in page.locator("#grid .card").evaluate_all("cs => cs.map(c => c.dataset.id)")}
     expected = session.analyses.confusion_images(None if ids[i] == "bg" else ids[i], None if ids[j] == "bg" else ids[j])
     assert shown == set(expected) and shown

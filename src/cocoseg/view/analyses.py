@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import math
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from cocoseg.eval.analysis import (
 from cocoseg.eval.analysis._prepare import instances_from_result
 from cocoseg.eval.analysis.errors import classify_errors
 from cocoseg.io import CocoDataset
-from cocoseg.view.tables import Tables
+from cocoseg.view.tables import Tables, add_image_ap
 
 log = logging.getLogger(__name__)
 CONFUSION_IOU = 0.5
@@ -43,6 +44,7 @@ class Analyses:
         self.names = {c["id"]: str(c.get("name", c["id"])) for c in gt.categories}
         self.want = {"slices": slices and result is not None, "tide": tide and result is not None}
         self.status: dict[str, str] = {}
+        self.seconds: dict[str, float] = {}  # how long each analysis took
         self.parts: dict[str, Any] = {}
         self._labels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._cells: dict[tuple[int, int], list[int]] = {}
@@ -58,16 +60,19 @@ class Analyses:
 
     def run_all(self) -> None:
         """Compute the analyses in order; a failing one is reported in `status` and skipped."""
-        steps = [("occlusion", self._occlusion)]
+        steps = [] if self.result is None else [("image_ap", lambda: add_image_ap(self.tables))]
+        steps.append(("occlusion", self._occlusion))
         if self.result is not None:
             steps += [("curves", self._curves), ("errors", self._errors), ("confusion", self._confusion)]
             steps += [(name, getattr(self, "_" + name)) for name in ("slices", "tide") if self.want[name]]
         for name, _ in steps:
             self.status[name] = "pending"
         for name, step in steps:
+            start = time.perf_counter()
             try:
                 step()
                 self.status[name] = "ready"
+                self.seconds[name] = round(time.perf_counter() - start, 2)
             except Exception as exc:  # noqa: BLE001 - one analysis failing must not stop the viewer
                 log.warning("view: %s analysis failed: %s", name, exc)
                 self.status[name] = f"failed: {exc}"

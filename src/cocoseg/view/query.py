@@ -182,6 +182,8 @@ def run_query(tables: Tables, q: Query, errors_at: ErrorsAt) -> tuple[np.ndarray
     det_sel = _count_rows(tables, q)
     gt_sel = np.isin(tables.gt_category, q.cats) if q.cats else None
     figures = image_counts(tables, t, det_sel, gt_sel)
+    if q.sort == "ap" and tables.image_ap is None and tables.dets is not None:
+        raise Pending("per-image AP")
     figures["ap"] = tables.image_ap if tables.image_ap is not None else np.full(tables.num_images, np.nan)
     figures["objects"] = tables.regular_count
     figures["audit"] = _or_nan(tables.audit_score, tables.num_images)

@@ -130,8 +130,9 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/api/image/"):
             return self._image_routes(path[len("/api/image/"):], params)
         if path.startswith("/api/thumb/"):
+            cats = tuple(_int(c, "cat") for c in params.get("cat", "").split(",") if c)
             data = session.thumbnail(_int(path[len("/api/thumb/"):], "image id"), _float(params, "iou", 0.5),
-                                     _float(params, "score_min", 0.0))
+                                     _float(params, "score_min", 0.0), cats)
             return self._send_bytes(200, data, "image/jpeg", cache=True) if data else self._send_text(404, "no image file")
         routes = {"/api/status": session.status, "/api/dashboard": session.analyses.dashboard,
                   "/api/dataset": session.dataset_page, "/api/runs": session.runs_page}

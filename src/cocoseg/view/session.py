@@ -145,7 +145,8 @@ class ViewSession:
         d, det = self.tables.dets, self.detections
         i = int(d.index[r])
         outcome = "tp" if d.tp[t, r] else "fp" if d.fp[t, r] else "ignored"
-        match = int(d.gt_row[t, r])
+        state_row = int(d.gt_row[t, r])
+        match = -1 if state_row < 0 else int(self.tables.state_gt[state_row])
         seg = _geometry(det.segmentation(i)) if det.kind == "segm" else None
         error = None if labels is None or labels[0][r] < 0 else ERROR_TYPES[int(labels[0][r])]
         record = {"image_id": int(det.image_ids[i]), "category_id": int(det.category_ids[i]),
@@ -155,14 +156,17 @@ class ViewSession:
                 "score": float(d.score[r]), "bbox": record["bbox"], "seg": seg, "outcome": outcome, "error": error,
                 "match": None if match < 0 else self.gt.annotations[match].get("id"), "record": record}
 
-    def thumbnail(self, image_id: int, iou: float, score_min: float) -> bytes | None:
-        """JPEG thumbnail (cached on disk per image, IoU threshold and score cut); None without a file."""
+    def thumbnail(self, image_id: int, iou: float, score_min: float, cats: tuple[int, ...] = ()) -> bytes | None:
+        """JPEG thumbnail (cached on disk per image, IoU threshold, score cut and categories); None without a file.
+
+        With `cats`, only those categories' detections and missed GT are outlined (all GT masks stay).
+        """
         path = self.image_file(image_id)
         if path is None:
             return None
         t = self.tables.threshold_index(iou)
         cut = round(max(0.0, min(1.0, score_min)), 2)
-        cached = self.cache_dir / f"{image_id}_{t}_{int(cut * 100)}.jpg"
+        cached = self.cache_dir / f"{image_id}_{t}_{int(cut * 100)}_{'-'.join(map(str, sorted(cats)))}.jpg"
         if cached.is_file():
             return cached.read_bytes()
         pos = self.image_position(image_id)
@@ -173,19 +177,21 @@ class ViewSession:
         width, height = (width, height) if width and height else (decoded.shape[1], decoded.shape[0])
         rows = self._gt_rows(pos).tolist()
         gt = [self.gt.annotations[g] for g in rows]
-        missed = [bool(self.tables.gt_fn[t, g]) if self.tables.gt_fn is not None else False for g in rows]
-        thumb = imagefiles.render_thumbnail(decoded, width, height, gt, self._thumb_boxes(pos, t, cut), missed)
+        missed = [self.tables.gt_fn is not None and bool(self.tables.gt_fn[t, g])
+                  and (not cats or int(self.tables.gt_category[g]) in cats) for g in rows]
+        boxes = self._thumb_boxes(pos, t, cut, cats)
+        thumb = imagefiles.render_thumbnail(decoded, width, height, gt, boxes, missed)
         data = imagefiles.encode_jpeg(thumb)
         imagefiles.write_atomic(cached, data)
         return data
 
-    def _thumb_boxes(self, pos: int, t: int, cut: float) -> list[tuple[Any, tuple]]:
+    def _thumb_boxes(self, pos: int, t: int, cut: float, cats: tuple[int, ...]) -> list[tuple[Any, tuple]]:
         d = self.tables.dets
         if d is None:
             return []
         out = []
         for r in self._det_rows(pos).tolist():
-            if d.score[r] >= cut:
+            if d.score[r] >= cut and (not cats or int(d.category[r]) in cats):
                 colour = imagefiles.TP_BGR if d.tp[t, r] else imagefiles.FP_BGR if d.fp[t, r] else imagefiles.IGNORED_BGR
                 out.append((self.detections.boxes_xywh[int(d.index[r])], colour))
         return out

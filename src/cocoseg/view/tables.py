@@ -31,7 +31,7 @@ class Detections:
     category: np.ndarray  # (D,) int64
     score: np.ndarray  # (D,) float64
     index: np.ndarray  # (D,) int64 row of the loaded results
-    gt_row: np.ndarray  # (T, D) int64 matched annotation position (-1 none)
+    gt_row: np.ndarray  # (T, D) matched GT row of the engine state (-1 none); `Tables.state_gt` maps it
     tp: np.ndarray  # (T, D) bool
     fp: np.ndarray  # (T, D) bool
 
@@ -51,7 +51,9 @@ class Tables:
     iou_thresholds: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dets: Detections | None = None
     gt_fn: np.ndarray | None = None  # (T, G) bool: evaluated regular GT left unmatched
-    image_ap: np.ndarray | None = None  # (I,) float64
+    image_ap: np.ndarray | None = None  # (I,) float64, after add_image_ap
+    state_gt: np.ndarray | None = None  # (G_state,) annotation position of each engine-state GT row
+    gt_regular_count: np.ndarray | None = None  # (I,) evaluated regular GT per image
     occlusion: np.ndarray | None = None  # (G,) float64, filled in by the background analyses
     audit_score: np.ndarray | None = None  # (I,) float64, NaN where absent
     rank_score: np.ndarray | None = None
@@ -80,46 +82,67 @@ class Tables:
 
 
 def build_tables(gt: CocoDataset, result: Any = None) -> Tables:
-    """The arrays of a dataset, and of its evaluation when `result` (an `EvalResult`) is given."""
+    """The arrays of a dataset, and of its evaluation when `result` (an `EvalResult`) is given.
+
+    The per-image AP is left to `add_image_ap` (the viewer computes it in the background).
+    """
     images = gt.images
     image_ids = np.fromiter((im["id"] for im in images), dtype=np.int64, count=len(images))
     width = np.fromiter((im.get("width", 0) for im in images), dtype=np.int64, count=len(images))
     height = np.fromiter((im.get("height", 0) for im in images), dtype=np.int64, count=len(images))
-    anns = gt.annotations
-    n = len(anns)
-    tables = Tables(image_ids, width, height, np.zeros(n, np.int64),
-                    np.fromiter((a["category_id"] for a in anns), dtype=np.int64, count=n),
-                    np.fromiter((a.get("area", 0.0) for a in anns), dtype=np.float64, count=n),
-                    np.fromiter((bool(a.get("iscrowd", 0)) for a in anns), dtype=bool, count=n),
+    image_of, category, area, crowd = _annotation_columns(gt, result)
+    tables = Tables(image_ids, width, height, np.zeros(len(area), np.int64), category, area, crowd,
                     np.zeros(len(images), np.int64))
     names = np.array([str(im.get("file_name", "")) for im in images])
     tables.file_rank = np.empty(len(images), np.int64)
     tables.file_rank[np.argsort(names, kind="stable")] = np.arange(len(images))
-    tables.gt_image = tables.positions(np.fromiter((a["image_id"] for a in anns), dtype=np.int64, count=n))
+    tables.gt_image = tables.positions(image_of)
     tables.regular_count = np.bincount(tables.gt_image[~tables.gt_crowd], minlength=len(images))
     if result is not None:
         _add_evaluation(tables, result)
     return tables
 
 
+def _annotation_columns(gt: CocoDataset, result: Any) -> tuple[np.ndarray, ...]:
+    """(image id, category, area, crowd) per annotation; from the evaluator's state when it covers them all."""
+    anns = gt.annotations
+    n = len(anns)
+    state = None if result is None else result.state
+    if state is not None and len(state.gt_ann_index) == n:
+        pos = np.asarray(state.gt_ann_index, dtype=np.int64)
+        out = [np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64), np.empty(n, bool)]
+        for column, values in zip(out, (state.gt_image_id, state.gt_category_id, state.gt_area, state.gt_iscrowd)):
+            column[pos] = values
+        return tuple(out)
+    return (np.fromiter((a["image_id"] for a in anns), dtype=np.int64, count=n),
+            np.fromiter((a["category_id"] for a in anns), dtype=np.int64, count=n),
+            np.fromiter((a.get("area", 0.0) for a in anns), dtype=np.float64, count=n),
+            np.fromiter((bool(a.get("iscrowd", 0)) for a in anns), dtype=bool, count=n))
+
+
 def _add_evaluation(tables: Tables, result: Any) -> None:
-    """Detection rows, per-threshold outcomes and per-image AP from the evaluator's state."""
+    """Detection rows and per-threshold outcomes from the evaluator's state."""
     state = result.state
     tables.iou_thresholds = np.asarray(result.params.iou_thresholds, dtype=np.float64)
     gt_pos = np.asarray(state.gt_ann_index, dtype=np.int64)  # state GT row -> annotation position
-    dt_gt = np.asarray(state.dt_gt[0], dtype=np.int64)
+    dt_gt = np.asarray(state.dt_gt[0])
     ignore = np.asarray(state.dt_ignore[0], dtype=bool)
     matched = dt_gt >= 0
+    tables.state_gt = gt_pos
     tables.dets = Detections(tables.positions(state.dt_image_id), np.asarray(state.dt_category_id, dtype=np.int64),
                              np.asarray(state.dt_score, dtype=np.float64), np.asarray(state.dt_index, dtype=np.int64),
-                             np.where(matched, gt_pos[np.maximum(dt_gt, 0)] if len(gt_pos) else -1, -1),
-                             matched & ~ignore, ~matched & ~ignore)
+                             dt_gt, matched & ~ignore, ~matched & ~ignore)
     regular = ~np.asarray(state.gt_ignore[0], dtype=bool)
     fn = np.zeros((len(tables.iou_thresholds), len(tables.gt_area)), dtype=bool)
     fn[:, gt_pos] = (np.asarray(state.gt_dt[0]) < 0) & regular[None, :]
     tables.gt_fn = fn
-    n_gt = np.bincount(tables.gt_image[gt_pos[regular]], minlength=tables.num_images)
-    tables.image_ap = image_ap(tables.dets, n_gt, tables.num_images)
+    tables.gt_regular_count = np.bincount(tables.gt_image[gt_pos[regular]], minlength=tables.num_images)
+
+
+def add_image_ap(tables: Tables) -> None:
+    """Fill `tables.image_ap` (see the module docstring)."""
+    if tables.dets is not None and tables.gt_regular_count is not None:
+        tables.image_ap = image_ap(tables.dets, tables.gt_regular_count, tables.num_images)
 
 
 def image_ap(dets: Detections, n_gt: np.ndarray, num_images: int) -> np.ndarray:

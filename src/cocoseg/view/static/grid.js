@@ -48,7 +48,7 @@ CV.filterBar = function (q, apply) {
 };
 
 CV.card = function (row, q) {
-  const thumb = new URLSearchParams({iou: q.iou || "0.5", score_min: q.score_min || "0"}).toString();
+  const thumb = new URLSearchParams({iou: q.iou || "0.5", score_min: q.score_min || "0", cat: q.cat || ""}).toString();
   const badges = CV.el("div", {cls: "badges"});
   if (CV.status.detections !== null) {
     badges.append(CV.el("span", {cls: "badge b-tp", text: "TP " + row.tp}), CV.el("span", {cls: "badge b-fp", text: "FP " + row.fp}),
