@@ -107,6 +107,31 @@ def _pct(values: list[float]) -> str:
     return f"p50 {np.percentile(ms, 50):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms, max {ms.max():.1f} ms (n={len(ms)})"
 
 
+def measure_requests(client: Client, session: object, cats: list[int], thumb_ids: list[int], rounds: int,
+                     rng: np.random.Generator) -> None:
+    """Filter/sort latency, then (analyses done) error-type filters, then thumbnails cold and cached."""
+    times = []
+    for q in queries(cats, rounds, rng):
+        dt, status, body = client.get(q)
+        assert status == 200, (q, body[:200])
+        times.append(dt)
+    print(f"filter/sort ({len(times)} distinct queries, 60 rows each): {_pct(times)}", flush=True)
+    t3 = time.perf_counter()
+    session.analyses.done.wait()
+    print(f"background analyses (occlusion, PR/F1, TIDE labels, confusion): {time.perf_counter() - t3:.1f} s after "
+          f"the queries; seconds each: {session.analyses.seconds}", flush=True)
+    more = []
+    for k, err in enumerate(["cls", "loc", "both", "dupe", "bkg", "miss"] * rounds):
+        dt, status, body = client.get(f"/api/images?error={err}&cat={cats[k % len(cats)]}&iou=0.5&slice=occluded")
+        assert status == 200, body[:200]
+        more.append(dt)
+    print(f"error-type + occlusion filters: {_pct(more)}", flush=True)
+
+    cold = [client.get(f"/api/thumb/{i}?iou=0.5")[0] for i in thumb_ids]
+    warm = [client.get(f"/api/thumb/{i}?iou=0.5")[0] for i in thumb_ids]
+    print(f"thumbnails cold: {_pct(cold)}\nthumbnails cached: {_pct(warm)}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of train2017's image count")
@@ -148,29 +173,13 @@ def main() -> None:
     print(f"evaluate (bbox): {t_eval:.1f} s; evaluator done -> first grid page: {t_ready:.2f} s "
           f"(arrays {t_ready - t_first:.2f} s + request {t_first * 1000:.0f} ms)", flush=True)
     session.analyses.start()
+    while session.analyses.status.get("image_ap") in (None, "pending"):
+        time.sleep(0.01)
+    print(f"per-image AP (background, sorts by AP wait for it): {time.perf_counter() - t2:.2f} s after the "
+          f"evaluator", flush=True)
 
-    cats = [c["id"] for c in gt.categories]
-    times = []
-    for q in queries(cats, args.rounds, rng):
-        dt, status, body = client.get(q)
-        assert status == 200, (q, body[:200])
-        times.append(dt)
-    print(f"filter/sort ({len(times)} distinct queries, 60 rows each): {_pct(times)}", flush=True)
-    t3 = time.perf_counter()
-    session.analyses.done.wait()
-    print(f"background analyses (occlusion, PR/F1, TIDE labels, confusion): {time.perf_counter() - t3:.1f} s after "
-          f"the queries; seconds each: {session.analyses.seconds}", flush=True)
-    more = []
-    for k, err in enumerate(["cls", "loc", "both", "dupe", "bkg", "miss"] * args.rounds):
-        dt, status, body = client.get(f"/api/images?error={err}&cat={cats[k % len(cats)]}&iou=0.5&slice=occluded")
-        assert status == 200, body[:200]
-        more.append(dt)
-    print(f"error-type + occlusion filters: {_pct(more)}", flush=True)
-
-    ids = [im["id"] for im in gt.images[:THUMB_FILES]]
-    cold = [client.get(f"/api/thumb/{i}?iou=0.5")[0] for i in ids]
-    warm = [client.get(f"/api/thumb/{i}?iou=0.5")[0] for i in ids]
-    print(f"thumbnails cold: {_pct(cold)}\nthumbnails cached: {_pct(warm)}", flush=True)
+    measure_requests(client, session, [c["id"] for c in gt.categories], [im["id"] for im in gt.images[:THUMB_FILES]],
+                     args.rounds, rng)
     end, peak = _rss_mb(), _rss_mb("VmHWM")
     print(f"RSS: {loaded:.0f} MB with the inputs loaded, {end:.0f} MB at the end ({end / loaded:.2f}x), "
           f"peak {peak:.0f} MB ({peak / loaded:.2f}x; the JSON parse's transient included)", flush=True)

@@ -64,3 +64,10 @@ def test_view_prints_its_url_and_serves(view_data) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_view_imports_without_torch() -> None:
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import cocoseg.view.server, cocoseg.view.session, cocoseg.viz.dataset_plots, cocoseg.cli.view\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
