@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "compare": "cocoseg.cli.compare",
     "challenge": "cocoseg.cli.challenge",
     "prelabels": "cocoseg.cli.prelabels",
+    "view": "cocoseg.cli.view",
 }
 
 

@@ -7,6 +7,7 @@ the engine's `EvalState` (pycocotools' greedy matching, exact), never recomputed
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -36,12 +37,13 @@ class Matches:
     gt_match: np.ndarray
     ignored: np.ndarray
 
-    @property
+    # cached: the analyses slice these per image, and recomputing (D,) arrays per image is quadratic
+    @cached_property
     def tp(self) -> np.ndarray:
         """(D,) bool: matched to a regular GT."""
         return (self.gt_match >= 0) & ~self.ignored
 
-    @property
+    @cached_property
     def fp(self) -> np.ndarray:
         """(D,) bool: matched nothing and not ignored."""
         return (self.gt_match < 0) & ~self.ignored
