@@ -10,11 +10,11 @@ MAX_FUNCTION_LINES = 60
 
 # "path::function" (or a path alone) -> why it may be longer
 ALLOWED = {
-    "eval/_kernels.py::accumulate_sorted": "numba kernel: one compiled loop nest; split, it pays a call per image "
+    "eval/_kernels_numba.py::accumulate_sorted": "numba kernel: one compiled loop nest; split, it pays a call per image "
                                            "and category in the evaluator's hot loop",
     "io/json_tokens.py::number": "numba JSON number scanner: one state machine over the bytes (sign, digits, "
                                  "fraction, exponent) that must stay a single compiled loop",
-    "io/results_json.py::_scan": "numba results-file scanner: one pass over the bytes filling every column; "
+    "io/_results_scan_numba.py::_scan": "numba results-file scanner: one pass over the bytes filling every column; "
                                  "splitting it re-reads the buffer",
 }
 

@@ -15,7 +15,7 @@ def _load() -> ModuleType | None:
     if os.environ.get("COCOSEG_NATIVE", "1") == "0":
         return None
     try:
-        from cocoseg import _native
+        import cocoseg._native as _native
     except ImportError:
         return None
     return _native

@@ -9,7 +9,7 @@ import numba as nb
 import numpy as np
 
 from cocoseg.io.json_tokens import MAX_TOKEN, number, skip_value, string_end, ws
-from cocoseg.io.results_json import ScanFlag
+from cocoseg.io.scan_flags import ScanFlag
 
 _KEYS = [b"image_id", b"category_id", b"score", b"bbox", b"segmentation", b"keypoints", b"size", b"counts"]
 _KEY_BYTES = np.frombuffer(b"".join(_KEYS), dtype=np.uint8)

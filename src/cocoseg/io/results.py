@@ -25,7 +25,8 @@ import numpy as np
 from cocoseg import masks
 from cocoseg.errors import DataError, Problem
 from cocoseg.io.jsonio import PathLike, read_json
-from cocoseg.io.results_json import ScanFlag, ScannedColumns, scan_columns, scan_results_file
+from cocoseg.io.results_json import ScannedColumns, scan_columns, scan_results_file
+from cocoseg.io.scan_flags import ScanFlag
 from cocoseg.masks import xyxy_to_xywh
 from cocoseg.masks.packed_rle import PackedRles, areas_boxes
 

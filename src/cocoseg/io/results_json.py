@@ -21,12 +21,6 @@ from cocoseg.masks.packed_rle import PackedRles
 from cocoseg.native import NATIVE
 
 
-class ScanFlag:
-    """Bits of `ScannedColumns.flags`: the fields a record held."""
-
-    IMAGE_ID, CATEGORY_ID, SCORE, BBOX, EMPTY_BBOX, SEGMENTATION = 1, 2, 4, 8, 16, 32
-
-
 def _outputs(buf: np.ndarray) -> tuple:
     """Arrays the scanner fills: ids, values (score, x, y, w, h), flags, seg_size, cnt_off, cnt_buf."""
     cap = int(np.count_nonzero(buf == 123)) + 1  # '{' bounds the number of records
