@@ -85,7 +85,7 @@ def parse_phase(ann: Path, work: Path) -> dict:
 
     t_json, coco = _seconds(lambda: CocoDataset.load(ann))
     t_parse, labels = _seconds(lambda: parse_coco(coco, work / "images"))
-    cache = work / "labels-cache.npz"
+    cache = work / "labels.cache"
     t_write, _ = _seconds(lambda: save_cache(cache, labels))
     t_read, again = _seconds(lambda: load_cache(cache))
     assert len(again) == len(labels)
@@ -102,7 +102,7 @@ def warm_start(work: Path) -> dict:
     code = ("import json, time, sys; from pathlib import Path\n"
             "from cocoseg.data.labels import fingerprint, load_cache\n"
             "w = Path(sys.argv[1]); t0 = time.perf_counter(); fingerprint([w / 'labels'])\n"
-            "labels = load_cache(w / 'labels-cache.npz')\n"
+            "labels = load_cache(w / 'labels.cache')\n"
             "print(json.dumps({'warm_start_s': time.perf_counter() - t0, 'n': len(labels)}))\n")
     out = subprocess.run([sys.executable, "-c", code, str(work)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -148,7 +148,7 @@ def memory_phase(work: Path, workers: int, calls: int, real: bool) -> dict:
     from cocoseg.data import SegmentationDataset
     from cocoseg.data.labels import load_cache
 
-    labels = load_cache(work / "labels-cache.npz")
+    labels = load_cache(work / "labels.cache")
     dataset = SegmentationDataset(labels, 320, augment=True)
     gc.collect()
     main = smaps()

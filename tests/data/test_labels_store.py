@@ -101,19 +101,22 @@ def test_arrays_are_read_only_and_slices_share_them(synth):
         _assert_same(a, b)
 
 
-def test_cache_of_a_slice_and_version_check(synth, tmp_path):
+def test_cache_of_a_slice_and_bad_files(synth, tmp_path):
     coco = CocoDataset.load(synth / "annotations" / "instances_train.json")
     tail = parse_coco(coco, synth / "images" / "train")[3:]
-    path = tmp_path / "c.npz"
+    path = tmp_path / "c.cache"
     save_cache(path, tail)
     again = load_cache(path)
+    assert len(again) == len(tail)
     for a, b in zip(again, tail):
         _assert_same(a, b)
-    arrays = dict(np.load(path))
-    arrays["version"] = np.array("1")
-    np.savez(path, **arrays)
-    with pytest.raises(ValueError, match="version"):
-        load_cache(path)
+    data = path.read_bytes()
+    (tmp_path / "short.cache").write_bytes(data[:-200])
+    (tmp_path / "old.cache").write_bytes(data.replace(b'"version": "2"', b'"version": "1"', 1))
+    (tmp_path / "other.cache").write_bytes(b"PK" + data)
+    for name, message in (("short", "truncated"), ("old", "version"), ("other", "not a cocoseg")):
+        with pytest.raises(ValueError, match=message):
+            load_cache(tmp_path / f"{name}.cache")
 
 
 def test_fingerprint_sees_every_file_under_a_folder(tmp_path):
@@ -137,8 +140,8 @@ def test_cached_labels_rebuild_a_stale_format(synth, tmp_path):
     store = parse_coco(coco, synth / "images" / "train")
     source = tmp_path / "ann.json"
     source.write_text("{}")
-    path = tmp_path / f"labels-{fingerprint([source])}.npz"
-    np.savez(path, files=np.array(["x"]))  # an old-format file under the same name
+    path = tmp_path / f"labels-{fingerprint([source])}.cache"
+    path.write_bytes(b"cocoseg-labels\n" + b"\xff" * 20)  # a damaged file under the same name
     calls = []
 
     def build():

@@ -1,4 +1,4 @@
-"""Training labels of a split, parsed once from a COCO dataset into flat arrays and cached as a .npz.
+"""Training labels of a split, parsed once from a COCO dataset into flat arrays and cached in one raw file.
 
 Every annotation becomes an instance: its contiguous label, a crowd flag, and its polygon parts in
 absolute pixels. Crowd annotations (usually RLE) are kept as ignore regions; RLE masks become their outer
@@ -14,13 +14,14 @@ buffers the workers share with the parent; an image's `ImageLabels` is materiali
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from cocoseg.io.jsonio import atomic_write
 from cocoseg.masks import decode, segmentation_to_rle
 
 CACHE_VERSION = "2"
+MAGIC = b"cocoseg-labels\n"
 # per image: image_id, hw, file_offsets (I+1), inst_offsets (I+1); per instance: labels, crowd,
 # part_offsets (N+1); per part: point_offsets (P+1); per point: points (V, 2) float32. Offsets are
 # absolute, so a contiguous slice of images shares every instance-level array.
@@ -260,7 +262,7 @@ def cache_dir() -> Path:
 def cached_labels(sources: Sequence[str | Path], build: Callable[[], Labels],
                   directory: Path | None = None) -> LabelStore:
     """Labels from the cache when the sources are unchanged, else `build()` and store them."""
-    path = (directory or cache_dir()) / f"labels-{fingerprint(sources)}.npz"
+    path = (directory or cache_dir()) / f"labels-{fingerprint(sources)}.cache"
     if path.exists():
         try:
             return load_cache(path)
@@ -280,14 +282,50 @@ def as_store(labels: Labels) -> LabelStore:
 
 
 def save_cache(path: Path, labels: Labels) -> None:
-    """Write labels as flat arrays (atomic: temp file then rename)."""
-    arrays = dict(as_store(labels).arrays(), version=np.array(CACHE_VERSION))
-    atomic_write(path, lambda fh: np.savez(fh, **arrays), mode="wb")
+    """Write labels as one raw file: magic, JSON header (version, dtype/shape/offset per array), the
+    arrays 64-byte aligned (atomic: temp file then rename). One read brings it back; no pickles."""
+    arrays = {name: np.ascontiguousarray(a) for name, a in as_store(labels).arrays().items()}
+    layout, offset = {}, 0
+    for name, a in arrays.items():
+        layout[name] = [a.dtype.str, list(a.shape), offset]
+        offset += _aligned(a.nbytes)
+    head = json.dumps({"version": CACHE_VERSION, "arrays": layout}).encode()
+
+    def write(fh: Any) -> None:
+        fh.write(MAGIC + len(head).to_bytes(8, "little") + head)
+        fh.write(b"\0" * (_aligned(fh.tell()) - fh.tell()))
+        for a in arrays.values():
+            fh.write(a.tobytes())
+            fh.write(b"\0" * (_aligned(a.nbytes) - a.nbytes))
+
+    atomic_write(path, write, mode="wb")
 
 
 def load_cache(path: Path) -> LabelStore:
-    """Read labels written by `save_cache` (into memory: forked workers share the pages)."""
-    with np.load(path, allow_pickle=False) as z:
-        if "version" not in z.files or str(z["version"]) != CACHE_VERSION:
+    """Read labels written by `save_cache` into one buffer (forked workers share its pages)."""
+    with open(path, "rb") as fh:
+        if fh.read(len(MAGIC)) != MAGIC:
+            raise ValueError("not a cocoseg label cache")
+        size, length = os.fstat(fh.fileno()).st_size, int.from_bytes(fh.read(8), "little")
+        if length > size:
+            raise ValueError("label cache is truncated (header)")
+        head = json.loads(fh.read(length))
+        if head.get("version") != CACHE_VERSION:
             raise ValueError(f"label cache format is not version {CACHE_VERSION}")
-        return LabelStore({name: z[name] for name in ARRAYS})
+        start = _aligned(fh.tell())
+        buffer = np.empty(max(size - start, 0), np.uint8)
+        fh.seek(start)
+        if fh.readinto(buffer) != len(buffer):
+            raise ValueError("label cache is truncated")
+    arrays = {}
+    for name in ARRAYS:
+        dtype, shape, offset = head["arrays"][name]
+        count = int(np.prod(shape))
+        if offset + count * np.dtype(dtype).itemsize > len(buffer):
+            raise ValueError(f"label cache is truncated ({name})")
+        arrays[name] = np.frombuffer(buffer, dtype, count, offset).reshape(shape)
+    return LabelStore(arrays)
+
+
+def _aligned(n: int) -> int:
+    return (n + 63) // 64 * 64
