@@ -13,7 +13,10 @@ the cache fingerprint. Then prints one JSON report:
 - memory: RSS / PSS / USS (from /proc/PID/smaps_rollup) of the main process and of each of
   `--workers` forked DataLoader workers after 0 and after `--calls` label reads each (`mode=labels`:
   what `__getitem__` reads of the labels, no image decoding, to isolate label memory), and the same
-  with the real `__getitem__` (mosaic, masks) for `--real-calls` items per worker (`mode=real`).
+  with the real `__getitem__` (mosaic, masks) for `--real-calls` items per worker (`mode=real`);
+- val: two validation epochs over a `--val-images` split (val2017's size) through the trainer's
+  `Validator`, with a stand-in network of no forward cost: each epoch's seconds, the evaluator's share,
+  and the loader alone (the rest is NMS and mask pasting).
 """
 from __future__ import annotations
 
@@ -172,6 +175,83 @@ def memory_phase(work: Path, workers: int, calls: int, real: bool) -> dict:
             "worker_uss_growth_mib": [min(uss_growth), max(uss_growth)]}
 
 
+class _FixedHead:
+    """A stand-in network (no forward cost): per image, 300 anchors scored 0.001..0.9, none elsewhere,
+    the same for every epoch, so that two validation epochs do exactly the same work."""
+
+    def __init__(self, nc: int = 80) -> None:
+        self.nc, self.training = nc, False
+
+    def eval(self) -> None:
+        self.training = False
+
+    def train(self) -> None:
+        self.training = True
+
+    def __call__(self, imgs):
+        import torch
+
+        b, _, h, w = imgs.shape
+        anchors = sum((h // s) * (w // s) for s in (8, 16, 32))
+        gen = torch.Generator().manual_seed(int(imgs.shape[0]))
+        pred = torch.zeros(b, 4 + self.nc + 32, anchors)
+        pred[:, 0] = torch.rand(b, anchors, generator=gen) * w
+        pred[:, 1] = torch.rand(b, anchors, generator=gen) * h
+        pred[:, 2:4] = 8 + torch.rand(b, 2, anchors, generator=gen) * (w / 3)
+        top = torch.randperm(anchors, generator=gen)[:300]
+        pred[:, 4 + top % self.nc, top] = 0.001 + 0.9 * torch.rand(300, generator=gen)
+        pred[:, 4 + self.nc:] = torch.randn(b, 32, anchors, generator=gen)
+        coarse = torch.randn(b, 32, max(h // 32, 1), max(w // 32, 1), generator=gen)  # smooth, like real protos
+        return pred, torch.nn.functional.interpolate(coarse, size=(h // 4, w // 4), mode="bilinear")
+
+
+def val_phase(work: Path, num_images: int, imgsz: int) -> dict:
+    """Two validation epochs over a val2017-sized split with the validator of the trainer: the second
+    costs what the first does (the GT is indexed once), and how it splits into loader, evaluator and
+    the rest (NMS, mask pasting)."""
+    import torch
+    from _coco_synth import make_gt
+
+    from cocoseg.data import SegmentationDataset
+    from cocoseg.data.labels import parse_coco
+    from cocoseg.engine.validator import Validator
+    from cocoseg.eval.evaluator import Evaluator
+    from cocoseg.io import CocoDataset
+
+    gt = make_gt(num_images=num_images, seed=5)
+    for im in gt["images"]:
+        im["file_name"] = f"{im['width']}x{im['height']}.jpg"
+    coco = CocoDataset.from_dict(json.loads(json.dumps(gt)))  # numpy scalars -> JSON numbers, as from a file
+    t0 = time.perf_counter()
+    validator = Validator(coco, SegmentationDataset(parse_coco(coco, work / "images"), imgsz, with_masks=False),
+                          batch=32, workers=2)
+    setup = time.perf_counter() - t0
+    spent = {"evaluator_s": 0.0}
+    for name in ("add", "compute", "state", "update_from", "reset"):
+        original = getattr(Evaluator, name)
+
+        def timed(self, *a, _f=original, **k):
+            t = time.perf_counter()
+            try:
+                return _f(self, *a, **k)
+            finally:
+                spent["evaluator_s"] += time.perf_counter() - t
+        setattr(Evaluator, name, timed)
+    loader = time.perf_counter()
+    for _ in validator.loader():
+        pass
+    loader = time.perf_counter() - loader
+    epochs = []
+    for _ in range(2):
+        spent["evaluator_s"] = 0.0
+        t = time.perf_counter()
+        metrics, _ = validator.run(_FixedHead(), torch.device("cpu"))
+        epochs.append({"seconds": time.perf_counter() - t, "evaluator_s": spent["evaluator_s"],
+                       "mask_map": metrics.mask_map})
+    return {"val_images": num_images, "imgsz": imgsz, "validator_setup_s": setup, "loader_only_s": loader,
+            "epochs": epochs}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=118287)
@@ -179,12 +259,15 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=20000)
     ap.add_argument("--real-calls", type=int, default=300, help="items per worker with the real __getitem__ (0: skip)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/cocoseg_scale"))
-    ap.add_argument("--child", choices=["parse", "memory", "real"], help=argparse.SUPPRESS)
+    ap.add_argument("--val-images", type=int, default=5000, help="val split of the validation-cost phase (0: skip)")
+    ap.add_argument("--child", choices=["parse", "memory", "real", "val"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     work = args.work / f"n{args.images}"
     if args.child:
         if args.child == "parse":
             out = parse_phase(work / f"instances_{args.images}.json", work)
+        elif args.child == "val":
+            out = val_phase(work, args.val_images, 320)
         else:
             out = memory_phase(work, args.workers, args.real_calls if args.child == "real" else args.calls,
                                args.child == "real")
@@ -195,7 +278,8 @@ def main() -> None:
     report: dict = {"build_data_s": t_build}
     base = [sys.executable, __file__, "--images", str(args.images), "--work", str(args.work),
             "--workers", str(args.workers), "--calls", str(args.calls), "--real-calls", str(args.real_calls)]
-    children = ["parse", "memory"] + (["real"] if args.real_calls else [])
+    base += ["--val-images", str(args.val_images)]
+    children = ["parse", "memory"] + (["real"] if args.real_calls else []) + (["val"] if args.val_images else [])
     for child in children:
         out = subprocess.run([*base, "--child", child], capture_output=True, text=True)
         if out.returncode:
