@@ -11,8 +11,8 @@ own try (an error is recorded in the report and the other checks still run):
 - loader: the training loader alone at `--workers` workers, images/s (compare with training's: a
   GPU faster than its loader is starved);
 - half: prediction in float16 vs float32 on the val images: every float32 detection with score >= 0.25
-  has a float16 one of the same class with box IoU >= 0.9 and mask IoU >= 0.8 (and the counts agree
-  within 5 %);
+  (each image's top 5 if the model has none) has a float16 one of the same class with box IoU >= 0.9
+  and mask IoU >= 0.8, and the total counts at conf 0.05 agree within 10 %;
 - val: `validate_model` on CUDA (mAP and seconds); export: ONNX float32 and float16 traced on CUDA,
   ONNX Runtime on the float32 file giving the torch model's detections (same rule as half);
 - ddp: a 1-process NCCL DDP training run through torchrun (`python -m torch.distributed.run`).
@@ -151,10 +151,13 @@ def _match(ref: list, other: list, box_iou_min: float, mask_iou_min: float) -> d
 
     wanted = matched = 0
     count_ref = count_other = 0
+    # the confident detections; a barely trained model may have none: then each image's top 5
+    confident = any((r.scores >= 0.25).any() for r in ref)
     for a, b in zip(ref, other):
         count_ref, count_other = count_ref + len(a), count_other + len(b)
         rles_a, rles_b = a.masks.rle(), b.masks.rle()
-        for i in np.flatnonzero(a.scores >= 0.25).tolist():
+        chosen = np.flatnonzero(a.scores >= 0.25) if confident else np.argsort(-a.scores)[:5]
+        for i in chosen.tolist():
             wanted += 1
             same = np.flatnonzero(b.classes == a.classes[i])
             if not len(same):
@@ -167,10 +170,11 @@ def _match(ref: list, other: list, box_iou_min: float, mask_iou_min: float) -> d
             j = int(same[int(np.argmax(ious))])
             if ious.max() >= box_iou_min and mask_iou([rles_a[i]], [rles_b[j]], [0])[0, 0] >= mask_iou_min:
                 matched += 1
-    counts_agree = abs(count_ref - count_other) <= max(1, 0.05 * count_ref)
-    return {"ok": matched == wanted and counts_agree and wanted > 0, "confident": wanted, "matched": matched,
+    counts_agree = abs(count_ref - count_other) <= max(2, 0.1 * count_ref)  # scores at conf may flip
+    return {"ok": matched == wanted and counts_agree and wanted > 0, "compared": wanted, "matched": matched,
+            "compared_what": "score>=0.25" if confident else "top 5 per image (none >= 0.25)",
             "detections_ref": count_ref, "detections_other": count_other,
-            "tolerance": f"score>=0.25: same class, box IoU>={box_iou_min}, mask IoU>={mask_iou_min}; counts 5%"}
+            "tolerance": f"same class, box IoU>={box_iou_min}, mask IoU>={mask_iou_min}; total counts within 10%"}
 
 
 def _val_images(data: str, limit: int) -> list[Path]:
@@ -254,7 +258,8 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--imgsz", type=int, default=640)
     ap.add_argument("--workers", type=int, default=16)
-    ap.add_argument("--images", type=int, default=1120, help="synthetic images written (90 %% train)")
+    ap.add_argument("--images", type=int, default=256,
+                    help="synthetic images written (90 %% train; cocoseg synth takes ~0.2-1 s per 640 image)")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes (with --device cpu: test this script)")
     ap.add_argument("--out", type=Path, default=None, help="work folder (default: a temporary one)")
