@@ -3,10 +3,13 @@
     python benchmarks/predict_bench.py [--model PATH] [--images DIR] [--n 16] [--imgsz 640] [--conf 0.002]
         [--threads N] [--ref-python PATH]
 
-Runs cocoseg with torch (all cores, and 1 thread like the reference's default) and with ONNX Runtime,
-and, where `--ref-python` (or $COCOSEG_REF_PYTHON) names a Python that has the reference package
-installed (a separate environment, never a cocoseg dependency), the reference implementation on the
-same images with the same weights, in a subprocess; then prints each total as a ratio of the reference's.
+Runs cocoseg with torch (all cores, and 1 thread like the reference's default), with ONNX Runtime and
+with OpenVINO (when installed: `cocoseg[openvino]`), and, where `--ref-python` (or $COCOSEG_REF_PYTHON /
+$COCOSEG_REFERENCE_PYTHON) names a Python that has the reference package installed (a separate
+environment, never a cocoseg dependency), the reference implementation on the same images with the
+same weights, in a subprocess (also through the reference's own OpenVINO export where that environment
+has openvino); then prints each total as a ratio of the reference's, the range over the rounds, and
+OpenVINO's total as a ratio of ONNX Runtime's.
 
 The default weights are the random-weight reference fixture (../shared); `--conf 0.002` gives it a few
 dozen detections per image so that the mask post-processing is exercised. With released COCO weights
@@ -35,8 +38,10 @@ REFERENCE_CHILD = """
 import json, sys, time
 import cv2
 from ultralytics import YOLO
-model_path, imgsz, conf, files = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
+model_path, imgsz, conf, fmt, files = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5:]
 model = YOLO(model_path)
+if fmt == "openvino":
+    model = YOLO(model.export(format="openvino", imgsz=imgsz, dynamic=True), task="segment")
 kw = dict(imgsz=imgsz, conf=conf, device="cpu", verbose=False)
 for f in files[:2]:
     model.predict(cv2.imread(f), **kw)  # warm-up
@@ -72,9 +77,11 @@ def run_cocoseg(model: str | Path, files: list[Path], imgsz: int, conf: float, t
     return {"threads": predictor.threads, "rows": rows}
 
 
-def run_reference(python: str, model: Path, files: list[Path], imgsz: int, conf: float) -> dict | None:
-    """The reference implementation in its own interpreter; None (with the reason) if it cannot run."""
-    cmd = [python, "-c", REFERENCE_CHILD, str(model), str(imgsz), str(conf), *map(str, files)]
+def run_reference(python: str, model: Path, files: list[Path], imgsz: int, conf: float,
+                  fmt: str = "torch") -> dict | None:
+    """The reference implementation in its own interpreter (`fmt` torch or openvino: its own export of
+    the same weights); None (with the reason) if it cannot run."""
+    cmd = [python, "-c", REFERENCE_CHILD, str(model), str(imgsz), str(conf), fmt, *map(str, files)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         print(f"reference: could not run with {python}:\n{proc.stderr.strip()[-800:]}")
@@ -91,15 +98,16 @@ def medians(run: dict) -> dict:
     return med
 
 
-def report(name: str, med: dict, reference_total: float | None) -> None:
+def report(name: str, med: dict, reference_total: float | None, totals: list[float]) -> None:
     post = med.get("postprocess", med.get("nms", 0) + med.get("masks", 0))
     phases = " ".join(f"{k} {med[k]:6.1f}" for k in ("read", "preprocess", "forward"))
     detail = f"nms {med['nms']:5.1f} masks {med['masks']:6.1f}" if "nms" in med else f"nms+masks {post:6.1f}"
     det = med["detections"]
     per_det = f"{post / det:5.2f}" if det else "    -"
     ratio = f"{med['total'] / reference_total:5.2f}x ref" if reference_total else ""
+    spread = f"[{min(totals):6.1f}..{max(totals):6.1f}]"
     print(f"{name:22s} {med['threads']:>2} thr  {phases}  {detail}  post/det {per_det} ms  "
-          f"total {med['total']:6.1f} ms  dets {det:5.1f}  {ratio}")
+          f"total {med['total']:6.1f} ms {spread}  dets {det:5.1f}  {ratio}")
 
 
 def main() -> None:
@@ -112,7 +120,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="cocoseg CPU threads besides the 1-thread run (default: every core)")
     parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds; the fastest round is kept")
-    parser.add_argument("--ref-python", default=os.environ.get("COCOSEG_REF_PYTHON"),
+    parser.add_argument("--ref-python",
+                        default=os.environ.get("COCOSEG_REF_PYTHON") or os.environ.get("COCOSEG_REFERENCE_PYTHON"),
                         help="a Python with the reference package installed (or $COCOSEG_REF_PYTHON)")
     args = parser.parse_args()
     if not args.model.exists() or not args.images.exists():
@@ -124,11 +133,14 @@ def main() -> None:
 
     onnx_path = Path(tempfile.mkdtemp()) / "model.onnx"
     export_onnx(args.model, onnx_path, imgsz=args.imgsz, dynamic=True)
+    openvino_path = _openvino_export(args.model, onnx_path.with_name("model_openvino"), args.imgsz)
     print(f"{args.model.name}, {len(files)} images from {args.images}, imgsz {args.imgsz}, conf {args.conf}; "
           f"median ms per image, best of {args.repeat} round(s)")
     runs: dict[str, Callable[[], dict | None]] = {}
     if args.ref_python:
         runs["reference"] = lambda: run_reference(args.ref_python, args.model, files, args.imgsz, args.conf)
+        runs["reference openvino"] = lambda: run_reference(args.ref_python, args.model, files, args.imgsz,
+                                                           args.conf, "openvino")
     else:
         print("reference: not run (give --ref-python or COCOSEG_REF_PYTHON: a separate env with the reference)")
     print(f"cocoseg's default thread count now: {default_cpu_threads()} of {available_cpus()} cores (load-aware)")
@@ -136,15 +148,40 @@ def main() -> None:
     for label, threads in (("default", None), ("all", args.threads or available_cpus()), ("1", 1)):
         runs[f"cocoseg torch/{label}"] = lambda t=threads: run_cocoseg(args.model, files, args.imgsz, args.conf, t)
         runs[f"cocoseg onnx/{label}"] = lambda t=threads: run_cocoseg(onnx_path, files, args.imgsz, args.conf, t)
+        if openvino_path is not None:
+            runs[f"cocoseg openvino/{label}"] = lambda t=threads: run_cocoseg(openvino_path, files, args.imgsz,
+                                                                             args.conf, t)
     best: dict[str, dict] = {}
+    totals: dict[str, list[float]] = {}
     for _ in range(args.repeat):
         for name, fn in runs.items():
             run = fn()
-            if run is not None and (name not in best or medians(run)["total"] < best[name]["total"]):
+            if run is None:
+                continue
+            totals.setdefault(name, []).append(medians(run)["total"])
+            if name not in best or medians(run)["total"] < best[name]["total"]:
                 best[name] = medians(run)
     ref_total = best["reference"]["total"] if "reference" in best else None
     for name, med in best.items():
-        report(name.replace("/", " "), med, ref_total if name != "reference" else None)
+        report(name.replace("/", " "), med, ref_total if not name.startswith("reference") else None, totals[name])
+    for label in ("default", "all", "1"):
+        ov, ort = best.get(f"cocoseg openvino/{label}"), best.get(f"cocoseg onnx/{label}")
+        if ov and ort:
+            pairs = [a / b for a, b in zip(totals[f"cocoseg openvino/{label}"], totals[f"cocoseg onnx/{label}"])]
+            print(f"openvino / onnxruntime ({label} threads): {ov['total'] / ort['total']:.2f}x best-of, "
+                  f"{min(pairs):.2f}..{max(pairs):.2f}x per round")
+
+
+def _openvino_export(model: Path, path: Path, imgsz: int) -> Path | None:
+    """cocoseg's OpenVINO export of the weights, or None (printed) without the openvino package."""
+    from cocoseg.engine.export import export_openvino
+    from cocoseg.errors import CocosegError
+
+    try:
+        return export_openvino(model, path, imgsz=imgsz, dynamic=True)
+    except CocosegError as exc:
+        print(f"cocoseg openvino: not run ({exc})")
+        return None
 
 
 if __name__ == "__main__":

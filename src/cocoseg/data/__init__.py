@@ -7,7 +7,8 @@ except ImportError:  # without the train extra: the augmentation settings only (
     pass
 else:
     from cocoseg.data.dataset import SegmentationDataset, collate
-    from cocoseg.data.labels import ImageLabels, cached_labels, parse_coco
+    from cocoseg.data.labels import ImageLabels, LabelStore, cached_labels, parse_coco
     from cocoseg.data.sample import Sample
 
-__all__ = ["AugmentConfig", "ImageLabels", "Sample", "SegmentationDataset", "cached_labels", "collate", "parse_coco"]
+__all__ = ["AugmentConfig", "ImageLabels", "LabelStore", "Sample", "SegmentationDataset", "cached_labels", "collate",
+           "parse_coco"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
 from typing import Any
 
 import cv2
@@ -23,7 +22,7 @@ import torch
 
 from cocoseg.data.augment import LetterBox, RandomFlip, RandomHSV, RandomPerspective
 from cocoseg.data.augment_config import AugmentConfig
-from cocoseg.data.labels import ImageLabels
+from cocoseg.data.labels import Labels, as_store
 from cocoseg.data.mix import CopyPaste, MixUp, Mosaic, is_scale_translate
 from cocoseg.data.polygon_parts import rasterize_each, rasterize_overlap
 from cocoseg.data.sample import Sample, Transform, run
@@ -33,12 +32,12 @@ from cocoseg.errors import CocosegError
 class SegmentationDataset(torch.utils.data.Dataset):
     """Items are dicts of tensors: img (3, S, S) uint8 RGB, labels, boxes_xyxy, masks, crowd boxes."""
 
-    def __init__(self, labels: Sequence[ImageLabels], imgsz: int, augment: bool = False,
+    def __init__(self, labels: Labels, imgsz: int, augment: bool = False,
                  hyp: AugmentConfig | None = None, mask_ratio: int = 4, overlap_mask: bool = True,
                  seed: int = 0, with_masks: bool = True, buffer_bytes: int = 1 << 30):
         if augment and not labels:
             raise CocosegError("the training split has no images")
-        self.items = list(labels)
+        self.items = as_store(labels)  # flat arrays shared by forked workers (see cocoseg.data.labels)
         self.imgsz, self.augment, self.hyp = imgsz, augment, hyp or AugmentConfig()
         self.mask_ratio, self.overlap_mask, self.seed, self.with_masks = mask_ratio, overlap_mask, seed, with_masks
         # (epoch, mosaic closed) in shared memory, so persistent loader workers see set_epoch/close_mosaic
@@ -76,8 +75,9 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
         Skipped, returning False, when they would take more than `max_fraction` of the available memory.
         """
-        need = sum(3 * round(it.height * r) * round(it.width * r)
-                   for it in self.items for r in [self.imgsz / max(it.height, it.width)])
+        hw = self.items.hw.astype(np.float64)
+        r = self.imgsz / hw.max(1)
+        need = int((3 * np.round(hw[:, 0] * r) * np.round(hw[:, 1] * r)).sum())
         if need > max_fraction * _available_memory():
             return False
         images = []
@@ -90,10 +90,10 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
     def _read(self, index: int) -> np.ndarray:
         """The image file decoded and resized so its long side is `imgsz`."""
-        item = self.items[index]
-        image = cv2.imread(item.file, _read_flag(max(item.width, item.height), self.imgsz, item.file))
+        file, (h, w) = self.items.file(index), self.items.size(index)
+        image = cv2.imread(file, _read_flag(max(w, h), self.imgsz, file))
         if image is None:
-            raise CocosegError(f"{item.file}: cannot read image (image id {item.image_id})")
+            raise CocosegError(f"{file}: cannot read image (image id {int(self.items.image_id[index])})")
         h0, w0 = image.shape[:2]
         r = self.imgsz / max(h0, w0)
         if r != 1:

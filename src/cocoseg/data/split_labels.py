@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cocoseg.data.labels import ImageLabels, cached_labels, parse_coco
+from cocoseg.data.labels import Labels, LabelStore, cached_labels, parse_coco
 from cocoseg.errors import CocosegError
 from cocoseg.io import CocoDataset
 
@@ -21,7 +21,7 @@ class SplitData:
     """One split: its COCO ground truth (None when read from the cache) and its training labels."""
 
     gt: CocoDataset | None
-    labels: list[ImageLabels]
+    labels: LabelStore
     names: dict[int, str]
 
 
@@ -38,7 +38,7 @@ def load_split_labels(data: str | Path, split: str, cache: bool = True, need_gt:
     if cache and not need_gt:
         holder: dict[str, Any] = {}
 
-        def build() -> list[ImageLabels]:
+        def build() -> Labels:
             coco, root = load_split(cfg, split)
             holder["gt"] = coco
             return parse_coco(coco, root)

@@ -4,6 +4,9 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -104,3 +107,61 @@ def _add_metadata(proto: Any, net: SegmentationModel, imgsz: tuple[int, int], dy
     for out in proto.graph.output:
         out.doc_string = OUTPUT_DOCS.get(out.name, "")
     proto.doc_string = f"cocoseg {net.config.name} ({net.nc} classes), outputs pred and protos; see metadata 'outputs'"
+
+
+def export_openvino(
+    model: str | Path | SegmentationModel,
+    path: str | Path | None = None,
+    *,
+    imgsz: int | tuple[int, int] = 640,
+    batch: int = 1,
+    dynamic: bool = False,
+    half: bool = False,
+    opset: int = OPSET,
+) -> Path:
+    """Export a model to an OpenVINO IR folder (model.xml + model.bin) through the ONNX export.
+
+    The folder (default: `<checkpoint>_openvino/` beside the checkpoint) carries the ONNX export's
+    metadata in the IR's runtime info (`cocoseg/names`, `stride`, `imgsz`, ...); `half` stores the
+    weights as float16 (OpenVINO's CPU plugin computes in float32 either way). Written atomically.
+    """
+    try:
+        import openvino as ov
+    except ImportError as exc:
+        raise CocosegError("format=openvino needs the openvino package (pip install 'cocoseg[openvino]')") from exc
+    import onnx
+
+    out = Path(path) if path else _default_openvino_path(model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        onnx_path = export_onnx(model, tmp / "model.onnx", imgsz=imgsz, batch=batch, dynamic=dynamic, opset=opset)
+        meta = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+        ov_model = ov.convert_model(str(onnx_path))
+        for key, value in meta.items():
+            ov_model.set_rt_info(value, ["cocoseg", key])
+        ov.save_model(ov_model, str(tmp / "model.xml"), compress_to_fp16=half)
+        onnx_path.unlink()
+        _replace_folder(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _default_openvino_path(model: Any) -> Path:
+    if isinstance(model, (str, Path)) and Path(model).is_file():
+        return Path(model).with_name(f"{Path(model).stem}_openvino")
+    name = model.config.name if isinstance(model, SegmentationModel) else Path(str(model)).stem
+    return Path(f"{name}_openvino")
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Move the finished folder `new` to `target`, replacing an older export there."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old.{os.getpid()}")
+        os.replace(target, old)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

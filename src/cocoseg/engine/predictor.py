@@ -154,6 +154,10 @@ class Predictor:
 
 
 def _make_backend(model: ModelLike, device: torch.device, half: bool, threads: int | None = None) -> Any:
+    from cocoseg.engine.openvino_runtime import OpenVinoBackend, is_openvino_model
+
+    if is_openvino_model(model):
+        return OpenVinoBackend(model, device, threads)  # type: ignore[arg-type]
     if isinstance(model, (str, Path)) and str(model).lower().endswith(".onnx"):
         from cocoseg.engine.onnx_runtime import OnnxBackend
 
