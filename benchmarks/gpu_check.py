@@ -121,9 +121,9 @@ def train_check(args: argparse.Namespace, data: str, out: Path) -> dict:
 def loader_check(args: argparse.Namespace, data: str, out: Path, batches: int) -> dict:
     """The training loader alone: images/s at `--workers` workers (first batch excluded)."""
     import torch
-    from cocoseg.data.split_labels import load_split_labels
 
     from cocoseg.data import AugmentConfig, SegmentationDataset, collate
+    from cocoseg.data.split_labels import load_split_labels
 
     split = load_split_labels(data, "train")
     dataset = SegmentationDataset(split.labels, args.imgsz, augment=True, hyp=AugmentConfig())
