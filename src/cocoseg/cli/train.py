@@ -4,6 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cocoseg.engine.config import TrainConfig
 
 HELP = "train a YOLOv8-seg model on a dataset YAML (every hyperparameter as key=value)"
 
@@ -33,15 +37,26 @@ def overrides(args: argparse.Namespace) -> dict[str, str]:
     return {k: getattr(args, k) for k in TrainConfig.keys() if getattr(args, k, None) is not None}
 
 
+def config_from(settings: dict[str, str]) -> TrainConfig:
+    """The TrainConfig of command-line settings; a value that does not parse or cannot work is a usage
+    mistake (exit 2): nothing has been read yet."""
+    from cocoseg.engine.config import TrainConfig
+    from cocoseg.errors import CocosegError, UsageError
+
+    try:
+        return TrainConfig.from_overrides(settings)
+    except CocosegError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Train; prints the final metrics as one JSON line (rank 0 only under torchrun)."""
-    from cocoseg.engine.config import TrainConfig
     from cocoseg.engine.distributed import DistContext
     from cocoseg.engine.trainer import Trainer
 
     if not DistContext.from_env().is_main:  # rank-0 logging: other ranks report only problems
         logging.getLogger("cocoseg").setLevel(logging.WARNING)
-    cfg = TrainConfig.from_overrides(overrides(args))
+    cfg = config_from(overrides(args))
     if not cfg.data and not cfg.resume:
         from cocoseg.errors import CocosegError
 
