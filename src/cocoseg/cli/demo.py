@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num_images", type=int, default=SYNTH_IMAGES, help=f"synthetic images (default: {SYNTH_IMAGES})")
     parser.add_argument("--image_size", type=int, default=SYNTH_SIZE, help=f"synthetic image side (default: {SYNTH_SIZE})")
     parser.add_argument("--predict_images", type=int, default=4, help="val images to draw predictions on (default: 4)")
-    add_config_options(parser)
+    add_config_options(parser, shown={**DEMO_TRAIN, "data": "OUT/data/data.yaml, generated", "project": "OUT",
+                                      "name": "train"})
 
 
 def run(args: argparse.Namespace) -> int:

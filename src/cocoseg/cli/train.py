@@ -12,17 +12,20 @@ if TYPE_CHECKING:
 HELP = "train a YOLOv8-seg model on a dataset YAML (every hyperparameter as key=value)"
 
 
-def add_config_options(parser: argparse.ArgumentParser) -> None:
-    """One `--key` per TrainConfig field; only the keys given on the command line override defaults."""
+def add_config_options(parser: argparse.ArgumentParser, shown: dict[str, str] | None = None) -> None:
+    """One `--key` per TrainConfig field; only the keys given on the command line override defaults.
+    `shown`: the values a command uses instead of TrainConfig's defaults (the demo's), for `--help`."""
+    from cocoseg.cli.train_help import TRAIN_HELP
     from cocoseg.engine.config import TrainConfig
 
+    shown = shown or {}
     for key, kind, default in TrainConfig.options():
+        value = shown.get(key, default)
+        text = f"{TRAIN_HELP.get(key, '')} (default: {value if key in shown else repr(value)})".lstrip()
         if kind is bool:
-            parser.add_argument(f"--{key}", nargs="?", const="True", default=None, metavar="BOOL",
-                                help=f"(default: {default})")
+            parser.add_argument(f"--{key}", nargs="?", const="True", default=None, metavar="BOOL", help=text)
         else:
-            parser.add_argument(f"--{key}", default=None, metavar=kind.__name__.upper(),
-                                help=f"(default: {default!r})")
+            parser.add_argument(f"--{key}", default=None, metavar=kind.__name__.upper(), help=text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
