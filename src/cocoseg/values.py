@@ -33,6 +33,7 @@ CONFUSED_KEYS: dict[str, str] = {
     "ckpt": "model", "lr": "lr0", "learning_rate": "lr0", "epoch": "epochs", "num_epochs": "epochs",
     "num_workers": "workers", "max_dets": "max_det", "output": "project", "out_dir": "project",
     "dataset": "data", "input": "source", "images": "source", "gpu": "device", "gpus": "device",
+    "cache": "cache_images",
 }
 
 
