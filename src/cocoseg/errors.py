@@ -41,3 +41,8 @@ class DataError(CocosegError):
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
+
+
+class UsageError(CocosegError):
+    """The command line itself is wrong (a value out of range, an option that cannot be combined):
+    nothing was read; the CLI prints it and exits 2."""

@@ -202,9 +202,9 @@ def test_cli_several_files_and_usage_errors(tmp_path: Path, capsys: pytest.Captu
     assert main(["validate", good, "--maxerrors", "3"]) == 2
     assert "did you mean 'max_errors'" in capsys.readouterr().err
     assert main(["validate", good, "--max_errors", "-1"]) == 2
-    assert main(["validate", str(tmp_path / "absent.json")]) == 2
+    assert main(["validate", str(tmp_path / "absent.json")]) == 1  # a missing input is bad data (issue 14 item 22)
     assert "absent.json: no such file" in capsys.readouterr().err
-    assert main(["validate", str(tmp_path)]) == 2
+    assert main(["validate", str(tmp_path)]) == 1
 
 
 # ---- the compressed RLE decoder -------------------------------------------------------------------

@@ -28,14 +28,14 @@ def test_masks_are_blended_and_nothing_else_changes():
 def test_boxes_labels_keypoints_and_crops():
     image, masks, boxes = _scene()
     kpts = np.zeros((2, 17, 3))
-    kpts[0, :, :2] = [10, 10]
+    kpts[0, :, :2] = [3, 36]  # clear of the labels, which are drawn on top
     kpts[0, :, 2] = 2
     full = draw_instances(image, boxes, masks, [0, 1], [0.9, 0.8], ["a", "b"], keypoints=kpts, line_width=1)
     crops = InstanceMasks(40, 60, [(5, 5, masks[0, 5:15, 5:20]), (30, 20, masks[1, 20:35, 30:55])])
     assert np.array_equal(full, draw_instances(image, boxes, crops, [0, 1], [0.9, 0.8], ["a", "b"], keypoints=kpts,
                                                line_width=1))
     assert (full[20, 30] != 100).any()  # box corner drawn
-    assert (full[10, 10] != draw_instances(image, boxes, masks, [0, 1], [0.9, 0.8], ["a", "b"], line_width=1)[10, 10]).any()
+    assert (full[36, 3] != draw_instances(image, boxes, masks, [0, 1], [0.9, 0.8], ["a", "b"], line_width=1)[36, 3]).any()
 
 
 def test_no_instances_is_a_copy():

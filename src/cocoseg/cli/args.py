@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from cocoseg.values import closest_key, parse_bool
+from cocoseg.values import closest_key, parse_bool, parse_int_list
 
 
 def str2bool(value: str | bool) -> bool:
@@ -15,6 +15,38 @@ def str2bool(value: str | bool) -> bool:
         return parse_bool(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def int_values(value: str) -> list[int]:
+    """One or more integers in any of the reference's spellings (`cocoseg.values.parse_int_list`), as an
+    argparse type; use with `action=IntList`."""
+    try:
+        numbers = parse_int_list(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if any(n < 0 for n in numbers):
+        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {value!r}")
+    return numbers
+
+
+class IntList(argparse.Action):
+    """Collects `int_values` tokens into one flat list: `640,480`, `[480,640]` and `480 640` are alike."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        items = values if isinstance(values, list) else [values]
+        setattr(namespace, self.dest, [v for item in items for v in (item if isinstance(item, list) else [item])])
+
+
+def positive_int(value: str) -> int:
+    """An integer >= 1, as an argparse type."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return number
 
 
 def add_bool(parser: argparse.ArgumentParser, name: str, default: bool, help: str, *aliases: str) -> None:
@@ -42,16 +74,39 @@ class ArgumentParser(argparse.ArgumentParser):
                     keys.append(opt[2:])
         return keys
 
+    def flag_keys(self) -> set[str]:
+        """Options that take no value or an optional boolean: a bare word (`save`) sets them True."""
+        keys = set()
+        for action in self._actions:
+            takes_bool = action.nargs == 0 or (action.nargs == "?" and action.const in (True, "True"))
+            if takes_bool:
+                keys.update(opt[2:] for opt in action.option_strings if opt.startswith("--"))
+        return keys
+
+    def _no_value(self, key: str) -> bool:
+        return any(a.nargs == 0 and f"--{key}" in a.option_strings for a in self._actions)
+
     def _rewrite(self, argv: Sequence[str]) -> list[str]:
         keys = set(self.option_keys())
+        flags = self.flag_keys()
         out: list[str] = []
         for token in argv:
-            if token.startswith("-") or "=" not in token:
+            if token.startswith("-"):
                 out.append(token)
+                continue
+            if "=" not in token:
+                norm = token.replace("_", "-") if token.replace("_", "-") in flags else token
+                bare_flag = norm in flags and not os.path.exists(token)
+                out.append(f"--{norm}" if bare_flag else token)  # the reference's bare `save` is save=True
                 continue
             key, value = token.split("=", 1)
             norm = key.replace("_", "-") if key.replace("_", "-") in keys else key
-            if norm in keys:
+            if norm in keys and self._no_value(norm):  # store_true flag written as key=True/False
+                try:
+                    out.extend([f"--{norm}"] if parse_bool(value) else [])
+                except ValueError as exc:
+                    self.error(f"{key}: {exc}")
+            elif norm in keys:
                 out.extend([f"--{norm}", value])
             elif key.isidentifier() and not os.path.exists(token):
                 self.error(f"unknown key '{key}'{self.suggest(key)}")

@@ -10,7 +10,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from cocoseg.errors import CocosegError
+from cocoseg.cli.args import positive_int
+from cocoseg.errors import CocosegError, UsageError
 
 HELP = "audit COCO labels against a model's predictions: overlooked, swapped, badly drawn, duplicate, degenerate"
 log = logging.getLogger(__name__)
@@ -30,21 +31,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="compare masks or boxes (default: masks when both sides have them)")
     parser.add_argument("--high", type=float, default=0.95, help="confidence of an overlooked / swap prediction (0.95)")
     parser.add_argument("--low", type=float, default=0.5, help="least confidence of a badloc prediction (0.5)")
-    parser.add_argument("--imgsz", type=int, default=640, help="with --model: input size (default: 640)")
+    parser.add_argument("--imgsz", type=positive_int, default=640, help="with --model: input size (default: 640)")
     parser.add_argument("--device", default="auto", help="with --model: auto, cpu, cuda, ... (default: auto)")
-    parser.add_argument("--batch", type=int, default=8, help="with --model: images per forward pass (default: 8)")
+    parser.add_argument("--batch", type=positive_int, default=8, help="with --model: images per forward pass (default: 8)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Audit, print the top of the review list, write JSON, CSV and the fixes file."""
+    if (args.predictions is None) == (args.model is None):
+        raise UsageError("give either PREDICTIONS.json or model=CHECKPOINT")
     from cocoseg.curate.audit import audit
     from cocoseg.curate.audit_report import suggested_fixes, write_csv
     from cocoseg.eval.analysis._prepare import load_inputs
     from cocoseg.io import CocoDataset, write_json
 
-    if (args.predictions is None) == (args.model is None):
-        print("error: give either PREDICTIONS.json or model=CHECKPOINT", flush=True)
-        return 2
     gt = CocoDataset.load(args.gt)
     predictions = args.predictions if args.model is None else _run_model(gt, args)
     gt, dets = load_inputs(gt, predictions, "segm")

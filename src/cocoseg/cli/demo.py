@@ -36,27 +36,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num_images", type=int, default=SYNTH_IMAGES, help=f"synthetic images (default: {SYNTH_IMAGES})")
     parser.add_argument("--image_size", type=int, default=SYNTH_SIZE, help=f"synthetic image side (default: {SYNTH_SIZE})")
     parser.add_argument("--predict_images", type=int, default=4, help="val images to draw predictions on (default: 4)")
-    add_config_options(parser)
+    add_config_options(parser, shown={**DEMO_TRAIN, "data": "OUT/data/data.yaml, generated", "project": "OUT",
+                                      "name": "train"})
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate, train, validate, predict; print the metrics JSON last."""
     import logging
 
-    from cocoseg.cli.train import overrides
-    from cocoseg.engine.config import TrainConfig
+    from cocoseg.cli.train import config_from, overrides
     from cocoseg.engine.trainer import Trainer
     from cocoseg.synth import generate
 
     log = logging.getLogger("cocoseg.demo")
     started = time.time()
     out = Path(args.out)
+    config_from({**DEMO_TRAIN, **overrides(args)})  # a value mistake is reported before anything is written
     synth = generate(out / "data", num_images=args.num_images, seed=0, size=(args.image_size, args.image_size))
     log.info("synthetic data: %d train / %d val images in %s (%.1f s)", synth.splits["train"].num_images,
              synth.splits["val"].num_images, synth.root, time.time() - started)
     settings = {**DEMO_TRAIN, "data": str(synth.data_yaml), "project": str(out), "name": "train",
                 **overrides(args)}
-    cfg = TrainConfig.from_overrides(settings)
+    cfg = config_from(settings)
     trainer = Trainer(cfg)
     result = trainer.train()
     if not trainer.dist.is_main:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from cocoseg.cli.args import add_bool
+from cocoseg.cli.args import IntList, add_bool, int_values, positive_int
 
 HELP = "export a model to ONNX or OpenVINO (outputs pred and protos, metadata names/stride/imgsz)"
 log = logging.getLogger(__name__)
@@ -14,8 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint (.pt, cocoseg or reference) or model name")
     parser.add_argument("--format", default="onnx", choices=["onnx", "openvino"],
                         help="export format: onnx (a .onnx file) or openvino (a folder, model.xml + model.bin; default: onnx)")
-    parser.add_argument("--imgsz", type=int, nargs="+", default=[640], help="input size: S or H W (default: 640)")
-    parser.add_argument("--batch", type=int, default=1, help="batch size of a static export (default: 1)")
+    parser.add_argument("--imgsz", type=int_values, action=IntList, nargs="+", default=[640],
+                        help="input size: S, or H,W (also [H,W] or H W) (default: 640)")
+    parser.add_argument("--batch", type=positive_int, default=1, help="batch size of a static export (default: 1)")
     add_bool(parser, "dynamic", False, "dynamic batch, height and width")
     add_bool(parser, "half", False, "float16 weights and input (onnx: needs device=cuda; openvino: float16 weights)")
     parser.add_argument("--device", default="cpu", help="device used to trace (default: cpu)")
@@ -25,10 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cocoseg.engine.export import export_onnx, export_openvino
-    from cocoseg.errors import CocosegError
+    from cocoseg.errors import UsageError
 
     if len(args.imgsz) not in (1, 2):
-        raise CocosegError(f"imgsz: expected S or H W, got {args.imgsz}")
+        raise UsageError(f"imgsz: expected S or H W, got {args.imgsz}")
     imgsz = args.imgsz[0] if len(args.imgsz) == 1 else (args.imgsz[0], args.imgsz[1])
     if args.format == "openvino":
         path = export_openvino(args.model, args.output, imgsz=imgsz, batch=args.batch, dynamic=args.dynamic,

@@ -4,14 +4,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from cocoseg.cli.args import add_bool
+from cocoseg.cli.args import IntList, add_bool, int_values
 
 HELP = "print a model's layers, parameters and GFLOPs (after Conv+BN fusion)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="yolov8n-seg", help="model name or checkpoint path (default: yolov8n-seg)")
-    parser.add_argument("--imgsz", type=int, nargs="+", default=[640], help="input size: S or H W (default: 640)")
+    parser.add_argument("--imgsz", type=int_values, action=IntList, nargs="+", default=[640],
+                        help="input size: S, or H,W (also [H,W] or H W) (default: 640)")
     parser.add_argument("--nc", type=int, default=None, help="number of classes for a model name (default: 80)")
     add_bool(parser, "json", False, "print JSON (params, gflops, ...) instead of a table")
 

@@ -14,11 +14,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Merge left to right with CocoDataset.merge and save atomically."""
+    from cocoseg.errors import UsageError
     from cocoseg.io import CocoDataset
 
     if len(args.inputs) < 2:
-        print("error: merge needs at least two datasets")
-        return 2
+        raise UsageError("merge needs at least two datasets")
     merged = CocoDataset.load(args.inputs[0])
     for path in args.inputs[1:]:
         merged = merged.merge(CocoDataset.load(path))

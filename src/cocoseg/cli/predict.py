@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from cocoseg.cli.args import add_bool
+from cocoseg.cli.args import IntList, add_bool, int_values, positive_int
 from cocoseg.ops.thresholds import PREDICT_NMS
 
 HELP = "predict instance masks on images or videos; save drawings, COCO results or a pre-label dataset"
@@ -12,14 +12,16 @@ HELP = "predict instance masks on images or videos; save drawings, COCO results 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint (.pt, cocoseg or reference), .onnx, or model name")
     parser.add_argument("--source", required=True, nargs="+", help="image, folder, glob, .txt list or video")
-    parser.add_argument("--imgsz", type=int, nargs="+", default=[640], help="input size: S or H W (default: 640)")
+    parser.add_argument("--imgsz", type=int_values, action=IntList, nargs="+", default=[640],
+                        help="input size: S, or H,W (also [H,W] or H W) (default: 640)")
     parser.add_argument("--conf", type=float, default=PREDICT_NMS.conf, help=f"score threshold (default: {PREDICT_NMS.conf})")
     parser.add_argument("--iou", type=float, default=PREDICT_NMS.iou, help=f"NMS IoU threshold (default: {PREDICT_NMS.iou})")
     parser.add_argument("--max_det", type=int, default=PREDICT_NMS.max_det,
                         help=f"detections kept per image (default: {PREDICT_NMS.max_det})")
-    parser.add_argument("--classes", type=int, nargs="+", default=None, help="keep only these class labels")
+    parser.add_argument("--classes", type=int_values, action=IntList, nargs="+", default=None,
+                        help="keep only these class indices: 0,2 (also [0,2] or 0 2)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, N or mps (default: auto)")
-    parser.add_argument("--batch", type=int, default=1, help="images per forward pass (default: 1)")
+    parser.add_argument("--batch", type=positive_int, default=1, help="images per forward pass (default: 1)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all idle cores)")
     add_bool(parser, "half", False, "float16 inference on CUDA")
     add_bool(parser, "retina_masks", False, "upsample masks to native resolution before cropping")

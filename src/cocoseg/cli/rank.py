@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cocoseg.cli.args import add_bool
+from cocoseg.cli.args import add_bool, positive_int
 from cocoseg.curate.ranking import STRATEGIES
 
 HELP = "rank unlabeled images for labeling (uncertainty, flip consistency, core-set, hybrid) and pre-label the picks"
@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conf", type=float, default=0.05, help="candidate score threshold before NMS (default: 0.05)")
     parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
     parser.add_argument("--max_det", type=int, default=100, help="detections kept per image (default: 100)")
-    parser.add_argument("--imgsz", type=int, default=640, help="input size (default: 640)")
-    parser.add_argument("--batch", type=int, default=16, help="images per forward pass (default: 16)")
+    parser.add_argument("--imgsz", type=positive_int, default=640, help="input size (default: 640)")
+    parser.add_argument("--batch", type=positive_int, default=16, help="images per forward pass (default: 16)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, N or mps (default: auto)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all idle cores)")
     add_bool(parser, "half", False, "float16 inference on CUDA")

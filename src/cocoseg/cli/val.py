@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cocoseg.cli.args import positive_int
 from cocoseg.ops.thresholds import VAL_NMS
 
 HELP = "evaluate a model on a dataset YAML split with the COCO-exact evaluator (box and mask mAP)"
@@ -14,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint (.pt) or model name")
     parser.add_argument("--data", required=True, help="dataset YAML")
     parser.add_argument("--split", default="val", help="split to evaluate (default: val)")
-    parser.add_argument("--imgsz", type=int, default=640, help="input size (default: 640)")
-    parser.add_argument("--batch", type=int, default=16, help="batch size (default: 16)")
+    parser.add_argument("--imgsz", type=positive_int, default=640, help="input size (default: 640)")
+    parser.add_argument("--batch", type=positive_int, default=16, help="batch size (default: 16)")
     parser.add_argument("--workers", type=int, default=2, help="data loading processes (default: 2)")
     parser.add_argument("--conf", type=float, default=VAL_NMS.conf, help=f"confidence threshold (default: {VAL_NMS.conf})")
     parser.add_argument("--iou", type=float, default=VAL_NMS.iou, help=f"NMS IoU threshold (default: {VAL_NMS.iou})")

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate each file; 0 when none has an error, 1 when one has, 2 when a file does not exist."""
+    """Validate each file; 0 when none has an error, 1 when one has or a file does not exist."""
     from cocoseg.io.validate import read_and_validate
 
     code = 0
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         if not Path(name).is_file():
             why = "is a folder, expected a JSON file" if Path(name).is_dir() else "no such file"
             print(f"error: {name}: {why}", file=sys.stderr)
-            code = 2
+            code = 1
             continue
         data, problems = read_and_validate(name)
         errors = sum(p.severity == "error" for p in problems)

@@ -4,12 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from cocoseg.convert.coco_write import write_coco
-from cocoseg.convert.detect import InputSpec, open_input
+from cocoseg.convert.detect import InputSpec, open_input, split_name_of
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
 from cocoseg.convert.splits import load_split
 from cocoseg.convert.voc_write import write_voc
 from cocoseg.convert.yolo_write import write_yolo
-from cocoseg.errors import CocosegError
+from cocoseg.errors import CocosegError, DataError
 from cocoseg.io import CocoDataset
 
 TARGETS = ("coco", "yolo", "voc")
@@ -39,6 +39,8 @@ def convert(input: str | Path | InputSpec, output: str | Path, to: str, images: 
     if out.resolve() == source.resolve() or (out.exists() and not out.is_dir()):
         raise CocosegError(f"{out}: the output must be a new or existing folder other than the input")
     loaded = _load_unique(spec.cfg, names, strict, report, progress)
+    if image_mode != "none":
+        _check_images_found(loaded)
     if to == "yolo":
         return write_yolo(loaded, out, task, split_parts, image_mode, progress, report, crowd)
     if to == "voc":
@@ -62,13 +64,27 @@ def _load_unique(cfg, names: list[str], strict: bool, report: ConvertReport,
     return _folder_names(cfg, out)
 
 
+def _check_images_found(loaded: dict[str, tuple[CocoDataset, Path]]) -> None:
+    """Refuse a split none of whose images exists (a wrong --images folder), before anything is written."""
+    for name, (ds, folder) in loaded.items():
+        if ds.images and not any((Path(folder) / im["file_name"]).is_file() for im in ds.images):
+            first = Path(folder) / ds.images[0]["file_name"]
+            raise DataError(f"split '{name}': none of its {len(ds.images)} images is under {folder} "
+                            f"(first expected: {first}); give the image folder with --images, or "
+                            f"link=False to write annotations only")
+
+
 def _folder_names(cfg, loaded: dict[str, tuple]) -> dict[str, tuple]:
-    """Name output splits after their source (images/train2017 or train2017.txt -> train2017) when
-    that keeps them distinct, so a round trip keeps the original split names."""
+    """Name output splits after their source when that keeps them distinct, so a round trip keeps the
+    original split names: a COCO split after its annotation file (instances_val2017.json -> val2017),
+    others after their image folder or list (images/train2017 or train2017.txt -> train2017)."""
     names = {}
     for key in loaded:
         src = cfg.splits[key]
-        names[key] = src.images[0].stem if len(src.images) == 1 and src.format != "voc" else key
+        if src.format == "coco" and src.annotations is not None:
+            names[key] = split_name_of(src.annotations)
+        else:
+            names[key] = src.images[0].stem if len(src.images) == 1 and src.format != "voc" else key
     if len(set(names.values())) != len(names) or any(not n or n in ("images", ".") for n in names.values()):
         return loaded
     return {names[k]: v for k, v in loaded.items()}

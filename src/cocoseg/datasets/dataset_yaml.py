@@ -160,9 +160,37 @@ def parse_data_dict(data: Any, yaml_file: Path | None, packaged: bool = False) -
         value = data.get(key)
         if value:
             splits[key] = _split(key, value, root, file, problems)
+    if not names and not problems:  # a COCO-JSON split YAML without names: the JSON's categories give them
+        names, category_ids = _names_from_json(splits, file, problems)
     if problems:
         raise DataError(problems)
     return DataConfig(names, root, splits, yaml_file, data.get("download"), synth, category_ids, packaged, data)
+
+
+def _coco_annotations(splits: dict[str, SplitSource]) -> list[Path]:
+    """The COCO JSON files of the splits, smallest split first (val, test, train): reading one gives the names."""
+    order = sorted(splits.values(), key=lambda s: {"val": 0, "test": 1}.get(s.name, 2))
+    return [a for split in order for a in [split.annotations, *(p.annotations for p in split.parts)] if a is not None]
+
+
+def _names_from_json(splits: dict[str, SplitSource], file: str,
+                     problems: list[Problem]) -> tuple[dict[int, str], tuple[int, ...] | None]:
+    """Class names (categories sorted by id, the label order) and their ids, from a split's COCO JSON."""
+    from cocoseg.io import read_json
+
+    files = _coco_annotations(splits)
+    existing = [f for f in files if f.is_file()]
+    if not existing:
+        problems.append(Problem(file, "", "names", f"missing, and the COCO JSON that would give them "
+                                                   f"({files[0]}) does not exist" if files else
+                                                   "missing: give a list of class names or {index: name}"))
+        return {}, None
+    categories = read_json(existing[0]).get("categories") or []
+    if not isinstance(categories, list) or not categories:
+        problems.append(Problem(file, "", "names", f"missing, and {existing[0]} has no categories"))
+        return {}, None
+    cats = sorted(categories, key=lambda c: c["id"])
+    return {i: str(c["name"]) for i, c in enumerate(cats)}, tuple(int(c["id"]) for c in cats)
 
 
 def _names(data: dict, file: str, problems: list[Problem]) -> dict[int, str]:
@@ -181,6 +209,8 @@ def _names(data: dict, file: str, problems: list[Problem]) -> dict[int, str]:
                                                        f"got {sorted(names)[:10]}"))
     elif raw is None and isinstance(data.get("nc"), int):
         names = {i: f"class{i}" for i in range(data["nc"])}
+    elif raw is None and _has_coco_split(data):
+        return {}  # taken from the split's COCO JSON once the paths are resolved
     else:
         problems.append(Problem(file, "", "names", "missing: give a list of class names or {index: name}"))
     dup = sorted({n for n in names.values() if list(names.values()).count(n) > 1})
@@ -190,6 +220,15 @@ def _names(data: dict, file: str, problems: list[Problem]) -> dict[int, str]:
     if nc is not None and names and nc != len(names):
         problems.append(Problem(file, "", "nc", f"is {nc} but 'names' has {len(names)} entries"))
     return names
+
+
+def _has_coco_split(data: dict) -> bool:
+    for key in SPLIT_KEYS:
+        value = data.get(key)
+        entries = value if isinstance(value, list) else [value]
+        if any(isinstance(e, dict) and "annotations" in e for e in entries):
+            return True
+    return False
 
 
 def _category_ids(raw: Any, count: int, file: str, problems: list[Problem]) -> tuple[int, ...] | None:

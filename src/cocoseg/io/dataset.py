@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,11 +49,14 @@ def _group(keys: np.ndarray) -> dict[int, np.ndarray]:
 
 
 class CocoDataset:
-    """A COCO instances/keypoints dataset held as its JSON records plus lazy indexes."""
+    """A COCO instances/keypoints dataset held as its JSON records plus lazy indexes.
+
+    `CocoDataset("file.json")` reads the file (as `CocoDataset.load`); otherwise the arguments are the records.
+    """
 
     def __init__(
         self,
-        images: list[dict] | None = None,
+        images: list[dict] | PathLike | None = None,
         annotations: list[dict] | None = None,
         categories: list[dict] | None = None,
         info: dict | None = None,
@@ -60,6 +64,16 @@ class CocoDataset:
         extra: dict | None = None,
         source: str = "<memory>",
     ) -> None:
+        if isinstance(images, (str, os.PathLike)):  # pycocotools' COCO("file.json") habit: read the file
+            if any(v is not None for v in (annotations, categories, info, licenses, extra)):
+                raise TypeError("CocoDataset(path) reads a file and takes no other arguments; "
+                                "use CocoDataset.load(path)")
+            self.__dict__.update(CocoDataset.load(images).__dict__)
+            return
+        if images is not None and not isinstance(images, list):
+            hint = "CocoDataset.from_dict(data)" if isinstance(images, dict) else "CocoDataset.load(path)"
+            raise TypeError(f"CocoDataset(images=...) takes a list of image records, got {type(images).__name__}; "
+                            f"use {hint}")
         self.images: list[dict] = images if images is not None else []
         self.annotations: list[dict] = annotations if annotations is not None else []
         self.categories: list[dict] = categories if categories is not None else []

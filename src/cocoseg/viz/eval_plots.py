@@ -18,7 +18,6 @@ from cocoseg.eval.analysis.curves import F1Curve, PRCurves, pr_curves
 from cocoseg.io.jsonio import atomic_write
 
 _LEGEND_MAX = 20  # categories named in a curve legend; beyond, only the mean is
-_CELL_TEXT_MAX = 30  # matrix size up to which counts are written in the cells
 _MATRIX_PIXELS = 2400  # cap on the confusion matrix image's height (80 categories stay legible)
 
 
@@ -39,7 +38,12 @@ def _new_figure(size: tuple[float, float]) -> Any:
 
 
 def _save(fig: Any, path: Path, dpi: int) -> Path:
-    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi), mode="wb")
+    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight"), mode="wb")
+
+
+def _legend_beside(ax: Any, **kwargs: Any) -> Any:
+    """The legend to the right of the axes, where it cannot cover a curve."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small", **kwargs)
 
 
 def _unit_axes(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
@@ -66,7 +70,7 @@ def plot_pr_curves(pr: PRCurves, path: Path, iou_threshold: float = 0.5, dpi: in
     ax.plot(pr.recall, pr.mean_curve(iou_threshold), lw=3, color="tab:blue", label=f"all categories {mean_ap:.3f}")
     _unit_axes(ax, "Recall", "Precision",
                f"Precision-recall, IoU {pr.iou_thresholds[t]:.2f} (area {pr.area}, maxDets {pr.max_dets})")
-    ax.legend(title=f"AP{round(pr.iou_thresholds[t] * 100)}", loc="lower left", fontsize="small")
+    _legend_beside(ax, title=f"AP{round(pr.iou_thresholds[t] * 100)}")
     return _save(fig, path, dpi)
 
 
@@ -81,7 +85,7 @@ def plot_pr_by_iou(pr: PRCurves, path: Path, dpi: int = 150) -> Path:
         ax.plot(pr.recall, pr.mean_curve(thr), lw=2, color=colors[t], label=f"IoU {thr:.2f}: {mean_ap:.3f}")
     _unit_axes(ax, "Recall", "Precision (mean over categories)",
                f"Precision-recall by IoU threshold (area {pr.area}, maxDets {pr.max_dets})")
-    ax.legend(title="AP", loc="lower left", fontsize="small")
+    _legend_beside(ax, title="AP")
     return _save(fig, path, dpi)
 
 
@@ -108,7 +112,7 @@ def plot_confidence_curve(f1: F1Curve, path: Path, metric: str = "f1", dpi: int 
     if np.isfinite(f1.best_confidence):
         ax.axvline(f1.best_confidence, color="tab:red", ls="--", lw=1)
     _unit_axes(ax, "Confidence threshold", label, f"{label} against confidence, IoU {f1.iou_threshold:.2f}")
-    ax.legend(loc="lower left", fontsize="small")
+    _legend_beside(ax)
     return _save(fig, path, dpi)
 
 
@@ -120,7 +124,7 @@ def _nanmean_rows(values: np.ndarray) -> np.ndarray:
 
 
 def plot_confusion(cm: ConfusionMatrix, path: Path, dpi: int = 150) -> Path:
-    """The confusion matrix: colour = share of the true category (row), text = counts when small."""
+    """The confusion matrix: colour = share of the true category (row), text = the count of each cell."""
     n = len(cm.labels)
     side = max(6.0, 0.2 * n + 3)
     fig = _new_figure((side + 1.5, side))
@@ -133,10 +137,11 @@ def plot_confusion(cm: ConfusionMatrix, path: Path, dpi: int = 150) -> Path:
     ax.set_xlabel("Predicted")
     ax.set_ylabel("True")
     ax.set_title(f"Confusion matrix, IoU {cm.iou_threshold:.2f}, confidence >= {cm.confidence:.3g}")
-    if n <= _CELL_TEXT_MAX:
-        for i, j in zip(*np.nonzero(cm.matrix)):
-            ax.text(j, i, str(cm.matrix[i, j]), ha="center", va="center", fontsize="x-small",
-                    color="white" if shares[i, j] > 0.5 else "black")
+    cell_points = side * 72 * 0.75 / max(n, 1)  # the axes take about three quarters of the figure
+    fontsize = max(2.5, min(8.0, cell_points / 3))
+    for i, j in zip(*np.nonzero(cm.matrix)):  # every non-zero cell gets its count, however many classes
+        ax.text(j, i, str(cm.matrix[i, j]), ha="center", va="center", fontsize=fontsize,
+                color="white" if shares[i, j] > 0.5 else "black")
     return _save(fig, path, min(dpi, int(_MATRIX_PIXELS / side)))
 
 

@@ -21,6 +21,7 @@ def plot_results(csv_path: str | Path, out_path: str | Path) -> Path | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     columns = [c for c in rows[0] if c not in ("epoch", "time")]
     epochs = [float(r["epoch"]) for r in rows]
@@ -28,8 +29,12 @@ def plot_results(csv_path: str | Path, out_path: str | Path) -> Path | None:
     nrows = math.ceil(len(columns) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows), squeeze=False)
     for ax, col in zip(axes.flat, columns):
-        ax.plot(epochs, [float(r[col] or "nan") for r in rows], marker=".", linewidth=1.5)
+        points = [(e, float(r[col])) for e, r in zip(epochs, rows) if r[col] not in ("", None, "nan")]
+        if points:  # validation may have run on some epochs only: join those, so one value is a visible marker
+            ax.plot(*zip(*points), marker="o", markersize=4, linewidth=1.5)
         ax.set_title(col, fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+        ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(columns):]:
         ax.axis("off")
@@ -40,34 +45,25 @@ def plot_results(csv_path: str | Path, out_path: str | Path) -> Path | None:
     return out
 
 
-def _colour(label: int) -> tuple[int, int, int]:
-    hue = (label * 47) % 180
-    bgr = cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2BGR)[0, 0]
-    return int(bgr[0]), int(bgr[1]), int(bgr[2])
-
-
 def draw_training_image(image_rgb: np.ndarray, boxes_xyxy: np.ndarray, labels: np.ndarray,
                         masks: np.ndarray | None, names: Mapping[int, str]) -> np.ndarray:
-    """One training image (H, W, 3 RGB uint8) with masks blended, boxes and class names; BGR out.
+    """One training image (H, W, 3 RGB uint8) with masks, boxes and class names drawn as predictions are
+    (`viz.draw.draw_instances`: a colour per instance, readable labels); BGR out.
 
     `masks` is either an overlap index map (h, w) (pixel = 1 + instance) or (N, h, w) binaries, at
     any resolution (resized to the image).
     """
-    canvas = np.ascontiguousarray(image_rgb[:, :, ::-1]).copy()
+    from cocoseg.viz.draw import draw_instances
+
+    canvas = np.ascontiguousarray(image_rgb[:, :, ::-1])
     h, w = canvas.shape[:2]
+    per = None
     if masks is not None and len(labels):
         per = masks if masks.ndim == 3 else np.stack([masks == i + 1 for i in range(len(labels))])
         per = cv2.resize(per.astype(np.uint8).transpose(1, 2, 0), (w, h), interpolation=cv2.INTER_NEAREST)
         per = per.reshape(h, w, -1).transpose(2, 0, 1).astype(bool)
-        for m, label in zip(per, labels.tolist()):
-            canvas[m] = (0.5 * canvas[m] + 0.5 * np.array(_colour(label))).astype(np.uint8)
-    for box, label in zip(boxes_xyxy.tolist(), labels.tolist()):
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
-        colour = _colour(label)
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 1)
-        cv2.putText(canvas, names.get(label, str(label)), (x1, max(y1 - 2, 8)), cv2.FONT_HERSHEY_SIMPLEX, 0.3,
-                    colour, 1, cv2.LINE_AA)
-    return canvas
+    return draw_instances(canvas, np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4), per, labels, None,
+                          dict(names), alpha=0.5)
 
 
 def plot_training_batch(batch: Mapping[str, Any], names: Mapping[int, str], out_path: str | Path,

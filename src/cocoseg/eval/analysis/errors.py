@@ -104,11 +104,12 @@ class ErrorBreakdown:
     def format(self) -> str:
         """A text table: type, count, AP gained by fixing it."""
         lines = [f"TIDE errors ({self.iou_type}, AP{round(self.pos_threshold * 100)} = {self.ap:.3f}, "
-                 f"background IoU < {self.bg_threshold:g})", f"{'error':<36}{'count':>8}{'dAP':>9}"]
+                 f"background IoU < {self.bg_threshold:g}; dAP: AP gained by fixing the type, in AP points = AP x 100)",
+                 f"{'error':<36}{'count':>8}{'dAP x100':>9}"]
         for name in (*ERROR_TYPES, *SPECIAL_TYPES):
             count = f"{self.counts[name]:>8}" if name in self.counts else f"{'':>8}"
             lines.append(f"{ERROR_NAMES[name] + ' (' + name + ')':<36}{count}{self.delta_ap[name] * 100:>9.2f}")
-        lines.append(f"{'all fixed (oracle AP)':<36}{'':>8}{self.oracle_ap * 100:>9.2f}")
+        lines.append(f"{'all fixed (oracle AP x100)':<36}{'':>8}{self.oracle_ap * 100:>9.2f}")
         return "\n".join(lines)
 
 
