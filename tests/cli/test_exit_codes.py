@@ -34,6 +34,7 @@ USAGE = {
     "compare": ["{gt}", "{gt}", "{gt}", "resamples=many"],
     "challenge": ["{gt}", "-o", "{out}.json"],  # no slice
     "prelabels": ["{gt}", "--to", "nope", "-o", "{out}.json"],
+    "view": ["{gt}", "--images", "{out}", "--port", "abc"],
 }
 # command -> argv naming an input file that does not exist (exit 1); None: the command reads no input
 MISSING = {
@@ -55,6 +56,7 @@ MISSING = {
     "compare": ["{absent}.json", "{gt}", "{gt}"],
     "challenge": ["{absent}.json", "--slice", "small", "-o", "{out}.json"],
     "prelabels": ["{absent}.json", "--to", "cvat", "-o", "{out}.json"],
+    "view": ["{absent}.json", "--images", "{dir}"],
 }
 
 
@@ -65,7 +67,7 @@ def test_every_command_has_a_case() -> None:
 def _fill(argv: list[str], tmp_path: Path) -> list[str]:
     gt = tmp_path / "gt.json"
     gt.write_text(json.dumps(GT))
-    values = {"gt": str(gt), "out": str(tmp_path / "out"), "absent": str(tmp_path / "absent")}
+    values = {"gt": str(gt), "out": str(tmp_path / "out"), "absent": str(tmp_path / "absent"), "dir": str(tmp_path)}
     return [a.format(**values) for a in argv]
 
 
