@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ann", default=None, help="COCO JSON whose image ids and category ids results use")
     parser.add_argument("--mask_format", choices=["rle", "polygon", "none"], default=None,
                         help="segmentation format (default: rle for results, polygon for a dataset)")
+    add_bool(parser, "resume", False, "with save_coco: skip the images already in the shard files of an interrupted run")
+    parser.add_argument("--timeout", type=float, default=1800.0,
+                        help="under torchrun: seconds the ranks wait for each other at the end (default: 1800)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     outputs = PredictOutputs(save=args.save, project=args.project, name=args.name, exist_ok=args.exist_ok,
                              save_coco=args.save_coco, as_dataset=args.as_dataset, ann=args.ann,
-                             mask_format=args.mask_format)
+                             mask_format=args.mask_format, resume=args.resume, timeout=args.timeout)
     predictor = Predictor(
         args.model, imgsz=args.imgsz[0] if len(args.imgsz) == 1 else tuple(args.imgsz), conf=args.conf,
         iou=args.iou, max_det=args.max_det, device=args.device, half=args.half, batch=args.batch,

@@ -25,9 +25,10 @@ class Frame:
     """One image to predict on: BGR pixels, where it came from, and how long reading took (ms)."""
 
     path: str
-    image: np.ndarray
+    image: np.ndarray | None  # None: unreadable, `error` says why (the run reports and skips it)
     frame: int | None = None
     read_ms: float = 0.0
+    error: str | None = None
 
 
 def _is_media(path: Path) -> bool:
@@ -86,15 +87,15 @@ def iter_frames(source: Source) -> Iterator[Frame]:
         else:
             start = time.perf_counter()
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise CocosegError(f"{path}: cannot read image (corrupt or unsupported)")
-            yield Frame(str(path), image, None, (time.perf_counter() - start) * 1e3)
+            error = None if image is not None else "cannot read image (corrupt, truncated or unsupported)"
+            yield Frame(str(path), image, None, (time.perf_counter() - start) * 1e3, error)
 
 
 def _video_frames(path: Path) -> Iterator[Frame]:
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
-        raise CocosegError(f"{path}: cannot open video")
+        yield Frame(str(path), None, error="cannot open video (corrupt or unsupported codec)")
+        return
     try:
         index = 0
         while True:

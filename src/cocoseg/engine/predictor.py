@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import copy
+import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Union
 
@@ -22,6 +23,7 @@ from cocoseg.ops.thresholds import PREDICT_NMS
 from cocoseg.predictions.image_predictions import InstanceMasks, Result
 
 ModelLike = Union[str, Path, nn.Module]
+LOGGER = logging.getLogger(__name__)
 
 
 class TorchBackend:
@@ -94,10 +96,18 @@ class Predictor:
         """All results of a source (see `stream` to process long videos lazily)."""
         return list(self.stream(source))
 
-    def stream(self, source: Source, keep_images: bool = False) -> Iterator[Result]:
-        """Results one by one as batches of `batch` frames complete; `keep_images` sets `Result.image`."""
+    def stream(self, source: Source, keep_images: bool = False,
+               on_skip: Callable[[str, str], None] | None = None) -> Iterator[Result]:
+        """Results one by one as batches of `batch` frames complete; `keep_images` sets `Result.image`.
+
+        An unreadable image or video is reported (`on_skip(path, reason)`, default: a warning) and
+        skipped: one bad file in a pool does not end the run.
+        """
         pending: list[Frame] = []
         for frame in iter_frames(source):
+            if frame.image is None:
+                (on_skip or _warn_skip)(frame.path, frame.error or "unreadable")
+                continue
             pending.append(frame)
             if len(pending) == self.batch:
                 yield from self._with_images(pending, keep_images)
@@ -170,6 +180,10 @@ def _check_imgsz(imgsz: int | Sequence[int], stride: int) -> tuple[int, int]:
     if len(size) != 2 or any(int(s) <= 0 or int(s) % stride for s in size):
         raise CocosegError(f"imgsz: expected one or two positive multiples of {stride}, got {imgsz}")
     return int(size[0]), int(size[1])
+
+
+def _warn_skip(path: str, reason: str) -> None:
+    LOGGER.warning("%s: %s; skipped", path, reason)
 
 
 def _sync(t: torch.Tensor) -> None:
