@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from cocoseg.engine.distributed import DistContext
+from cocoseg.engine.predict_files import FileOptions, RunFiles
 from cocoseg.engine.predict_merge import category_ids_for, image_ids_by_file_name, merge_shards
 from cocoseg.engine.predict_shards import (
     ShardPlan,
@@ -28,7 +28,7 @@ from cocoseg.engine.predict_shards import (
     shard_path,
     unfinished_ranks,
 )
-from cocoseg.engine.predict_sources import VIDEO_SUFFIXES, Source, resolve_source, video_fps
+from cocoseg.engine.predict_sources import VIDEO_SUFFIXES, Source, resolve_source
 from cocoseg.engine.predictor import Predictor
 from cocoseg.engine.runs import new_run_dir
 from cocoseg.errors import CocosegError
@@ -52,6 +52,12 @@ class PredictOutputs:
     as_dataset: bool = False
     ann: str | None = None  # COCO JSON whose image ids and category ids the results use
     mask_format: str | None = None  # rle / polygon / none (default: rle for results, polygon for a dataset)
+    save_txt: bool = False  # YOLO-seg label files under project/name/labels (save_conf: with scores)
+    save_conf: bool = False
+    save_crop: bool = False  # each detection's box region under project/name/crops/CLASS
+    line_width: int | None = None  # drawings: box line width (default: from the image size)
+    show_labels: bool = True
+    show_conf: bool = True
     resume: bool = False  # skip the images already in the shard files of an interrupted run
     timeout: float = 1800.0  # seconds the ranks of a torchrun run wait for each other at the end
 
@@ -60,6 +66,12 @@ class PredictOutputs:
             raise CocosegError("as_dataset: needs save_coco=PATH")
         if self.resume and not self.save_coco:
             raise CocosegError("resume: needs save_coco=PATH (the shard files it continues live beside it)")
+
+    @property
+    def files(self) -> FileOptions:
+        """What goes into the run folder."""
+        return FileOptions(self.save, self.save_txt, self.save_conf, self.save_crop, self.line_width,
+                           self.show_labels, self.show_conf)
 
     @property
     def fmt(self) -> str:
@@ -79,31 +91,6 @@ class RunSummary:
     drawings: Path | None = None
 
 
-class Drawings:
-    """Annotated outputs: one image per image, one video per video source."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir, self.videos = out_dir, {}
-
-    def add(self, result: Result) -> None:
-        """Write `result` drawn on its image (a frame goes into its video's writer)."""
-        drawn = result.draw()
-        name = Path(result.path).name if not result.path.startswith("image") else f"{result.path}.jpg"
-        if result.frame is None:
-            cv2.imwrite(str(self.out_dir / name), drawn)
-            return
-        if result.path not in self.videos:
-            h, w = drawn.shape[:2]
-            target = str(self.out_dir / (Path(result.path).stem + ".mp4"))
-            self.videos[result.path] = cv2.VideoWriter(target, cv2.VideoWriter_fourcc(*"mp4v"), video_fps(result.path), (w, h))
-        self.videos[result.path].write(drawn)
-
-    def close(self) -> None:
-        """Finish the video files."""
-        for writer in self.videos.values():
-            writer.release()
-
-
 def run_prediction(predictor: Predictor, source: Source, out: PredictOutputs,
                    ctx: DistContext | None = None) -> RunSummary:
     """Predict over this rank's block of `source`, streaming what `out` asks; rank 0 merges the COCO file."""
@@ -114,7 +101,7 @@ def run_prediction(predictor: Predictor, source: Source, out: PredictOutputs,
     category_ids, gt_images = _category_setup(predictor.names, out, items)
     plan = ShardPlan(len(items), ctx.rank, ctx.world_size, "dataset" if out.as_dataset else "results", out.fmt)
     out_dir = None
-    if out.save:
+    if out.files.any:
         out_dir = ctx.broadcast(new_run_dir(out.project, out.name, out.exist_ok) if ctx.is_main else None)
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     summary, error = RunSummary(drawings=out_dir), None
@@ -185,12 +172,12 @@ def _predict_block(predictor: Predictor, items: list[str], arrays: Source | None
         if shards:
             shards.skip(index, items[index], reasons.get(items[index], "no result"))
 
-    drawings = Drawings(Path(summary.drawings)) if summary.drawings else None
+    drawings = RunFiles(Path(summary.drawings), out.files) if summary.drawings else None
     level = logging.INFO if ctx.is_main else logging.DEBUG
     source = arrays if arrays is not None else [Path(items[i]) for i in todo]
     pos, current, totals = 0, -1, {}
     try:
-        for result in predictor.stream(source, keep_images=drawings is not None, on_skip=on_skip) if todo else ():
+        for result in predictor.stream(source, keep_images=out.files.needs_images, on_skip=on_skip) if todo else ():
             if result.frame in (None, 0):  # a new item: the ones passed over were skipped
                 while items[todo[pos]] != result.path:
                     skip(todo[pos])
@@ -211,7 +198,7 @@ def _predict_block(predictor: Predictor, items: list[str], arrays: Source | None
             shards.close()
         if drawings:
             drawings.close()
-            LOGGER.info("drawings saved to %s", summary.drawings)
+            LOGGER.info("outputs saved to %s", summary.drawings)
     if totals and summary.images:
         LOGGER.log(level, "speed per image (ms): %s", ", ".join(f"{k} {v / summary.images:.1f}" for k, v in totals.items()))
     if summary.skipped:

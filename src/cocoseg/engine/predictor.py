@@ -77,6 +77,7 @@ class Predictor:
         multi_label: bool = PREDICT_NMS.multi_label,
         rect: bool = True,
         threads: int | None = None,
+        vid_stride: int = 1,
     ) -> None:
         self.device = select_device(device)
         self.threads = threads
@@ -87,6 +88,9 @@ class Predictor:
         self.conf, self.iou, self.max_det, self.batch = conf, iou, max_det, batch
         self.retina_masks, self.classes, self.agnostic, self.multi_label = retina_masks, classes, agnostic_nms, multi_label
         self.rect = rect
+        if vid_stride < 1:
+            raise CocosegError(f"vid_stride: must be >= 1, got {vid_stride}")
+        self.vid_stride = vid_stride
 
     @property
     def names(self) -> dict[int, str]:
@@ -104,7 +108,7 @@ class Predictor:
         skipped: one bad file in a pool does not end the run.
         """
         pending: list[Frame] = []
-        for frame in iter_frames(source):
+        for frame in iter_frames(source, self.vid_stride):
             if frame.image is None:
                 (on_skip or _warn_skip)(frame.path, frame.error or "unreadable")
                 continue
