@@ -60,3 +60,17 @@ def test_names_are_read_as_literals_never_run():
         parse_names("__import__('os').system('true')")
     with pytest.raises(CocosegError, match="ids must be 0..1"):
         parse_names("{0: 'a', 5: 'b'}")
+
+
+def test_static_onnx_letterboxes_to_its_exported_shape(tmp_path, caplog):
+    model = helpers.calibrated_model()
+    path = export_onnx(model, tmp_path / "static.onnx", imgsz=160)
+    images = helpers.synthetic_images()
+    onnx_predictor = Predictor(path, imgsz=320, conf=0.3, threads=1)  # the file decides: 160x160
+    assert "static input of 160x160: imgsz 320 is not used" in caplog.text
+    assert onnx_predictor.imgsz == (160, 160) and onnx_predictor.input_hw([(150, 200)]) == (160, 160)
+    # a .pt predicts the same at the exported size without rectangular padding (rect=False)
+    torch_results = Predictor(model, imgsz=160, conf=0.3, threads=1, rect=False)(images)
+    for a, b in zip(torch_results, onnx_predictor(images)):
+        assert len(a) == len(b) and np.array_equal(a.classes, b.classes)
+        np.testing.assert_allclose(a.boxes_xyxy, b.boxes_xyxy, atol=0.05)

@@ -83,6 +83,11 @@ class Predictor:
         self.threads = threads
         self.backend = _make_backend(model, self.device, half, self.threads)
         self.imgsz = _check_imgsz(imgsz, self.backend.stride)
+        fixed = self.backend.fixed_hw
+        if fixed is not None and self.imgsz != tuple(fixed):
+            LOGGER.warning("model %s has a static input of %dx%d: imgsz %s is not used; every image is letterboxed "
+                           "to %dx%d (export with dynamic=True for other sizes)", model, *fixed, imgsz, *fixed)
+        self.imgsz = tuple(fixed) if fixed is not None else self.imgsz
         if batch < 1:
             raise CocosegError(f"batch: must be >= 1, got {batch}")
         self.conf, self.iou, self.max_det, self.batch = conf, iou, max_det, batch
