@@ -43,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_bool(parser, "show_conf", True, "drawings: scores after the class names")
     parser.add_argument("--vid_stride", type=int, default=1, help="videos: predict every N-th frame (default: 1)")
     add_bool(parser, "stream", True, "accepted for the reference's habit; cocoseg always streams (constant memory)")
+    parser.add_argument("--submission", default=None, metavar="NAME",
+                        help="with ann=IMAGE_INFO.json: write detections_test-dev2017_NAME_results.json/.zip for COCO's server")
     add_bool(parser, "resume", False, "with save_coco: skip the images already in the shard files of an interrupted run")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="under torchrun: seconds the ranks wait for each other at the end (default: 1800)")
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                              save_coco=args.save_coco, as_dataset=args.as_dataset, ann=args.ann,
                              mask_format=args.mask_format, save_txt=args.save_txt, save_conf=args.save_conf,
                              save_crop=args.save_crop, line_width=args.line_width, show_labels=args.show_labels,
-                             show_conf=args.show_conf, resume=args.resume, timeout=args.timeout)
+                             show_conf=args.show_conf, submission=args.submission, resume=args.resume, timeout=args.timeout)
     predictor = Predictor(
         args.model, imgsz=args.imgsz[0] if len(args.imgsz) == 1 else tuple(args.imgsz), conf=args.conf,
         iou=args.iou, max_det=args.max_det, device=args.device, half=args.half, batch=args.batch,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -60,8 +60,12 @@ def file_image_ids(paths: Sequence[str], frames: Sequence[int | None], save_coco
 
 
 def merge_shards(lines: Any, save_coco: str, as_dataset: bool, category_ids: Mapping[int, int],
-                 names: Mapping[int, str], gt_images: Sequence[Mapping[str, Any]] | None, ann: str | None) -> Path:
-    """Write `save_coco` from `lines()` (a callable giving the shards' image lines in order, re-readable)."""
+                 names: Mapping[int, str], gt_images: Sequence[Mapping[str, Any]] | None, ann: str | None,
+                 max_per_image: int | None = None, check: Callable[[dict], None] | None = None) -> Path:
+    """Write `save_coco` from `lines()` (a callable giving the shards' image lines in order, re-readable).
+
+    Results mode: `max_per_image` keeps each image's best records, `check(record)` runs before each is written.
+    """
     paths: list[str] = []
     frames: list[int | None] = []
     for line in lines():
@@ -73,7 +77,7 @@ def merge_shards(lines: Any, save_coco: str, as_dataset: bool, category_ids: Map
     else:
         ids = file_image_ids(paths, frames, save_coco)
     if not as_dataset:
-        return atomic_write(save_coco, lambda fh: _write_results(fh, _predicted(lines()), ids))
+        return atomic_write(save_coco, lambda fh: _write_results(fh, _predicted(lines()), ids, max_per_image, check))
     if any(f is not None for f in frames):
         raise CocosegError("as_dataset: video frames have no image files to label; extract frames first")
     root, files = names_under_root(paths) if paths else (Path.cwd(), [])
@@ -98,12 +102,15 @@ def _predicted(lines: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     return (line for line in lines if "skipped" not in line)
 
 
-def _write_results(fh: TextIO, lines: Iterator[dict[str, Any]], ids: Sequence[int]) -> None:
+def _write_results(fh: TextIO, lines: Iterator[dict[str, Any]], ids: Sequence[int], max_per_image: int | None,
+                   check: Callable[[dict], None] | None) -> None:
     fh.write("[")
     first = True
     for line, image_id in zip(lines, ids):
-        for rec in line["dets"]:
+        for rec in line["dets"][:max_per_image]:  # records are in descending score order (NMS)
             rec["image_id"] = image_id
+            if check:
+                check(rec)
             fh.write(("" if first else ",") + json.dumps(rec, separators=_SEP))
             first = False
     fh.write("]")

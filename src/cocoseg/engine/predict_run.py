@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from cocoseg.engine.predict_shards import (
 from cocoseg.engine.predict_sources import VIDEO_SUFFIXES, Source, resolve_source
 from cocoseg.engine.predictor import Predictor
 from cocoseg.engine.runs import new_run_dir
+from cocoseg.engine.submission import MAX_PER_IMAGE, RecordCheck, result_file_name, zip_submission
 from cocoseg.errors import CocosegError
 from cocoseg.io import CocoDataset
 from cocoseg.predictions.image_predictions import Result, coco_dataset, default_category_ids
@@ -58,13 +59,16 @@ class PredictOutputs:
     line_width: int | None = None  # drawings: box line width (default: from the image size)
     show_labels: bool = True
     show_conf: bool = True
+    submission: str | None = None  # COCO test-dev upload: detections_test-dev2017_NAME_results.json + .zip
     resume: bool = False  # skip the images already in the shard files of an interrupted run
     timeout: float = 1800.0  # seconds the ranks of a torchrun run wait for each other at the end
 
     def __post_init__(self) -> None:
         if self.as_dataset and not self.save_coco:
             raise CocosegError("as_dataset: needs save_coco=PATH")
-        if self.resume and not self.save_coco:
+        if self.submission and (not self.ann or self.as_dataset or self.mask_format not in (None, "rle")):
+            raise CocosegError("submission: needs ann=IMAGE_INFO.json (the test-dev image-info file) and RLE results")
+        if self.resume and not (self.save_coco or self.submission):
             raise CocosegError("resume: needs save_coco=PATH (the shard files it continues live beside it)")
 
     @property
@@ -98,13 +102,15 @@ def run_prediction(predictor: Predictor, source: Source, out: PredictOutputs,
     items, stream_source = _items(source, ctx)
     if ctx.enabled:  # gloo only coordinates the ranks here: no tensors travel
         ctx.init(predictor.device, out.timeout, backend="gloo")
-    category_ids, gt_images = _category_setup(predictor.names, out, items)
+    category_ids, gt_images, gt_categories = _category_setup(predictor.names, out, items)
     plan = ShardPlan(len(items), ctx.rank, ctx.world_size, "dataset" if out.as_dataset else "results", out.fmt)
     out_dir = None
-    if out.files.any:
+    if out.files.any or out.submission:
         out_dir = ctx.broadcast(new_run_dir(out.project, out.name, out.exist_ok) if ctx.is_main else None)
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-    summary, error = RunSummary(drawings=out_dir), None
+    if out.submission:
+        out = replace(out, save_coco=str(Path(out_dir) / result_file_name(out.submission)))
+    summary, error = RunSummary(drawings=out_dir if out.files.any else None), None
     try:
         shards = ShardWriter(shard_path(out.save_coco, plan.rank, plan.world), plan, out.resume) if out.save_coco else None
         _predict_block(predictor, items, stream_source, plan, shards, out, category_ids, summary, ctx)
@@ -122,9 +128,14 @@ def run_prediction(predictor: Predictor, source: Source, out: PredictOutputs,
         raise CocosegError(f"{exc}; unfinished: {', '.join(f'rank {r}' for r in missing)}" if missing else str(exc)) from None
     if out.save_coco and ctx.is_main:
         ann = out.ann if gt_images is not None else None
+        limit, check = (MAX_PER_IMAGE, RecordCheck(category_ids.values(), out.ann or "")) if out.submission else (None, None)
+        if check and any(c not in {int(cat["id"]) for cat in gt_categories} for c in category_ids.values()):
+            raise CocosegError(f"submission: the model's categories are not all in {out.ann}")
         summary.coco = merge_shards(lambda: image_lines(files, plans), out.save_coco, out.as_dataset, category_ids,
-                                    predictor.names, gt_images, ann)
+                                    predictor.names, gt_images, ann, limit, check)
         shutil.rmtree(shard_dir(out.save_coco), ignore_errors=True)
+        if out.submission:
+            _finish_submission(summary, len(items), len(gt_images or []))
         LOGGER.info("%s written to %s", "dataset" if out.as_dataset else "COCO results", summary.coco)
     return summary
 
@@ -140,16 +151,25 @@ def _items(source: Source, ctx: DistContext) -> tuple[list[str], Source | None]:
     return [str(p) for p in resolve_source(source)], None  # type: ignore[arg-type]
 
 
-def _category_setup(names: Mapping[int, str], out: PredictOutputs, items: Sequence[str]) -> tuple[dict[int, int], Any]:
-    """(category id per label, the `ann=` file's images or None); checked before any image is predicted."""
+def _category_setup(names: Mapping[int, str], out: PredictOutputs, items: Sequence[str]) -> tuple[dict[int, int], Any, Any]:
+    """(category id per label, the `ann=` file's images and categories or None); checked before predicting."""
     if out.as_dataset and any(Path(p).suffix.lower() in VIDEO_SUFFIXES for p in items):
         raise CocosegError("as_dataset: video frames have no image files to label; extract frames first")
     if not out.ann:
-        return default_category_ids(names), None
+        return default_category_ids(names), None, None
     gt = CocoDataset.load(out.ann, validate=False)
     if not any(Path(p).suffix.lower() in VIDEO_SUFFIXES for p in items):
         image_ids_by_file_name(items, gt.images, out.ann)  # every image known, before hours of predicting
-    return category_ids_for(names, gt.categories, out.ann), gt.images
+    return category_ids_for(names, gt.categories, out.ann), gt.images, gt.categories
+
+
+def _finish_submission(summary: RunSummary, num_sources: int, num_images: int) -> None:
+    """Zip the checked results for the upload page; warn when images of the image-info file are missing."""
+    assert summary.coco is not None
+    archive = zip_submission(summary.coco)
+    if num_sources < num_images:
+        LOGGER.warning("submission: %d of the %d images of the image-info file were predicted", num_sources, num_images)
+    LOGGER.info("submission %s written (upload it on the COCO evaluation server, bbox and segm tracks)", archive)
 
 
 def _predict_block(predictor: Predictor, items: list[str], arrays: Source | None, plan: ShardPlan,
