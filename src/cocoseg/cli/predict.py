@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                              show_conf=args.show_conf, submission=args.submission, resume=args.resume, timeout=args.timeout)
     predictor = Predictor(
         args.model, imgsz=args.imgsz[0] if len(args.imgsz) == 1 else tuple(args.imgsz), conf=args.conf,
-        iou=args.iou, max_det=args.max_det, device=args.device, half=args.half, batch=args.batch,
+        iou=args.iou, max_det=args.max_det, device=_rank_device(args.device), half=args.half, batch=args.batch,
         retina_masks=args.retina_masks, classes=args.classes, agnostic_nms=args.agnostic_nms,
         multi_label=args.multi_label, rect=args.rect, threads=args.threads, vid_stride=args.vid_stride,
     )
@@ -71,3 +71,14 @@ def run(args: argparse.Namespace) -> int:
         set_cpu_threads(args.threads)
     run_prediction(predictor, args.source[0] if len(args.source) == 1 else args.source, outputs)
     return 0
+
+
+def _rank_device(device: str) -> str:
+    """Under torchrun, `auto`/`cuda` means this rank's GPU (LOCAL_RANK), not GPU 0 for every rank."""
+    import os
+
+    import torch
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and device in ("auto", "cuda") and torch.cuda.is_available():
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % torch.cuda.device_count()}"
+    return device
