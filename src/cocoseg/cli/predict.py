@@ -37,6 +37,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ann", default=None, help="COCO JSON whose image ids and category ids results use")
     parser.add_argument("--mask_format", choices=["rle", "polygon", "none"], default=None,
                         help="segmentation format (default: rle for results, polygon for a dataset)")
+    add_bool(parser, "save_txt", False, "write YOLO-seg label files (class + normalized outline) to project/name/labels")
+    add_bool(parser, "save_conf", False, "with save_txt: append each detection's score to its line")
+    add_bool(parser, "save_crop", False, "write each detection's box region to project/name/crops/CLASS")
+    parser.add_argument("--line_width", type=int, default=None, help="drawings: box line width in pixels (default: by image size)")
+    add_bool(parser, "show_labels", True, "drawings: class names on the boxes")
+    add_bool(parser, "show_conf", True, "drawings: scores after the class names")
+    parser.add_argument("--vid_stride", type=int, default=1, help="videos: predict every N-th frame (default: 1)")
+    add_bool(parser, "stream", True, "accepted for the reference's habit; cocoseg always streams (constant memory)")
+    parser.add_argument("--submission", default=None, metavar="NAME",
+                        help="with ann=IMAGE_INFO.json: write detections_test-dev2017_NAME_results.json/.zip for COCO's server")
+    add_bool(parser, "resume", False, "with save_coco: skip the images already in the shard files of an interrupted run")
+    parser.add_argument("--timeout", type=float, default=1800.0,
+                        help="under torchrun: seconds the ranks wait for each other at the end (default: 1800)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,14 +60,27 @@ def run(args: argparse.Namespace) -> int:
 
     outputs = PredictOutputs(save=args.save, project=args.project, name=args.name, exist_ok=args.exist_ok,
                              save_coco=args.save_coco, as_dataset=args.as_dataset, ann=args.ann,
-                             mask_format=args.mask_format)
+                             mask_format=args.mask_format, save_txt=args.save_txt, save_conf=args.save_conf,
+                             save_crop=args.save_crop, line_width=args.line_width, show_labels=args.show_labels,
+                             show_conf=args.show_conf, submission=args.submission, resume=args.resume, timeout=args.timeout)
     predictor = Predictor(
         args.model, imgsz=args.imgsz[0] if len(args.imgsz) == 1 else tuple(args.imgsz), conf=args.conf,
-        iou=args.iou, max_det=args.max_det, device=args.device, half=args.half, batch=args.batch,
+        iou=args.iou, max_det=args.max_det, device=_rank_device(args.device), half=args.half, batch=args.batch,
         retina_masks=args.retina_masks, classes=args.classes, agnostic_nms=args.agnostic_nms,
-        multi_label=args.multi_label, rect=args.rect, threads=args.threads,
+        multi_label=args.multi_label, rect=args.rect, threads=args.threads, vid_stride=args.vid_stride,
     )
     if predictor.device.type == "cpu":  # process-wide: the CLI's to set, not the library's
         set_cpu_threads(args.threads)
     run_prediction(predictor, args.source[0] if len(args.source) == 1 else args.source, outputs)
     return 0
+
+
+def _rank_device(device: str) -> str:
+    """Under torchrun, `auto`/`cuda` means this rank's GPU (LOCAL_RANK), not GPU 0 for every rank."""
+    import os
+
+    import torch
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and device in ("auto", "cuda") and torch.cuda.is_available():
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % torch.cuda.device_count()}"
+    return device

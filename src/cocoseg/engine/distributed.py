@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from cocoseg.errors import CocosegError
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,39 @@ class DistContext:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def init(self, device: torch.device) -> None:
-        """Join the process group (no-op for a single process or when already joined)."""
+    def init(self, device: torch.device, timeout_s: float | None = None, backend: str | None = None) -> None:
+        """Join the process group (no-op for a single process or when already joined).
+
+        `backend` defaults to nccl on CUDA, gloo on CPU; `timeout_s` bounds every collective.
+        """
         if not self.enabled or dist.is_initialized():
             return
-        backend = "nccl" if device.type == "cuda" else "gloo"
+        backend = backend or ("nccl" if device.type == "cuda" else "gloo")
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        dist.init_process_group(backend=backend, rank=self.rank, world_size=self.world_size)
+        extra = {"timeout": timedelta(seconds=timeout_s)} if timeout_s else {}
+        dist.init_process_group(backend=backend, rank=self.rank, world_size=self.world_size, **extra)
+
+    def agree(self, error: str | None, timeout_s: float) -> None:
+        """Wait (at most `timeout_s`) for every rank to finish; a CocosegError naming failed or missing ranks.
+
+        Each rank passes its own failure (None when it succeeded). A rank that died or hangs is named
+        by gloo's monitored barrier after the timeout instead of blocking the others for ever.
+        """
+        if not self.enabled:
+            if error:
+                raise CocosegError(error)
+            return
+        try:
+            dist.monitored_barrier(timeout=timedelta(seconds=timeout_s), wait_all_ranks=True)
+            errors = self.gather(error)
+        except RuntimeError as exc:  # gloo reports the ranks that did not arrive
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CocosegError(f"rank {self.rank}: the other ranks did not all finish within {timeout_s:g} s "
+                               f"({first}); see the missing rank's log, then rerun with resume=True") from None
+        failed = [f"rank {r}: {e}" for r, e in enumerate(errors) if e]
+        if failed:
+            raise CocosegError("; ".join(failed))
 
     def wrap(self, model: nn.Module, device: torch.device) -> nn.Module:
         """DDP around the model when distributed, else the model itself."""

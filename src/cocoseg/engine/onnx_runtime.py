@@ -1,6 +1,12 @@
-"""Run an exported cocoseg ONNX model with ONNX Runtime, behind the same interface as the torch backend."""
+"""Run an exported ONNX model with ONNX Runtime, behind the same interface as the torch backend.
+
+Both cocoseg's exports (outputs `pred`, `protos`; `names` metadata in JSON) and the reference
+implementation's (outputs `output0`, `output1`; `names` a Python dict literal such as
+"{0: 'person', 1: 'bicycle'}") load; the literal is read with `ast.literal_eval`, never executed.
+"""
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -36,7 +42,7 @@ class OnnxBackend:
         meta = self.session.get_modelmeta().custom_metadata_map
         if "names" not in meta:
             raise CocosegError(f"{path}: no 'names' metadata; export it with `cocoseg export`")
-        self.names = {int(k): v for k, v in json.loads(meta["names"]).items()}
+        self.names = parse_names(meta["names"], path)
         self.num_masks = int(meta.get("num_masks", 32))
         self.stride = int(meta.get("stride", 32))
         inp = self.session.get_inputs()[0]
@@ -45,9 +51,11 @@ class OnnxBackend:
         b, _, h, w = inp.shape
         self.fixed_hw = (h, w) if isinstance(h, int) and isinstance(w, int) else None
         self.max_batch = b if isinstance(b, int) else None
-        self.output_names = [o.name for o in self.session.get_outputs()]
-        if self.output_names[:2] != ["pred", "protos"]:
-            raise CocosegError(f"{path}: outputs {self.output_names}, expected ['pred', 'protos']")
+        outputs = self.session.get_outputs()
+        self.output_names = [o.name for o in outputs][:2]
+        if self.output_names not in (["pred", "protos"], ["output0", "output1"]) or len(outputs[1].shape) != 4:
+            raise CocosegError(f"{path}: outputs {[o.name for o in outputs]}, expected pred [B, 4+nc+nm, A] and "
+                               "protos [B, nm, H, W] (cocoseg's or the reference's segmentation export)")
 
     def __call__(self, batch_rgb: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """uint8 [B, H, W, 3] RGB -> (pred, protos) as CPU float32 tensors; splits batches the model cannot take."""
@@ -58,7 +66,27 @@ class OnnxBackend:
             n = len(chunk)
             if n < step:  # a fixed-batch export: pad the last chunk
                 chunk = np.concatenate([chunk, np.zeros((step - n, *chunk.shape[1:]), chunk.dtype)])
-            pred, proto = self.session.run(["pred", "protos"], {self.input_name: np.ascontiguousarray(chunk)})
+            pred, proto = self.session.run(self.output_names, {self.input_name: np.ascontiguousarray(chunk)})
             preds.append(pred[:n])
             protos.append(proto[:n])
         return (torch.from_numpy(np.concatenate(preds)).float(), torch.from_numpy(np.concatenate(protos)).float())
+
+
+def parse_names(text: str, path: str | Path = "model") -> dict[int, str]:
+    """Class names from ONNX metadata: a JSON object (cocoseg) or a Python dict/list literal (the reference)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            value = ast.literal_eval(text)  # literals only: no names, calls or attributes are evaluated
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise CocosegError(f"{path}: metadata 'names' is neither JSON nor a Python literal: {text[:60]!r}") from None
+    if isinstance(value, (list, tuple)):
+        value = dict(enumerate(value))
+    try:
+        names = {int(k): str(v) for k, v in value.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise CocosegError(f"{path}: metadata 'names' must map class ids to names, got {text[:60]!r}") from None
+    if sorted(names) != list(range(len(names))):
+        raise CocosegError(f"{path}: metadata 'names' ids must be 0..{len(names) - 1}, got {sorted(names)[:8]}")
+    return names

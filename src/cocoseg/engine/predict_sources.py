@@ -25,9 +25,10 @@ class Frame:
     """One image to predict on: BGR pixels, where it came from, and how long reading took (ms)."""
 
     path: str
-    image: np.ndarray
+    image: np.ndarray | None  # None: unreadable, `error` says why (the run reports and skips it)
     frame: int | None = None
     read_ms: float = 0.0
+    error: str | None = None
 
 
 def _is_media(path: Path) -> bool:
@@ -40,6 +41,7 @@ def resolve_source(source: str | Path | Sequence[str | Path]) -> list[Path]:
         return [p for item in source for p in resolve_source(item)]
     text = str(source)
     path = Path(text)
+    _refuse_streams(text, path)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and _is_media(p))
     elif path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
@@ -57,6 +59,21 @@ def resolve_source(source: str | Path | Sequence[str | Path]) -> list[Path]:
     return files
 
 
+STREAM_SCHEMES = ("http://", "https://", "rtsp://", "rtmp://", "tcp://", "udp://")
+
+
+def _refuse_streams(text: str, path: Path) -> None:
+    """Webcams (`source=0`) and URLs: a clear refusal instead of 'no such file'."""
+    if path.exists():
+        return
+    if text.isdigit():
+        raise CocosegError(f"source {text}: webcam/camera sources are not supported; cocoseg predicts image "
+                           "and video files, folders, globs and .txt lists")
+    if text.lower().startswith(STREAM_SCHEMES):
+        raise CocosegError(f"source {text}: URLs and network streams are not supported; download the file and "
+                           "predict the local copy")
+
+
 def _read_list(path: Path) -> list[Path]:
     """A list file: one image/video path per line (relative to the list's folder); '#' comments."""
     out = []
@@ -71,8 +88,8 @@ def _read_list(path: Path) -> list[Path]:
     return out
 
 
-def iter_frames(source: Source) -> Iterator[Frame]:
-    """Frames of a source: each image once, each video frame by frame; arrays pass through (BGR expected)."""
+def iter_frames(source: Source, vid_stride: int = 1) -> Iterator[Frame]:
+    """Frames of a source: each image once, every `vid_stride`-th video frame; arrays pass through (BGR)."""
     if isinstance(source, np.ndarray):
         yield Frame("image0", _check_array(source, "image0"))
         return
@@ -82,23 +99,28 @@ def iter_frames(source: Source) -> Iterator[Frame]:
         return
     for path in resolve_source(source):  # type: ignore[arg-type]
         if path.suffix.lower() in VIDEO_SUFFIXES:
-            yield from _video_frames(path)
+            yield from _video_frames(path, vid_stride)
         else:
             start = time.perf_counter()
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise CocosegError(f"{path}: cannot read image (corrupt or unsupported)")
-            yield Frame(str(path), image, None, (time.perf_counter() - start) * 1e3)
+            error = None if image is not None else "cannot read image (corrupt, truncated or unsupported)"
+            yield Frame(str(path), image, None, (time.perf_counter() - start) * 1e3, error)
 
 
-def _video_frames(path: Path) -> Iterator[Frame]:
+def _video_frames(path: Path, vid_stride: int = 1) -> Iterator[Frame]:
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
-        raise CocosegError(f"{path}: cannot open video")
+        yield Frame(str(path), None, error="cannot open video (corrupt or unsupported codec)")
+        return
     try:
         index = 0
         while True:
             start = time.perf_counter()
+            if index % vid_stride:  # a skipped frame is only demuxed, not decoded
+                if not capture.grab():
+                    break
+                index += 1
+                continue
             ok, image = capture.read()
             if not ok:
                 break

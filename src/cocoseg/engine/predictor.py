@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import copy
+import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Union
 
@@ -22,6 +23,7 @@ from cocoseg.ops.thresholds import PREDICT_NMS
 from cocoseg.predictions.image_predictions import InstanceMasks, Result
 
 ModelLike = Union[str, Path, nn.Module]
+LOGGER = logging.getLogger(__name__)
 
 
 class TorchBackend:
@@ -75,16 +77,25 @@ class Predictor:
         multi_label: bool = PREDICT_NMS.multi_label,
         rect: bool = True,
         threads: int | None = None,
+        vid_stride: int = 1,
     ) -> None:
         self.device = select_device(device)
         self.threads = threads
         self.backend = _make_backend(model, self.device, half, self.threads)
         self.imgsz = _check_imgsz(imgsz, self.backend.stride)
+        fixed = self.backend.fixed_hw
+        if fixed is not None and self.imgsz != tuple(fixed):
+            LOGGER.warning("model %s has a static input of %dx%d: imgsz %s is not used; every image is letterboxed "
+                           "to %dx%d (export with dynamic=True for other sizes)", model, *fixed, imgsz, *fixed)
+        self.imgsz = tuple(fixed) if fixed is not None else self.imgsz
         if batch < 1:
             raise CocosegError(f"batch: must be >= 1, got {batch}")
         self.conf, self.iou, self.max_det, self.batch = conf, iou, max_det, batch
         self.retina_masks, self.classes, self.agnostic, self.multi_label = retina_masks, classes, agnostic_nms, multi_label
         self.rect = rect
+        if vid_stride < 1:
+            raise CocosegError(f"vid_stride: must be >= 1, got {vid_stride}")
+        self.vid_stride = vid_stride
 
     @property
     def names(self) -> dict[int, str]:
@@ -94,10 +105,18 @@ class Predictor:
         """All results of a source (see `stream` to process long videos lazily)."""
         return list(self.stream(source))
 
-    def stream(self, source: Source, keep_images: bool = False) -> Iterator[Result]:
-        """Results one by one as batches of `batch` frames complete; `keep_images` sets `Result.image`."""
+    def stream(self, source: Source, keep_images: bool = False,
+               on_skip: Callable[[str, str], None] | None = None) -> Iterator[Result]:
+        """Results one by one as batches of `batch` frames complete; `keep_images` sets `Result.image`.
+
+        An unreadable image or video is reported (`on_skip(path, reason)`, default: a warning) and
+        skipped: one bad file in a pool does not end the run.
+        """
         pending: list[Frame] = []
-        for frame in iter_frames(source):
+        for frame in iter_frames(source, self.vid_stride):
+            if frame.image is None:
+                (on_skip or _warn_skip)(frame.path, frame.error or "unreadable")
+                continue
             pending.append(frame)
             if len(pending) == self.batch:
                 yield from self._with_images(pending, keep_images)
@@ -174,6 +193,10 @@ def _check_imgsz(imgsz: int | Sequence[int], stride: int) -> tuple[int, int]:
     if len(size) != 2 or any(int(s) <= 0 or int(s) % stride for s in size):
         raise CocosegError(f"imgsz: expected one or two positive multiples of {stride}, got {imgsz}")
     return int(size[0]), int(size[1])
+
+
+def _warn_skip(path: str, reason: str) -> None:
+    LOGGER.warning("%s: %s; skipped", path, reason)
 
 
 def _sync(t: torch.Tensor) -> None:

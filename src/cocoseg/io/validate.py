@@ -96,8 +96,11 @@ def _section(data: dict, name: str, file: str, out: list[Problem]) -> list | Non
     """The section's list, or None (with a problem) when it is missing or not a list."""
     if name not in data:
         if name == "annotations":
-            out.append(Problem(file, "", name, "is missing; read as no annotations (an image-info file?)",
-                               "warning"))
+            info = "images" in data and "categories" in data
+            message = ("is missing: an image-info file (images and categories only, like COCO's "
+                       "image_info_test-dev2017.json): usable as predict ann=/submission=, not for evaluation"
+                       if info else "is missing; read as no annotations (an image-info file?)")
+            out.append(Problem(file, "", name, message, "warning"))
             return []
         out.append(Problem(file, "", name, "is missing; a COCO dataset is an object with images, "
                                            "annotations and categories lists"))
