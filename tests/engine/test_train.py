@@ -59,15 +59,15 @@ def test_tiny_model_overfits_a_few_images(tmp_path):
 
 def test_resume_continues_exactly(tmp_path):
     data = _tiny_data(tmp_path / "data", num_images=6, same_split=False)
-    common = {"epochs": "2", "max_iters": "2", "val": "False", "warmup_epochs": "0", "close_mosaic": "1",
+    common = {"epochs": "3", "max_iters": "2", "val": "False", "warmup_epochs": "0", "close_mosaic": "1",
               "batch": "2", "nbs": "4", "mixup": "0.5", "copy_paste": "0.5", "degrees": "5"}
     straight = Trainer(_cfg(tmp_path, data, name="straight", **common))
     straight.train()
     stopped = Trainer(_cfg(tmp_path, data, name="stopped", **common))
-    _train_first_epoch(stopped)  # what a run killed during epoch 2 leaves behind: last.pt of epoch 1
+    _train_epochs(stopped, 2)  # what a run killed during epoch 3 leaves behind: last.pt of epoch 2
     resumed = Trainer(TrainConfig.from_overrides({"resume": "True", "model": str(stopped.run.last)},
                                                  base=_cfg(tmp_path, data)))
-    assert resumed.resume_ckpt["epoch"] == 0 and resumed.run_path == stopped.run_path
+    assert resumed.resume_ckpt["epoch"] == 1 and resumed.run_path == stopped.run_path
     resumed.train()
     a = torch.load(straight.run.last, weights_only=True)
     b = torch.load(resumed.run.last, weights_only=True)
@@ -77,15 +77,21 @@ def test_resume_continues_exactly(tmp_path):
     for key, value in a["model"]["state_dict"].items():
         assert torch.equal(value, b["model"]["state_dict"][key]), f"ema {key}"
     assert a["optimizer"]["state"].keys() == b["optimizer"]["state"].keys()
-    rows = (resumed.run.path / "results.csv").read_text().strip().splitlines()
-    assert len(rows) == 3  # header + epochs 1 and 2
+    from cocoseg.engine.runs import read_results
+
+    want, got = read_results(straight.run.results_csv), read_results(resumed.run.results_csv)
+    assert [r["epoch"] for r in got] == ["1", "2", "3"]  # the last completed epoch's row is kept
+    drop_time = [{k: v for k, v in r.items() if k != "time"} for r in want], \
+        [{k: v for k, v in r.items() if k != "time"} for r in got]
+    assert drop_time[0] == drop_time[1]
 
 
-def _train_first_epoch(trainer: Trainer) -> None:
-    """Train and checkpoint epoch 1 only, as the loop does, then stop."""
+def _train_epochs(trainer: Trainer, epochs: int = 1) -> None:
+    """Train and checkpoint the first `epochs` epochs only, as the loop does, then stop."""
     trainer._setup()
-    losses = trainer._train_epoch(0)
-    trainer._save_epoch(0, losses, improved=False, seconds=0.0)
+    for epoch in range(epochs):
+        losses = trainer._train_epoch(epoch)
+        trainer._save_epoch(epoch, losses, improved=False, seconds=0.0, validated=False)
 
 
 def test_run_folder_contents(tmp_path):

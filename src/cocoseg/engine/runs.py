@@ -74,9 +74,10 @@ class RunDir:
         atomic_write(self.results_csv, lambda fh: fh.write(buffer.getvalue()))
 
     def truncate_results(self, last_epoch: int) -> None:
-        """Drop rows after `last_epoch` (a resumed run continues after the checkpoint's epoch)."""
+        """Drop rows after `last_epoch` (1-based, as in the CSV; a resumed run continues after the checkpoint's epoch)."""
         rows = [r for r in read_results(self.results_csv) if int(float(r["epoch"])) <= last_epoch]
         if not rows:
+            self.results_csv.unlink(missing_ok=True)
             return
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0].keys()))

@@ -132,8 +132,10 @@ class Trainer:
         self.best_metrics = ValMetrics(**ckpt.get("best_metrics", {}))
         if "torch_rng" in ckpt:
             torch.set_rng_state(ckpt["torch_rng"])
-        if self.run is not None:
-            self.run.truncate_results(int(ckpt["epoch"]))
+        if self.run is not None:  # results.csv counts epochs from 1, the checkpoint from 0
+            self.run.truncate_results(int(ckpt["epoch"]) + 1)
+            if ckpt.get("results_row"):  # the row is part of the checkpoint: a kill between the two loses nothing
+                self.run.append_results(ckpt["results_row"])
         LOGGER.info("resuming %s from epoch %d of %d", self.run_path, self.start_epoch + 1, self.cfg.epochs)
 
     # ---- the loop ------------------------------------------------------------------------------
@@ -262,9 +264,10 @@ class Trainer:
         row["fitness"] = self.metrics.fitness if validated else ""
         row.update({f"lr/pg{j}": float(g["lr"]) for j, g in enumerate(self.optimizer.param_groups)})
         row["time"] = seconds
-        self.run.append_results(row)
-        model, record = self.eval_model(), self._checkpoint_record(epoch)
+        # the checkpoint (which carries the row) first: a stop between the two leaves a resumable last.pt
+        model, record = self.eval_model(), {**self._checkpoint_record(epoch), "results_row": row}
         save_checkpoint(self.run.last, model, extra=record)
+        self.run.append_results(row)
         if improved or not self.run.best.exists():
             save_checkpoint(self.run.best, model, extra=record)
         if self.cfg.save_period > 0 and (epoch + 1) % self.cfg.save_period == 0:
