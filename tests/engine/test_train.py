@@ -156,3 +156,18 @@ def test_early_stopping_after_patience_epochs_without_improvement(tmp_path):
     cfg = _cfg(tmp_path, data, epochs="4", max_iters="1", patience="1", conf="1.0", close_mosaic="0")
     result = Trainer(cfg).train()
     assert result["epochs_completed"] == 2 and result["best_epoch"] == 1
+
+
+def test_val_false_reports_null_metrics(tmp_path, capsys):
+    from cocoseg.cli.main import main
+
+    data = _tiny_data(tmp_path / "data", same_split=False)
+    args = ["train", f"data={data}", "model=yolov8n-seg", "epochs=1", "imgsz=64", "batch=2", "workers=0",
+            "max_iters=1", f"project={tmp_path / 'runs'}", "name=noval", "plots=False", "threads=1", "val=False"]
+    assert main(args) == 0
+    last_line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    stored = json.loads((tmp_path / "runs" / "noval" / "metrics.json").read_text())
+    for result in (last_line, stored):
+        assert {k: result[k] for k in ("box_map", "mask_map50", "fitness", "best_epoch")} == dict.fromkeys(
+            ("box_map", "mask_map50", "fitness", "best_epoch"))
+        assert result["epochs_completed"] == 1

@@ -291,7 +291,10 @@ class Trainer:
 
     def _finish(self, epoch: int, seconds: float) -> dict[str, Any]:
         best = self.best_metrics if self.best_epoch >= 0 else self.metrics
-        result = {**best.as_dict(), "fitness": best.fitness, "best_epoch": self.best_epoch + 1,
+        scores: dict[str, Any] = {**best.as_dict(), "fitness": best.fitness, "best_epoch": self.best_epoch + 1}
+        if self.validator is None:  # val=False: nothing was measured, so no number is reported
+            scores = dict.fromkeys(scores)
+        result = {**scores,
                   "epochs_completed": epoch + 1, "train_seconds": round(seconds, 1), "run_dir": str(self.run_path)}
         if self.run is not None:
             self.run.write_metrics(result)
