@@ -79,3 +79,17 @@ def test_class_count_mismatch_is_a_clear_error(tiny, tmp_path):
     path = save_checkpoint(tmp_path / "m3.pt", build_model("yolov8n-seg", 3))
     with pytest.raises(CocosegError, match="3 classes"):
         validate_model(path, str(data.data_yaml), imgsz=64, workers=0, device="cpu")
+
+
+def test_save_json_true_means_the_run_folder(tiny, tmp_path, monkeypatch):
+    from cocoseg.cli.main import main
+
+    root, data = tiny
+    monkeypatch.chdir(tmp_path)
+    args = ["val", f"model={root / 'm.pt'}", f"data={data.data_yaml}", "imgsz=64", "batch=4", "workers=0",
+            "device=cpu", "save_json=True", f"project={tmp_path / 'runs'}"]
+    assert main(args) == 0
+    assert not (tmp_path / "True").exists()
+    assert isinstance(json.loads((tmp_path / "runs" / "val" / "predictions.json").read_text()), list)
+    assert main(args[:-2] + ["save_json=False"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]

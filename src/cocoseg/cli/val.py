@@ -22,8 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max_det", type=int, default=VAL_NMS.max_det,
                         help=f"detections kept per image (default: {VAL_NMS.max_det})")
     parser.add_argument("--device", default="", help="cpu, cuda, cuda:N, N (default: auto)")
-    parser.add_argument("--save_json", default=None, metavar="PATH",
-                        help="also write the predictions as a COCO results file (for `cocoseg eval`)")
+    parser.add_argument("--save_json", default=None, metavar="PATH|BOOL",
+                        help="also write the predictions as a COCO results file (for `cocoseg eval`); "
+                             "True: predictions.json in the run folder project/name")
+    parser.add_argument("--project", default="runs/segment", help="parent of the run folder (default: runs/segment)")
+    parser.add_argument("--name", default="val", help="run folder name; val2, val3... when taken (default: val)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from cocoseg.engine.validator import ValOptions, validate_model
 
     options = ValOptions(split=args.split, imgsz=args.imgsz, batch=args.batch, workers=args.workers, conf=args.conf,
-                         iou=args.iou, max_det=args.max_det, device=args.device, save_json=args.save_json)
+                         iou=args.iou, max_det=args.max_det, device=args.device, save_json=args.save_json,
+                         project=args.project, name=args.name)
     metrics = validate_model(args.model, args.data, options)
     print(json.dumps({**metrics.as_dict(), "fitness": metrics.fitness}))
     return 0

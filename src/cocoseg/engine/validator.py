@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -143,7 +144,23 @@ class ValOptions:
     iou: float = VAL_NMS.iou
     max_det: int = VAL_NMS.max_det
     device: str = ""
-    save_json: str | None = None
+    save_json: str | bool | None = None  # a path; True: predictions.json in the run folder (project/name)
+    project: str = "runs/segment"
+    name: str = "val"
+
+
+def results_json_path(opt: ValOptions) -> Path | None:
+    """Where `save_json` asks the predictions to go: None (off), the given path, or for a boolean
+    True (`save_json=True` on the command line) `predictions.json` in a new run folder `project/name`."""
+    from cocoseg.engine.runs import new_run_dir
+    from cocoseg.values import FALSE_WORDS, TRUE_WORDS
+
+    value = opt.save_json
+    if value is None or value is False or (isinstance(value, str) and value.strip().lower() in FALSE_WORDS | {""}):
+        return None
+    if value is True or value.strip().lower() in TRUE_WORDS:
+        return new_run_dir(opt.project, opt.name) / "predictions.json"
+    return Path(value)
 
 
 def validate_model(model: Any, data: str, options: ValOptions | None = None, **overrides: Any) -> ValMetrics:
@@ -171,8 +188,9 @@ def validate_model(model: Any, data: str, options: ValOptions | None = None, **o
     dataset = SegmentationDataset(split_data.labels, opt.imgsz, augment=False, with_masks=False)
     validator = Validator(split_data.gt, dataset, batch=opt.batch, workers=opt.workers, conf=opt.conf, iou=opt.iou,
                           max_det=opt.max_det)
-    metrics, results = validator.run(net.to(dev), dev, keep_results=opt.save_json is not None)
-    if opt.save_json is not None:
-        write_json(opt.save_json, results)
-        LOGGER.info("saved %d predictions to %s", len(results), opt.save_json)
+    save_to = results_json_path(opt)
+    metrics, results = validator.run(net.to(dev), dev, keep_results=save_to is not None)
+    if save_to is not None:
+        write_json(save_to, results)
+        LOGGER.info("saved %d predictions to %s", len(results), save_to)
     return metrics
