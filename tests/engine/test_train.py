@@ -171,3 +171,15 @@ def test_val_false_reports_null_metrics(tmp_path, capsys):
         assert {k: result[k] for k in ("box_map", "mask_map50", "fitness", "best_epoch")} == dict.fromkeys(
             ("box_map", "mask_map50", "fitness", "best_epoch"))
         assert result["epochs_completed"] == 1
+
+
+def test_failed_run_leaves_no_folder_and_keeps_the_name(tmp_path):
+    data = _tiny_data(tmp_path / "data", same_split=False)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump({**yaml.safe_load(data.read_text()), "train": "no/such/images"}))
+    for _ in range(2):
+        trainer = Trainer(_cfg(tmp_path, broken, name="tiny", epochs="1"))
+        assert trainer.run_path.name == "tiny"
+        with pytest.raises(CocosegError):
+            trainer.train()
+        assert not (tmp_path / "runs").exists()

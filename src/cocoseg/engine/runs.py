@@ -38,11 +38,17 @@ def new_run_dir(project: str | Path, name: str, exist_ok: bool = False) -> Path:
 
 
 class RunDir:
-    """Writes a run's files; create with the folder from `new_run_dir` (or the resumed run's folder)."""
+    """Writes a run's files into the folder from `new_run_dir` (or the resumed run's folder).
+
+    Nothing is created until `create()`, called once the run has started: a run that fails while
+    loading its data leaves no empty folder behind and does not take the next free name."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.weights = self.path / "weights"
+
+    def create(self) -> None:
+        """Make the folder and its weights/ subfolder."""
         self.weights.mkdir(parents=True, exist_ok=True)
 
     @property

@@ -144,6 +144,7 @@ class Trainer:
         self._setup()
         cfg = self.cfg
         if self.run is not None:
+            self.run.create()
             self.run.write_args({**cfg.to_dict(), "optimizer_used": self.optim_choice.name,
                                  "lr_used": self.optim_choice.lr})
         close_at = close_mosaic_epoch(cfg.epochs, cfg.close_mosaic, cfg.mosaic)
