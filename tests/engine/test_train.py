@@ -110,6 +110,10 @@ def test_run_folder_contents(tmp_path):
     from cocoseg.models import load_model
 
     assert load_model(run / "weights" / "best.pt").nc == 9
+    best = torch.load(run / "weights" / "best.pt", weights_only=True)  # stripped: EMA weights in fp16 only
+    assert "optimizer" not in best and "train_state_dict" not in best and "optimizer" in ckpt
+    assert {v.dtype for v in best["model"]["state_dict"].values() if v.is_floating_point()} == {torch.float16}
+    assert (run / "weights" / "best.pt").stat().st_size < (run / "weights" / "last.pt").stat().st_size / 3
     second = Trainer(cfg)  # a second run does not overwrite the first
     assert second.run_path != run
 

@@ -15,7 +15,10 @@ from cocoseg.errors import CocosegError
 from cocoseg.models import SegmentationModel, load_model, model_state
 from cocoseg.models.checkpoint import CHECKPOINT_FORMAT, read_checkpoint_file, write_checkpoint_file
 
-__all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "load_model", "save_checkpoint"]
+__all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "load_model", "save_checkpoint", "strip_checkpoint"]
+
+# what a stripped checkpoint keeps beside the model: enough to know where it came from, nothing to resume
+KEPT_WHEN_STRIPPED = ("epoch", "best_fitness", "best_epoch", "best_metrics", "metrics", "train_args")
 
 
 def save_checkpoint(path: str | Path, model: SegmentationModel, *, extra: Mapping[str, Any] | None = None) -> Path:
@@ -40,3 +43,15 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"{path}: not a cocoseg checkpoint (a reference YOLOv8 .pt can be imported with load_model)"
         )
     return ckpt
+
+
+def strip_checkpoint(path: str | Path) -> Path:
+    """Rewrite a training checkpoint as weights only: the (EMA) model in half precision plus its provenance
+    (epoch, metrics, train args); the optimizer, raw weights and RNG state go (a nano model: 55 -> 7 MB)."""
+    import torch
+
+    ckpt = load_checkpoint(path)
+    model = dict(ckpt["model"])
+    model["state_dict"] = {k: v.half() if torch.is_floating_point(v) else v for k, v in model["state_dict"].items()}
+    kept = {k: ckpt[k] for k in KEPT_WHEN_STRIPPED if k in ckpt}
+    return write_checkpoint_file(path, {"model": model, **kept, "stripped": True})

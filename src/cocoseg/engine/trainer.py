@@ -19,7 +19,7 @@ import torch
 from cocoseg.data import SegmentationDataset, collate
 from cocoseg.data.split_labels import SplitData, load_split_labels
 from cocoseg.engine import optim
-from cocoseg.engine.checkpoints import load_checkpoint, save_checkpoint
+from cocoseg.engine.checkpoints import load_checkpoint, load_model, save_checkpoint, strip_checkpoint
 from cocoseg.engine.config import TrainConfig
 from cocoseg.engine.device import default_cpu_threads, select_device
 from cocoseg.engine.distributed import DistContext
@@ -291,7 +291,12 @@ class Trainer:
         }
 
     def _finish(self, epoch: int, seconds: float) -> dict[str, Any]:
+        if self.run is not None and self.run.best.exists():
+            strip_checkpoint(self.run.best)
+        self.dist.barrier()
         best = self.best_metrics if self.best_epoch >= 0 else self.metrics
+        if self.validator is not None and self.run_path.joinpath("weights", "best.pt").exists():
+            best = self._final_validation()
         scores: dict[str, Any] = {**best.as_dict(), "fitness": best.fitness, "best_epoch": self.best_epoch + 1}
         if self.validator is None:  # val=False: nothing was measured, so no number is reported
             scores = dict.fromkeys(scores)
@@ -305,6 +310,15 @@ class Trainer:
                 plot_results(self.run.results_csv, self.run.path / "results.png")
         self.dist.close()
         return result
+
+
+    def _final_validation(self) -> ValMetrics:
+        """The stripped best.pt validated as `cocoseg val` will see it (half-precision weights)."""
+        net = load_model(self.run_path / "weights" / "best.pt").to(self.device, memory_format=torch.channels_last)
+        LOGGER.info("validating best.pt (epoch %d)", self.best_epoch + 1)
+        gather = self.dist.gather if self.dist.enabled else None
+        metrics, _ = self.validator.run(net, self.device, self.dist.rank, self.dist.world_size, gather=gather)
+        return metrics
 
 
 def close_mosaic_epoch(epochs: int, close_mosaic: int, mosaic: float) -> int:
