@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint (.pt, cocoseg or reference) or model name")
     parser.add_argument("--format", default="onnx", choices=["onnx"], help="export format (default: onnx)")
-    parser.add_argument("--imgsz", type=int, nargs="+", default=[640], help="input size: S or H W (default: 640)")
+    parser.add_argument("--imgsz", type=int, nargs="+", default=None,
+                        help="input size: S or H W (default: the checkpoint's training size, else 640)")
     parser.add_argument("--batch", type=int, default=1, help="batch size of a static export (default: 1)")
     add_bool(parser, "dynamic", False, "dynamic batch, height and width")
     add_bool(parser, "half", False, "float16 weights and input (needs device=cuda)")
@@ -23,12 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cocoseg.engine.checkpoints import resolve_imgsz
     from cocoseg.engine.export import export_onnx
-    from cocoseg.errors import CocosegError
 
-    if len(args.imgsz) not in (1, 2):
-        raise CocosegError(f"imgsz: expected S or H W, got {args.imgsz}")
-    imgsz = args.imgsz[0] if len(args.imgsz) == 1 else (args.imgsz[0], args.imgsz[1])
+    imgsz = resolve_imgsz(args.model, args.imgsz)
     path = export_onnx(
         args.model, args.output, imgsz=imgsz, batch=args.batch, dynamic=args.dynamic, half=args.half,
         device=args.device, opset=args.opset,

@@ -12,7 +12,8 @@ HELP = "predict instance masks on images or videos; save drawings, COCO results 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint (.pt, cocoseg or reference), .onnx, or model name")
     parser.add_argument("--source", required=True, nargs="+", help="image, folder, glob, .txt list or video")
-    parser.add_argument("--imgsz", type=int, nargs="+", default=[640], help="input size: S or H W (default: 640)")
+    parser.add_argument("--imgsz", type=int, nargs="+", default=None,
+                        help="input size: S or H W (default: the checkpoint's training size, else 640)")
     parser.add_argument("--conf", type=float, default=PREDICT_NMS.conf, help=f"score threshold (default: {PREDICT_NMS.conf})")
     parser.add_argument("--iou", type=float, default=PREDICT_NMS.iou, help=f"NMS IoU threshold (default: {PREDICT_NMS.iou})")
     parser.add_argument("--max_det", type=int, default=PREDICT_NMS.max_det,
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict and write what was asked (see `engine.predict_run.run_prediction`)."""
+    from cocoseg.engine.checkpoints import resolve_imgsz
     from cocoseg.engine.device import set_cpu_threads
     from cocoseg.engine.predict_run import PredictOutputs, run_prediction
     from cocoseg.engine.predictor import Predictor
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
                              save_coco=args.save_coco, as_dataset=args.as_dataset, ann=args.ann,
                              mask_format=args.mask_format)
     predictor = Predictor(
-        args.model, imgsz=args.imgsz[0] if len(args.imgsz) == 1 else tuple(args.imgsz), conf=args.conf,
+        args.model, imgsz=resolve_imgsz(args.model, args.imgsz), conf=args.conf,
         iou=args.iou, max_det=args.max_det, device=args.device, half=args.half, batch=args.batch,
         retina_masks=args.retina_masks, classes=args.classes, agnostic_nms=args.agnostic_nms,
         multi_label=args.multi_label, rect=args.rect, threads=args.threads,

@@ -14,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint (.pt) or model name")
     parser.add_argument("--data", required=True, help="dataset YAML")
     parser.add_argument("--split", default="val", help="split to evaluate (default: val)")
-    parser.add_argument("--imgsz", type=int, default=640, help="input size (default: 640)")
+    parser.add_argument("--imgsz", type=int, default=None,
+                        help="input size (default: the size the checkpoint was trained at, else 640)")
     parser.add_argument("--batch", type=int, default=16, help="batch size (default: 16)")
     parser.add_argument("--workers", type=int, default=2, help="data loading processes (default: 2)")
     parser.add_argument("--conf", type=float, default=VAL_NMS.conf, help=f"confidence threshold (default: {VAL_NMS.conf})")

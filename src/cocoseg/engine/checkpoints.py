@@ -7,7 +7,7 @@ reads checkpoints too, and `models` sits below `engine`); this module is their m
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +55,32 @@ def strip_checkpoint(path: str | Path) -> Path:
     model["state_dict"] = {k: v.half() if torch.is_floating_point(v) else v for k, v in model["state_dict"].items()}
     kept = {k: ckpt[k] for k in KEPT_WHEN_STRIPPED if k in ckpt}
     return write_checkpoint_file(path, {"model": model, **kept, "stripped": True})
+
+
+DEFAULT_IMGSZ = 640
+
+
+def trained_imgsz(model: Any) -> int | None:
+    """The input size a cocoseg checkpoint was trained at (its `train_args`), else None."""
+    path = Path(model) if isinstance(model, (str, Path)) else None
+    if path is None or path.suffix != ".pt" or not path.is_file():
+        return None
+    try:
+        ckpt = read_checkpoint_file(path)
+    except CocosegError:
+        return None  # the loader that follows reports it
+    imgsz = (ckpt or {}).get("train_args", {}).get("imgsz")
+    return int(imgsz) if isinstance(imgsz, int) and imgsz > 0 else None
+
+
+def resolve_imgsz(model: Any, given: int | Sequence[int] | None) -> int | tuple[int, int]:
+    """The input size for val/predict/export: `given` (S, or [S] / [H, W]), else the size `model` was
+    trained at, else 640 (as the reference: a checkpoint is used at the size it learned)."""
+    if given is None:
+        return trained_imgsz(model) or DEFAULT_IMGSZ
+    if isinstance(given, int):
+        return given
+    sizes = [int(v) for v in given]
+    if len(sizes) not in (1, 2):
+        raise CocosegError(f"imgsz: expected S or H W, got {list(given)}")
+    return sizes[0] if len(sizes) == 1 else (sizes[0], sizes[1])

@@ -137,7 +137,7 @@ class ValOptions:
     """`cocoseg val` settings: the split, input size, loader, post-processing, device, and an optional results file."""
 
     split: str = "val"
-    imgsz: int = 640
+    imgsz: int | None = None  # None: the size the checkpoint was trained at (else 640)
     batch: int = 16
     workers: int = 2
     conf: float = VAL_NMS.conf
@@ -171,6 +171,7 @@ def validate_model(model: Any, data: str, options: ValOptions | None = None, **o
     same numbers.
     """
     from cocoseg.data.split_labels import load_split_labels
+    from cocoseg.engine.checkpoints import resolve_imgsz
     from cocoseg.engine.device import select_device
     from cocoseg.errors import CocosegError
     from cocoseg.io import write_json
@@ -185,7 +186,10 @@ def validate_model(model: Any, data: str, options: ValOptions | None = None, **o
     if int(net.nc) != len(split_data.gt.categories):
         raise CocosegError(f"model has {net.nc} classes but {data} ({opt.split}) has {len(split_data.gt.categories)} "
                            "categories; fine-tune it on this data first (cocoseg train model=... data=...)")
-    dataset = SegmentationDataset(split_data.labels, opt.imgsz, augment=False, with_masks=False)
+    imgsz = resolve_imgsz(model, opt.imgsz)
+    if not isinstance(imgsz, int):
+        raise CocosegError(f"imgsz: val takes one square size, got {imgsz}")
+    dataset = SegmentationDataset(split_data.labels, imgsz, augment=False, with_masks=False)
     validator = Validator(split_data.gt, dataset, batch=opt.batch, workers=opt.workers, conf=opt.conf, iou=opt.iou,
                           max_det=opt.max_det)
     save_to = results_json_path(opt)
