@@ -94,14 +94,19 @@ def _train_epochs(trainer: Trainer, epochs: int = 1) -> None:
         trainer._save_epoch(epoch, losses, improved=False, seconds=0.0, validated=False)
 
 
-def test_run_folder_contents(tmp_path):
+def test_run_folder_contents(tmp_path, caplog):
+    caplog.set_level("INFO", logger="cocoseg")
     data = _tiny_data(tmp_path / "data", same_split=False)
     cfg = _cfg(tmp_path, data, epochs="1", max_iters="1", plots="True", conf="0.01")
     result = Trainer(cfg).train()
     run = Path(result["run_dir"])
     for name in ("args.yaml", "results.csv", "results.png", "train_batch0.jpg", "metrics.json", "weights/last.pt",
-                 "weights/best.pt"):
+                 "weights/best.pt", "box/pr_curve.png", "box/f1_curve.png", "box/confusion_matrix.png",
+                 "mask/pr_curve.png", "mask/f1_curve.png", "mask/confusion_matrix.png"):
         assert (run / name).is_file(), name
+    assert "epoch 1/1 val: box mAP50-95 " in caplog.text  # one line per validated epoch
+    table = caplog.text[caplog.text.index("final validation"):]
+    assert "images instances |  box P" in table and "\n           all " in table
     assert yaml.safe_load((run / "args.yaml").read_text())["imgsz"] == 64
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics) >= {"box_map", "box_map50", "mask_map", "mask_map50", "fitness"}

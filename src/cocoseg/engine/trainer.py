@@ -26,6 +26,7 @@ from cocoseg.engine.distributed import DistContext
 from cocoseg.engine.ema import ModelEMA, unwrap
 from cocoseg.engine.model_setup import build_training_model
 from cocoseg.engine.runs import RunDir, new_run_dir
+from cocoseg.engine.val_report import epoch_line, write_final_report
 from cocoseg.engine.validator import Validator, ValMetrics
 from cocoseg.errors import CocosegError
 from cocoseg.models.loss import LOSS_NAMES, SegmentationLoss
@@ -163,6 +164,7 @@ class Trainer:
             validated = self.validator is not None and (final or (epoch + 1) % max(cfg.val_period, 1) == 0)
             if validated:
                 self.metrics = self.validate()
+                LOGGER.info(epoch_line(epoch, cfg.epochs, self.metrics))
             improved = validated and self.metrics.fitness > self.best_fitness
             if improved:
                 self.best_fitness, self.best_epoch, self.best_metrics = self.metrics.fitness, epoch, self.metrics
@@ -250,7 +252,7 @@ class Trainer:
         autocast = torch.autocast("cuda") if self.amp else None
         gather = self.dist.gather if self.dist.enabled else None
         metrics, _ = self.validator.run(self.eval_model(), self.device, self.dist.rank, self.dist.world_size,
-                                        gather=gather, autocast=autocast)
+                                        gather=gather, autocast=autocast, progress=self.dist.is_main)
         return metrics
 
     # ---- saving --------------------------------------------------------------------------------
@@ -317,7 +319,13 @@ class Trainer:
         net = load_model(self.run_path / "weights" / "best.pt").to(self.device, memory_format=torch.channels_last)
         LOGGER.info("validating best.pt (epoch %d)", self.best_epoch + 1)
         gather = self.dist.gather if self.dist.enabled else None
-        metrics, _ = self.validator.run(net, self.device, self.dist.rank, self.dist.world_size, gather=gather)
+        metrics, records = self.validator.run(net, self.device, self.dist.rank, self.dist.world_size, gather=gather,
+                                              keep_results=True, progress=self.dist.is_main)
+        if gather is not None:
+            records = [r for shard in gather(records) for r in shard]
+        if self.run is not None:
+            box, mask = self.validator.evaluations
+            write_final_report(self.validator.gt, records, box, mask, self.run.path if self.cfg.plots else None)
         return metrics
 
 

@@ -69,16 +69,23 @@ class Validator:
 
     @torch.no_grad()
     def run(self, model: torch.nn.Module, device: torch.device, rank: int = 0, world: int = 1,
-            gather: Gather | None = None, keep_results: bool = False, autocast: Any = None
-            ) -> tuple[ValMetrics, list[dict]]:
+            gather: Gather | None = None, keep_results: bool = False, autocast: Any = None,
+            progress: bool = False) -> tuple[ValMetrics, list[dict]]:
         """Metrics over the whole split (every process gets the same numbers) and, if asked, this
-        process's COCO result records (bbox xywh + RLE segmentation + score + category_id)."""
+        process's COCO result records (bbox xywh + RLE segmentation + score + category_id).
+        The box and mask `EvalResult`s stay in `self.evaluations` (for the per-class report)."""
         was_training = model.training
         model.eval()
         self.box_eval.reset()
         self.mask_eval.reset()
         results: list[dict] = []
-        for batch in self.loader(rank, world):
+        batches: Any = self.loader(rank, world)
+        if progress:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="val", unit="batch", leave=False, bar_format="{l_bar}{bar:20}{r_bar}",
+                           dynamic_ncols=True)
+        for batch in batches:
             imgs = batch["img"].to(device, non_blocking=True).float().div_(255)
             imgs = imgs.contiguous(memory_format=torch.channels_last)
             if autocast is not None:
@@ -118,6 +125,7 @@ class Validator:
             mask_state = Evaluator.merge([s[1] for s in states])
         box = self._fresh("bbox", box_state).compute()
         mask = self._fresh("segm", mask_state).compute()
+        self.evaluations = (box, mask)
         return ValMetrics(float(max(box.ap, 0)), float(max(box.ap50, 0)), float(max(mask.ap, 0)),
                           float(max(mask.ap50, 0)))
 
