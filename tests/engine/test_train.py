@@ -192,3 +192,35 @@ def test_failed_run_leaves_no_folder_and_keeps_the_name(tmp_path):
         with pytest.raises(CocosegError):
             trainer.train()
         assert not (tmp_path / "runs").exists()
+
+
+def test_stop_after_the_checkpoint_resumes_with_its_row_threads_and_no_stale_temp(tmp_path, monkeypatch):
+    from cocoseg.engine import trainer as trainer_module
+    from cocoseg.engine.runs import RunDir, read_results
+
+    data = _tiny_data(tmp_path / "data", same_split=False)
+    common = {"epochs": "2", "max_iters": "1", "val": "False", "warmup_epochs": "0", "close_mosaic": "0"}
+    real_append = RunDir.append_results
+
+    def ctrl_c_before_row(self, row):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunDir, "append_results", ctrl_c_before_row)
+    first = Trainer(_cfg(tmp_path, data, name="cut", threads="2", **common))
+    threads = torch.get_num_threads()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            first.train()
+        assert first.run.last.is_file()  # written before the row
+        stale = first.run.weights / ".last.pt.k3j_9xQz.tmp"
+        stale.write_bytes(b"")
+        monkeypatch.setattr(RunDir, "append_results", real_append)
+        monkeypatch.setattr(trainer_module, "default_cpu_threads", lambda: 1)
+        resumed = Trainer(TrainConfig.from_overrides({"resume": "True", "model": str(first.run.last)},
+                                                     base=_cfg(tmp_path, data, threads="0")))
+        resumed.train()
+        assert resumed.threads_used == 2  # the interrupted run's count, not today's idle cores
+    finally:
+        torch.set_num_threads(threads)
+    assert [r["epoch"] for r in read_results(first.run.results_csv)] == ["1", "2"]
+    assert not stale.exists()

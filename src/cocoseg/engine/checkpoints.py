@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from cocoseg.engine.config import TrainConfig
 from cocoseg.errors import CocosegError
 from cocoseg.models import SegmentationModel, load_model, model_state
 from cocoseg.models.checkpoint import CHECKPOINT_FORMAT, read_checkpoint_file, write_checkpoint_file
@@ -84,3 +85,25 @@ def resolve_imgsz(model: Any, given: int | Sequence[int] | None) -> int | tuple[
     if len(sizes) not in (1, 2):
         raise CocosegError(f"imgsz: expected S or H W, got {list(given)}")
     return sizes[0] if len(sizes) == 1 else (sizes[0], sizes[1])
+
+
+# On resume these may differ from the interrupted run's values (they do not change the result; threads=0
+# reuses the count the run recorded).
+RESUME_OVERRIDABLE = ("device", "workers", "threads", "plots")
+
+
+def resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any], Path]:
+    """The interrupted run's config (a few keys overridable), its last checkpoint and its folder."""
+    given = Path(cfg.model)
+    last = given if given.suffix == ".pt" and given.is_file() else Path(cfg.project) / cfg.name / "weights" / "last.pt"
+    if not last.is_file():
+        raise CocosegError(f"resume: no checkpoint at {last} (pass model=path/to/last.pt)")
+    ckpt = load_checkpoint(last)
+    stored = dict(ckpt["train_args"])
+    if int(ckpt["epoch"]) + 1 >= int(stored["epochs"]):
+        raise CocosegError(f"resume: {last} already finished all {stored['epochs']} epochs; nothing to resume")
+    for key in RESUME_OVERRIDABLE:
+        stored[key] = getattr(cfg, key)
+    stored["resume"] = True
+    resumed = TrainConfig.from_overrides(stored).replace(model=str(last))
+    return resumed, ckpt, last.parent.parent

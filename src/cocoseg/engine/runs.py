@@ -24,6 +24,8 @@ import yaml
 
 from cocoseg.io import atomic_write
 
+STALE_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
+
 
 def new_run_dir(project: str | Path, name: str, exist_ok: bool = False) -> Path:
     """`project/name`, or the first free `project/nameN` (N = 2, 3, ...) unless `exist_ok`."""
@@ -47,9 +49,16 @@ class RunDir:
         self.path = Path(path)
         self.weights = self.path / "weights"
 
-    def create(self) -> None:
-        """Make the folder and its weights/ subfolder."""
+    def create(self) -> list[Path]:
+        """Make the folder and its weights/ subfolder; remove the temp files a killed run left behind
+        (`atomic_write`'s `.NAME.XXXX.tmp`: only this run writes here, so any found now is stale).
+        Returns the removed files."""
         self.weights.mkdir(parents=True, exist_ok=True)
+        stale = [p for folder in (self.path, self.weights) for p in folder.iterdir()
+                 if p.is_file() and STALE_TEMP.match(p.name)]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
 
     @property
     def last(self) -> Path:

@@ -19,7 +19,7 @@ import torch
 from cocoseg.data import SegmentationDataset, collate
 from cocoseg.data.split_labels import SplitData, load_split_labels
 from cocoseg.engine import optim
-from cocoseg.engine.checkpoints import load_checkpoint, load_model, save_checkpoint, strip_checkpoint
+from cocoseg.engine.checkpoints import load_model, resume_state, save_checkpoint, strip_checkpoint
 from cocoseg.engine.config import TrainConfig
 from cocoseg.engine.device import default_cpu_threads, select_device
 from cocoseg.engine.distributed import DistContext
@@ -33,9 +33,6 @@ from cocoseg.models.loss import LOSS_NAMES, SegmentationLoss
 
 LOGGER = logging.getLogger(__name__)
 
-# On resume these may differ from the interrupted run's values (they do not change the result).
-RESUME_OVERRIDABLE = ("device", "workers", "threads", "plots")
-
 
 class Trainer:
     """One training run (see the module docstring)."""
@@ -46,7 +43,7 @@ class Trainer:
         self.dist.init(self.device)
         self.resume_ckpt: dict[str, Any] | None = None
         if cfg.resume:
-            cfg, self.resume_ckpt, run_path = _resume_state(cfg)
+            cfg, self.resume_ckpt, run_path = resume_state(cfg)
         else:
             run_path = new_run_dir(cfg.project, cfg.name, cfg.exist_ok)
         if self.dist.enabled:  # every rank must write into the same folder
@@ -61,7 +58,9 @@ class Trainer:
     # ---- setup ---------------------------------------------------------------------------------
     def _setup(self) -> None:
         cfg, dist = self.cfg, self.dist
-        _set_threads(cfg.threads, dist.world_size, self.device)
+        # a resume reuses the interrupted run's thread count: CPU results depend on it
+        recorded = int((self.resume_ckpt or {}).get("threads_used") or 0)
+        self.threads_used = _set_threads(cfg.threads or recorded, dist.world_size, self.device)
         _seed_everything(cfg.seed + dist.rank, cfg.deterministic)
         train = load_split_labels(cfg.data, "train", cache=cfg.cache_labels)
         val = load_split_labels(cfg.data, "val", need_gt=True) if cfg.val else None
@@ -145,7 +144,8 @@ class Trainer:
         self._setup()
         cfg = self.cfg
         if self.run is not None:
-            self.run.create()
+            for path in self.run.create():
+                LOGGER.info("removed %s (a temp file of an interrupted write)", path)
             self.run.write_args({**cfg.to_dict(), "optimizer_used": self.optim_choice.name,
                                  "lr_used": self.optim_choice.lr})
         close_at = close_mosaic_epoch(cfg.epochs, cfg.close_mosaic, cfg.mosaic)
@@ -290,6 +290,7 @@ class Trainer:
             "metrics": self.metrics.as_dict(),
             "train_args": self.cfg.to_dict(),
             "torch_rng": torch.get_rng_state(),
+            "threads_used": self.threads_used,
         }
 
     def _finish(self, epoch: int, seconds: float) -> dict[str, Any]:
@@ -341,23 +342,6 @@ def close_mosaic_epoch(epochs: int, close_mosaic: int, mosaic: float) -> int:
     return epochs - close_mosaic
 
 
-def _resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any], Path]:
-    """The interrupted run's config (a few keys overridable), its last checkpoint and its folder."""
-    given = Path(cfg.model)
-    last = given if given.suffix == ".pt" and given.is_file() else Path(cfg.project) / cfg.name / "weights" / "last.pt"
-    if not last.is_file():
-        raise CocosegError(f"resume: no checkpoint at {last} (pass model=path/to/last.pt)")
-    ckpt = load_checkpoint(last)
-    stored = dict(ckpt["train_args"])
-    if int(ckpt["epoch"]) + 1 >= int(stored["epochs"]):
-        raise CocosegError(f"resume: {last} already finished all {stored['epochs']} epochs; nothing to resume")
-    for key in RESUME_OVERRIDABLE:
-        stored[key] = getattr(cfg, key)
-    stored["resume"] = True
-    resumed = TrainConfig.from_overrides(stored).replace(model=str(last))
-    return resumed, ckpt, last.parent.parent
-
-
 def _device_for(requested: str, dist: DistContext) -> torch.device:
     device = select_device(requested)
     if dist.enabled and device.type == "cuda":
@@ -365,14 +349,15 @@ def _device_for(requested: str, dist: DistContext) -> torch.device:
     return device
 
 
-def _set_threads(threads: int, world: int, device: torch.device) -> None:
+def _set_threads(threads: int, world: int, device: torch.device) -> int:
     if device.type != "cpu":
-        return
+        return 0
     # threads=0: the cores other processes leave idle (an oversubscribed 2-thread run is several times
     # slower than a 1-thread one), shared among the ranks of this machine
     n = threads if threads > 0 else max(default_cpu_threads() // world, 1)
     torch.set_num_threads(n)
     LOGGER.info("CPU threads: %d", n)
+    return n
 
 
 def _seed_everything(seed: int, deterministic: bool) -> None:
