@@ -25,6 +25,7 @@ from cocoseg.engine.device import default_cpu_threads, select_device
 from cocoseg.engine.distributed import DistContext
 from cocoseg.engine.ema import ModelEMA, unwrap
 from cocoseg.engine.model_setup import build_training_model
+from cocoseg.engine.preflight import short_run_warnings
 from cocoseg.engine.runs import RunDir, new_run_dir
 from cocoseg.engine.val_report import epoch_line, write_final_report
 from cocoseg.engine.validator import Validator, ValMetrics
@@ -81,6 +82,10 @@ class Trainer:
         self.iters_per_epoch = math.ceil(len(self.sampler) / self.batch_per_rank)
         if cfg.max_iters:
             self.iters_per_epoch = min(self.iters_per_epoch, cfg.max_iters)
+        for warning in short_run_warnings(cfg.epochs, self.iters_per_epoch,
+                                          optim.warmup_iterations(cfg.warmup_epochs, self.iters_per_epoch),
+                                          cfg.warmup_epochs):
+            LOGGER.warning(warning)
         self.accumulate = optim.accumulate_steps(cfg.batch, cfg.nbs)
         choice = optim.choose_optimizer(cfg.optimizer, cfg.lr0, cfg.momentum, len(self.names),
                                         self.iters_per_epoch * cfg.epochs)
