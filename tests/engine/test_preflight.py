@@ -1,6 +1,10 @@
 """Checks before training: short-run warnings (issue 14.10) and the image check (issue 14.11)."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from cocoseg.engine.preflight import short_run_warnings
 
 
@@ -28,3 +32,28 @@ def test_trainer_logs_them(tmp_path, caplog):
     trainer, _ = _tiny_run(tmp_path, val="False")
     trainer._setup()
     assert "warmup covers" in caplog.text and "BatchNorm running statistics" in caplog.text
+
+
+def test_bad_images_are_reported_once_skipped_or_an_error(tmp_path, caplog, monkeypatch):
+    from cocoseg.data.split_labels import load_split_labels
+    from cocoseg.engine import preflight
+    from cocoseg.errors import CocosegError
+
+    trainer, data = _tiny_run(tmp_path, val="False", check_images="warn", cache_labels="False")
+    files = [item.file for item in load_split_labels(data.data_yaml, "train", cache=False).labels]
+    Path(files[0]).unlink()
+    Path(files[1]).write_bytes(b"\xff\xd8 not really a jpeg")
+    trainer.train()
+    warning = next(r.getMessage() for r in caplog.records if "missing or unreadable" in r.getMessage())
+    assert f"2 of {len(files)} train images" in warning and "skipping them" in warning
+    assert f"{files[0]} (missing)" in warning and f"{files[1]} (cannot be decoded)" in warning
+    strict, _ = _tiny_run(tmp_path / "b", val="False", check_images="error", cache_labels="False")
+    strict_files = [item.file for item in load_split_labels(strict.cfg.data, "train", cache=False).labels]
+    Path(strict_files[0]).unlink()
+    with pytest.raises(CocosegError, match=r"1 of \d+ train images missing or unreadable"):
+        strict.train()
+    # the verdict is cached: a second check of the unchanged split decodes nothing
+    labels = load_split_labels(data.data_yaml, "train", cache=False).labels
+    assert len(preflight.check_images(labels, "train", tmp_path / "cache")) == 2
+    monkeypatch.setattr(preflight, "_image_problem", lambda f: pytest.fail("decoded again"))
+    assert len(preflight.check_images(labels, "train", tmp_path / "cache")) == 2

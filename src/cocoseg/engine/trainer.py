@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from cocoseg.data import SegmentationDataset, collate
+from cocoseg.data.labels import cache_dir as label_cache_dir
 from cocoseg.data.split_labels import SplitData, load_split_labels
 from cocoseg.engine import optim
 from cocoseg.engine.checkpoints import load_model, resume_state, save_checkpoint, strip_checkpoint
@@ -25,7 +26,7 @@ from cocoseg.engine.device import default_cpu_threads, select_device
 from cocoseg.engine.distributed import DistContext
 from cocoseg.engine.ema import ModelEMA, unwrap
 from cocoseg.engine.model_setup import build_training_model
-from cocoseg.engine.preflight import short_run_warnings
+from cocoseg.engine.preflight import checked_split, short_run_warnings
 from cocoseg.engine.runs import RunDir, new_run_dir
 from cocoseg.engine.val_report import epoch_line, write_final_report
 from cocoseg.engine.validator import Validator, ValMetrics
@@ -63,8 +64,11 @@ class Trainer:
         recorded = int((self.resume_ckpt or {}).get("threads_used") or 0)
         self.threads_used = _set_threads(cfg.threads or recorded, dist.world_size, self.device)
         _seed_everything(cfg.seed + dist.rank, cfg.deterministic)
-        train = load_split_labels(cfg.data, "train", cache=cfg.cache_labels)
+        image_cache = label_cache_dir() if cfg.cache_labels else None
+        train = checked_split(load_split_labels(cfg.data, "train", cache=cfg.cache_labels), "train",
+                              cfg.check_images, image_cache)
         val = load_split_labels(cfg.data, "val", need_gt=True) if cfg.val else None
+        val = checked_split(val, "val", cfg.check_images, image_cache) if val is not None else None
         self.names = train.names
         if val is not None and val.gt is not None and len(val.gt.categories) != len(self.names):
             raise CocosegError(f"{cfg.data}: names lists {len(self.names)} classes but the val split has "
