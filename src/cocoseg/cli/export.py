@@ -24,12 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cocoseg.engine.checkpoints import resolve_imgsz
+    from cocoseg.engine.checkpoints import resolve_imgsz, resolve_weights
     from cocoseg.engine.export import export_onnx
 
-    imgsz = resolve_imgsz(args.model, args.imgsz)
+    model = resolve_weights(args.model)
+    imgsz = resolve_imgsz(model, args.imgsz)
     path = export_onnx(
-        args.model, args.output, imgsz=imgsz, batch=args.batch, dynamic=args.dynamic, half=args.half,
+        model, args.output, imgsz=imgsz, batch=args.batch, dynamic=args.dynamic, half=args.half,
         device=args.device, opset=args.opset,
     )
     log.info("exported %s (%.1f MB); outputs: pred [B, 4+nc+32, A], protos [B, 32, H/4, W/4]",

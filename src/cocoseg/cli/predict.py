@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict and write what was asked (see `engine.predict_run.run_prediction`)."""
-    from cocoseg.engine.checkpoints import resolve_imgsz
+    from cocoseg.engine.checkpoints import resolve_imgsz, resolve_weights
     from cocoseg.engine.device import set_cpu_threads
     from cocoseg.engine.predict_run import PredictOutputs, run_prediction
     from cocoseg.engine.predictor import Predictor
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
                              save_coco=args.save_coco, as_dataset=args.as_dataset, ann=args.ann,
                              mask_format=args.mask_format)
     predictor = Predictor(
-        args.model, imgsz=resolve_imgsz(args.model, args.imgsz), conf=args.conf,
+        resolve_weights(args.model), imgsz=resolve_imgsz(args.model, args.imgsz), conf=args.conf,
         iou=args.iou, max_det=args.max_det, device=args.device, half=args.half, batch=args.batch,
         retina_masks=args.retina_masks, classes=args.classes, agnostic_nms=args.agnostic_nms,
         multi_label=args.multi_label, rect=args.rect, threads=args.threads,

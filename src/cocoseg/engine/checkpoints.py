@@ -107,3 +107,44 @@ def resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any], Path]:
     stored["resume"] = True
     resumed = TrainConfig.from_overrides(stored).replace(model=str(last))
     return resumed, ckpt, last.parent.parent
+
+
+# the reference's released YOLOv8-seg weights (imported safely by load_model)
+RELEASE_URL = "https://github.com/ultralytics/assets/releases/download/v8.2.0/{name}.pt"
+
+
+def weights_cache() -> Path:
+    """Where downloaded released weights live: the cocoseg cache folder's `weights/`."""
+    from cocoseg.data.labels import cache_dir
+
+    return cache_dir() / "weights"
+
+
+def resolve_weights(model: Any) -> Any:
+    """`yolov8n-seg` (a model name without extension) means the released `yolov8n-seg.pt`, as users know it:
+    the working folder's, else the weights cache's, else downloaded into the cache (unless
+    $COCOSEG_OFFLINE is set), else one clear error. `yolov8n-seg.yaml` is an untrained model; paths and
+    modules are returned as they are."""
+    import os
+
+    from cocoseg.models.zoo import list_models, normalize_name
+
+    if not isinstance(model, (str, Path)) or Path(model).suffix or Path(model).exists():
+        return model
+    name = normalize_name(str(model))
+    if name not in list_models() or normalize_name(Path(model).name) != str(model).strip().lower():
+        return model
+    for candidate in (Path.cwd() / f"{name}.pt", weights_cache() / f"{name}.pt"):
+        if candidate.is_file():
+            return candidate
+    dest, url = weights_cache() / f"{name}.pt", RELEASE_URL.format(name=name)
+    why = "offline ($COCOSEG_OFFLINE is set)"
+    if not os.environ.get("COCOSEG_OFFLINE"):
+        from cocoseg.datasets.download import download_file
+
+        try:
+            return download_file(url, dest, retries=1, timeout=30)
+        except (OSError, CocosegError) as exc:
+            why = f"download failed: {exc}"
+    raise CocosegError(f"model {model!r} means the released {name}.pt: not in the working folder or {dest.parent}, "
+                       f"and {why}; download {url} into one of them, or use model={name}.yaml for an untrained model")

@@ -179,7 +179,7 @@ def validate_model(model: Any, data: str, options: ValOptions | None = None, **o
     same numbers.
     """
     from cocoseg.data.split_labels import load_split_labels
-    from cocoseg.engine.checkpoints import resolve_imgsz
+    from cocoseg.engine.checkpoints import resolve_imgsz, resolve_weights
     from cocoseg.engine.device import select_device
     from cocoseg.errors import CocosegError
     from cocoseg.io import write_json
@@ -188,6 +188,7 @@ def validate_model(model: Any, data: str, options: ValOptions | None = None, **o
     opt = dataclasses.replace(options or ValOptions(), **overrides)
 
     dev = select_device(opt.device)
+    model = resolve_weights(model)
     net = model if isinstance(model, torch.nn.Module) else load_model(model)
     split_data = load_split_labels(data, opt.split, need_gt=True)
     assert split_data.gt is not None
