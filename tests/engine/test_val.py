@@ -93,3 +93,20 @@ def test_save_json_true_means_the_run_folder(tiny, tmp_path, monkeypatch):
     assert isinstance(json.loads((tmp_path / "runs" / "val" / "predictions.json").read_text()), list)
     assert main(args[:-2] + ["save_json=False"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+
+
+def test_val_of_an_onnx_export_matches_the_checkpoint(tiny, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    from cocoseg.cli.main import main
+    from cocoseg.engine.export import export_onnx
+
+    root, data = tiny
+    onnx_path = export_onnx(root / "m.pt", tmp_path / "m.onnx", imgsz=64)  # static: val takes its 64
+    common = [f"data={data.data_yaml}", "batch=4", "workers=0", "device=cpu", "conf=0.0001"]
+    assert main(["val", f"model={onnx_path}", *common]) == 0
+    from_onnx = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    torch_metrics = validate_model(root / "m.pt", str(data.data_yaml), imgsz=64, batch=4, workers=0, conf=0.0001,
+                                   device="cpu")
+    assert from_onnx["box_map50"] > 0
+    for key, value in torch_metrics.as_dict().items():
+        assert from_onnx[key] == pytest.approx(value, abs=0.02), key

@@ -171,6 +171,24 @@ def results_json_path(opt: ValOptions) -> Path | None:
     return Path(value)
 
 
+class OnnxModule(torch.nn.Module):
+    """An exported ONNX model behind the validator's module interface (float [B, 3, H, W] in 0-1 ->
+    (pred, protos)), run by the predictor's ONNX Runtime backend."""
+
+    def __init__(self, path: str | Path, device: torch.device):
+        from cocoseg.engine.onnx_runtime import OnnxBackend
+
+        super().__init__()
+        self.backend = OnnxBackend(path, device)
+        self.nc = len(self.backend.names)
+        fixed = self.backend.fixed_hw
+        self.imgsz = fixed[0] if fixed is not None and fixed[0] == fixed[1] else None
+
+    def forward(self, imgs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        rgb = imgs.mul(255).round().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        return self.backend(rgb)
+
+
 def validate_model(model: Any, data: str, options: ValOptions | None = None, **overrides: Any) -> ValMetrics:
     """`cocoseg val`: evaluate a model (name, checkpoint or module) on a split of a dataset YAML.
 
@@ -189,7 +207,11 @@ def validate_model(model: Any, data: str, options: ValOptions | None = None, **o
 
     dev = select_device(opt.device)
     model = resolve_weights(model)
-    net = model if isinstance(model, torch.nn.Module) else load_model(model)
+    if isinstance(model, (str, Path)) and Path(model).suffix.lower() == ".onnx":
+        net: Any = OnnxModule(model, select_device(opt.device))
+        opt = dataclasses.replace(opt, imgsz=opt.imgsz or net.imgsz)
+    else:
+        net = model if isinstance(model, torch.nn.Module) else load_model(model)
     split_data = load_split_labels(data, opt.split, need_gt=True)
     assert split_data.gt is not None
     if int(net.nc) != len(split_data.gt.categories):
