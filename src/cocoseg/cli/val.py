@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cocoseg.cli.args import add_bool
 from cocoseg.ops.thresholds import VAL_NMS
 
 HELP = "evaluate a model on a dataset YAML split with the COCO-exact evaluator (box and mask mAP)"
@@ -23,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max_det", type=int, default=VAL_NMS.max_det,
                         help=f"detections kept per image (default: {VAL_NMS.max_det})")
     parser.add_argument("--device", default="", help="cpu, cuda, cuda:N, N (default: auto)")
+    add_bool(parser, "rect", False, "rectangular batches as `yolo val` (ordered by aspect ratio, padded by rect_pad)")
+    parser.add_argument("--rect_pad", type=float, default=0.5, help="rect padding in strides (default: 0.5)")
     parser.add_argument("--save_json", default=None, metavar="PATH|BOOL",
                         help="also write the predictions as a COCO results file (for `cocoseg eval`); "
                              "True: predictions.json in the run folder project/name")
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = ValOptions(split=args.split, imgsz=args.imgsz, batch=args.batch, workers=args.workers, conf=args.conf,
                          iou=args.iou, max_det=args.max_det, device=args.device, save_json=args.save_json,
-                         project=args.project, name=args.name)
+                         project=args.project, name=args.name, rect=args.rect, rect_pad=args.rect_pad)
     metrics = validate_model(args.model, args.data, options)
     print(json.dumps({**metrics.as_dict(), "fitness": metrics.fitness}))
     return 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -54,16 +56,27 @@ class Validator:
     """Runs a model over the val split and evaluates boxes and masks against the COCO ground truth."""
 
     def __init__(self, gt: CocoDataset, dataset: SegmentationDataset, batch: int = 32, workers: int = 0,
-                 conf: float = VAL_NMS.conf, iou: float = VAL_NMS.iou, max_det: int = VAL_NMS.max_det):
+                 conf: float = VAL_NMS.conf, iou: float = VAL_NMS.iou, max_det: int = VAL_NMS.max_det,
+                 rect: bool = False, rect_pad: float = 0.5):
         self.gt, self.dataset, self.batch, self.workers = gt, dataset, batch, workers
+        self.rect, self.rect_pad = rect, rect_pad
         self.conf, self.iou, self.max_det = conf, iou, max_det
         self.category_map = CategoryMap.from_categories(gt.categories)
         self.box_eval = Evaluator(gt, "bbox")
         self.mask_eval = Evaluator(gt, "segm")
 
     def loader(self, rank: int = 0, world: int = 1) -> torch.utils.data.DataLoader:
-        """Val loader over this process's shard (every world-th image, no padding or duplicates)."""
-        shard = torch.utils.data.Subset(self.dataset, list(range(rank, len(self.dataset), world)))
+        """Val loader over this process's shard (every world-th image, no padding or duplicates); with
+        `rect` the shard is ordered by aspect ratio and each batch gets its own shape (`rect_batch_shapes`)."""
+        indices = list(range(rank, len(self.dataset), world))
+        if self.rect:
+            items = self.dataset.items
+            indices.sort(key=lambda i: items[i].height / items[i].width)
+            shapes = rect_batch_shapes([(items[i].height, items[i].width) for i in indices], self.batch,
+                                       self.dataset.imgsz, pad=self.rect_pad)
+            shard: Any = _RectShard(self.dataset, indices, [shapes[k // self.batch] for k in range(len(indices))])
+        else:
+            shard = torch.utils.data.Subset(self.dataset, indices)
         return torch.utils.data.DataLoader(shard, batch_size=self.batch, shuffle=False, num_workers=self.workers,
                                            collate_fn=collate, persistent_workers=False)
 
@@ -136,6 +149,38 @@ class Validator:
         return ev
 
 
+def rect_batch_shapes(shapes_hw: Sequence[tuple[int, int]], batch: int, imgsz: int, stride: int = 32,
+                      pad: float = 0.5) -> list[tuple[int, int]]:
+    """(H, W) input of each batch of images already ordered by aspect ratio (the reference's rectangular
+    validation): the batch's aspect-ratio range decides the side that stays `imgsz`, then each side is
+    `ceil(side * imgsz / stride + pad) * stride`."""
+    ar = np.array([h / w for h, w in shapes_hw], np.float64)
+    out = []
+    for start in range(0, len(ar), batch):
+        lo, hi = ar[start : start + batch].min(), ar[start : start + batch].max()
+        rel = (hi, 1.0) if hi < 1 else (1.0, 1 / lo) if lo > 1 else (1.0, 1.0)
+        h, w = (int(math.ceil(s * imgsz / stride + pad)) * stride for s in rel)
+        out.append((h, w))
+    return out
+
+
+class _RectShard(torch.utils.data.Dataset):
+    """Items of `dataset` in the given order, each letterboxed to its batch's (H, W)."""
+
+    def __init__(self, dataset: SegmentationDataset, indices: list[int], shapes: list[tuple[int, int]]):
+        self.dataset, self.indices, self.shapes = dataset, indices, shapes
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int) -> dict[str, Any]:
+        from cocoseg.data.augment import LetterBox
+
+        loaded = self.dataset.load(self.indices[k])
+        lb = LetterBox(self.shapes[k], scaleup=False)
+        return self.dataset.to_tensors(lb.apply(loaded, lb.get_params(None, loaded)))
+
+
 def _numpy(mask: Any) -> np.ndarray:
     return mask.cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
 
@@ -155,6 +200,8 @@ class ValOptions:
     save_json: str | bool | None = None  # a path; True: predictions.json in the run folder (project/name)
     project: str = "runs/segment"
     name: str = "val"
+    rect: bool = False  # True: the reference's rectangular batches (`yolo val` default), with rect_pad
+    rect_pad: float = 0.5
 
 
 def results_json_path(opt: ValOptions) -> Path | None:
@@ -222,7 +269,7 @@ def validate_model(model: Any, data: str, options: ValOptions | None = None, **o
         raise CocosegError(f"imgsz: val takes one square size, got {imgsz}")
     dataset = SegmentationDataset(split_data.labels, imgsz, augment=False, with_masks=False)
     validator = Validator(split_data.gt, dataset, batch=opt.batch, workers=opt.workers, conf=opt.conf, iou=opt.iou,
-                          max_det=opt.max_det)
+                          max_det=opt.max_det, rect=opt.rect, rect_pad=opt.rect_pad)
     save_to = results_json_path(opt)
     metrics, results = validator.run(net.to(dev), dev, keep_results=save_to is not None)
     if save_to is not None:
