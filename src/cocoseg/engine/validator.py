@@ -207,15 +207,19 @@ class ValOptions:
 def results_json_path(opt: ValOptions) -> Path | None:
     """Where `save_json` asks the predictions to go: None (off), the given path, or for a boolean
     True (`save_json=True` on the command line) `predictions.json` in a new run folder `project/name`."""
+    from cocoseg.engine.config import coerce
     from cocoseg.engine.runs import new_run_dir
-    from cocoseg.values import FALSE_WORDS, TRUE_WORDS
+    from cocoseg.errors import CocosegError
 
     value = opt.save_json
-    if value is None or value is False or (isinstance(value, str) and value.strip().lower() in FALSE_WORDS | {""}):
+    if isinstance(value, str) and value.strip():
+        try:
+            value = coerce("save_json", value, bool)  # the one reading of true/false words
+        except CocosegError:
+            return Path(value)
+    if not value:
         return None
-    if value is True or value.strip().lower() in TRUE_WORDS:
-        return new_run_dir(opt.project, opt.name) / "predictions.json"
-    return Path(value)
+    return new_run_dir(opt.project, opt.name) / "predictions.json"
 
 
 class OnnxModule(torch.nn.Module):
