@@ -99,6 +99,9 @@ def resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any], Path]:
     if not last.is_file():
         raise CocosegError(f"resume: no checkpoint at {last} (pass model=path/to/last.pt)")
     ckpt = load_checkpoint(last)
+    if ckpt.get("stripped") or "optimizer" not in ckpt:
+        raise CocosegError(f"resume: {last} holds weights only (best.pt is stripped at the end of a run); "
+                           "resume from the run's weights/last.pt")
     stored = dict(ckpt["train_args"])
     if int(ckpt["epoch"]) + 1 >= int(stored["epochs"]):
         raise CocosegError(f"resume: {last} already finished all {stored['epochs']} epochs; nothing to resume")
