@@ -1,6 +1,7 @@
 """Shared fixtures: the read-only ../shared data (skipped with a reason when absent), one torch thread per test."""
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+os.environ.setdefault("COCOSEG_OFFLINE", "1")  # no network in tests: released weights are never downloaded
 
 
 def shared_path(*parts: str) -> Path:

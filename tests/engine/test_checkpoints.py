@@ -86,3 +86,36 @@ def test_load_errors(tmp_path):
     (tmp_path / "broken.pt").write_bytes(b"not a zip")
     with pytest.raises(CocosegError, match="not a torch zip checkpoint"):
         load_model(tmp_path / "broken.pt")
+
+
+def test_corrupted_tensor_bytes_are_one_clear_error(model, tmp_path, capsys):
+    from cocoseg.cli.main import main
+
+    path = save_checkpoint(tmp_path / "last.pt", model, extra={"epoch": 1})
+    load_checkpoint(path)  # intact: the digest matches
+    weight = max(model.state_dict().values(), key=lambda t: t.numel())
+    blob = path.read_bytes()
+    at = blob.index(weight.detach().contiguous().numpy().tobytes()[:256])  # inside the largest tensor's data
+    path.write_bytes(blob[:at] + bytes(1000) + blob[at + 1000:])
+    with pytest.raises(CocosegError, match="corrupted"):
+        load_checkpoint(path)
+    with pytest.raises(CocosegError, match="corrupted"):
+        load_model(path)
+    assert main(["export", f"model={path}", f"output={tmp_path / 'x.onnx'}"]) == 1
+    err = capsys.readouterr().err
+    assert "corrupted" in err and "Traceback" not in err
+
+
+def test_stripped_checkpoint_is_half_weights_and_not_resumable(model, tmp_path):
+    from cocoseg.engine.checkpoints import resume_state, strip_checkpoint
+    from cocoseg.engine.config import TrainConfig
+
+    args = TrainConfig().to_dict()
+    path = save_checkpoint(tmp_path / "best.pt", model, extra={"epoch": 0, "train_args": args,
+                                                                "optimizer": {"state": {}, "param_groups": []}})
+    strip_checkpoint(path)
+    ckpt = load_checkpoint(path)
+    assert "optimizer" not in ckpt and ckpt["train_args"] == args and ckpt["stripped"] is True
+    assert load_model(path).nc == 2  # fp16 tensors load into the float model
+    with pytest.raises(CocosegError, match="weights only.*last.pt"):
+        resume_state(TrainConfig.from_overrides({"resume": "True", "model": str(path)}))

@@ -59,15 +59,15 @@ def test_tiny_model_overfits_a_few_images(tmp_path):
 
 def test_resume_continues_exactly(tmp_path):
     data = _tiny_data(tmp_path / "data", num_images=6, same_split=False)
-    common = {"epochs": "2", "max_iters": "2", "val": "False", "warmup_epochs": "0", "close_mosaic": "1",
+    common = {"epochs": "3", "max_iters": "2", "val": "False", "warmup_epochs": "0", "close_mosaic": "1",
               "batch": "2", "nbs": "4", "mixup": "0.5", "copy_paste": "0.5", "degrees": "5"}
     straight = Trainer(_cfg(tmp_path, data, name="straight", **common))
     straight.train()
     stopped = Trainer(_cfg(tmp_path, data, name="stopped", **common))
-    _train_first_epoch(stopped)  # what a run killed during epoch 2 leaves behind: last.pt of epoch 1
+    _train_epochs(stopped, 2)  # what a run killed during epoch 3 leaves behind: last.pt of epoch 2
     resumed = Trainer(TrainConfig.from_overrides({"resume": "True", "model": str(stopped.run.last)},
                                                  base=_cfg(tmp_path, data)))
-    assert resumed.resume_ckpt["epoch"] == 0 and resumed.run_path == stopped.run_path
+    assert resumed.resume_ckpt["epoch"] == 1 and resumed.run_path == stopped.run_path
     resumed.train()
     a = torch.load(straight.run.last, weights_only=True)
     b = torch.load(resumed.run.last, weights_only=True)
@@ -77,25 +77,36 @@ def test_resume_continues_exactly(tmp_path):
     for key, value in a["model"]["state_dict"].items():
         assert torch.equal(value, b["model"]["state_dict"][key]), f"ema {key}"
     assert a["optimizer"]["state"].keys() == b["optimizer"]["state"].keys()
-    rows = (resumed.run.path / "results.csv").read_text().strip().splitlines()
-    assert len(rows) == 3  # header + epochs 1 and 2
+    from cocoseg.engine.runs import read_results
+
+    want, got = read_results(straight.run.results_csv), read_results(resumed.run.results_csv)
+    assert [r["epoch"] for r in got] == ["1", "2", "3"]  # the last completed epoch's row is kept
+    drop_time = [{k: v for k, v in r.items() if k != "time"} for r in want], \
+        [{k: v for k, v in r.items() if k != "time"} for r in got]
+    assert drop_time[0] == drop_time[1]
 
 
-def _train_first_epoch(trainer: Trainer) -> None:
-    """Train and checkpoint epoch 1 only, as the loop does, then stop."""
+def _train_epochs(trainer: Trainer, epochs: int = 1) -> None:
+    """Train and checkpoint the first `epochs` epochs only, as the loop does, then stop."""
     trainer._setup()
-    losses = trainer._train_epoch(0)
-    trainer._save_epoch(0, losses, improved=False, seconds=0.0)
+    for epoch in range(epochs):
+        losses = trainer._train_epoch(epoch)
+        trainer._save_epoch(epoch, losses, improved=False, seconds=0.0, validated=False)
 
 
-def test_run_folder_contents(tmp_path):
+def test_run_folder_contents(tmp_path, caplog):
+    caplog.set_level("INFO", logger="cocoseg")
     data = _tiny_data(tmp_path / "data", same_split=False)
     cfg = _cfg(tmp_path, data, epochs="1", max_iters="1", plots="True", conf="0.01")
     result = Trainer(cfg).train()
     run = Path(result["run_dir"])
     for name in ("args.yaml", "results.csv", "results.png", "train_batch0.jpg", "metrics.json", "weights/last.pt",
-                 "weights/best.pt"):
+                 "weights/best.pt", "box/pr_curve.png", "box/f1_curve.png", "box/confusion_matrix.png",
+                 "mask/pr_curve.png", "mask/f1_curve.png", "mask/confusion_matrix.png"):
         assert (run / name).is_file(), name
+    assert "epoch 1/1 val: box mAP50-95 " in caplog.text  # one line per validated epoch
+    table = caplog.text[caplog.text.index("final validation"):]
+    assert "images instances |  box P" in table and "\n           all " in table
     assert yaml.safe_load((run / "args.yaml").read_text())["imgsz"] == 64
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics) >= {"box_map", "box_map50", "mask_map", "mask_map50", "fitness"}
@@ -104,6 +115,10 @@ def test_run_folder_contents(tmp_path):
     from cocoseg.models import load_model
 
     assert load_model(run / "weights" / "best.pt").nc == 9
+    best = torch.load(run / "weights" / "best.pt", weights_only=True)  # stripped: EMA weights in fp16 only
+    assert "optimizer" not in best and "train_state_dict" not in best and "optimizer" in ckpt
+    assert {v.dtype for v in best["model"]["state_dict"].values() if v.is_floating_point()} == {torch.float16}
+    assert (run / "weights" / "best.pt").stat().st_size < (run / "weights" / "last.pt").stat().st_size / 3
     second = Trainer(cfg)  # a second run does not overwrite the first
     assert second.run_path != run
 
@@ -150,3 +165,62 @@ def test_early_stopping_after_patience_epochs_without_improvement(tmp_path):
     cfg = _cfg(tmp_path, data, epochs="4", max_iters="1", patience="1", conf="1.0", close_mosaic="0")
     result = Trainer(cfg).train()
     assert result["epochs_completed"] == 2 and result["best_epoch"] == 1
+
+
+def test_val_false_reports_null_metrics(tmp_path, capsys):
+    from cocoseg.cli.main import main
+
+    data = _tiny_data(tmp_path / "data", same_split=False)
+    args = ["train", f"data={data}", "model=yolov8n-seg", "epochs=1", "imgsz=64", "batch=2", "workers=0",
+            "max_iters=1", f"project={tmp_path / 'runs'}", "name=noval", "plots=False", "threads=1", "val=False"]
+    assert main(args) == 0
+    last_line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    stored = json.loads((tmp_path / "runs" / "noval" / "metrics.json").read_text())
+    for result in (last_line, stored):
+        assert {k: result[k] for k in ("box_map", "mask_map50", "fitness", "best_epoch")} == dict.fromkeys(
+            ("box_map", "mask_map50", "fitness", "best_epoch"))
+        assert result["epochs_completed"] == 1
+
+
+def test_failed_run_leaves_no_folder_and_keeps_the_name(tmp_path):
+    data = _tiny_data(tmp_path / "data", same_split=False)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump({**yaml.safe_load(data.read_text()), "train": "no/such/images"}))
+    for _ in range(2):
+        trainer = Trainer(_cfg(tmp_path, broken, name="tiny", epochs="1"))
+        assert trainer.run_path.name == "tiny"
+        with pytest.raises(CocosegError):
+            trainer.train()
+        assert not (tmp_path / "runs").exists()
+
+
+def test_stop_after_the_checkpoint_resumes_with_its_row_threads_and_no_stale_temp(tmp_path, monkeypatch):
+    from cocoseg.engine import trainer as trainer_module
+    from cocoseg.engine.runs import RunDir, read_results
+
+    data = _tiny_data(tmp_path / "data", same_split=False)
+    common = {"epochs": "2", "max_iters": "1", "val": "False", "warmup_epochs": "0", "close_mosaic": "0"}
+    real_append = RunDir.append_results
+
+    def ctrl_c_before_row(self, row):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunDir, "append_results", ctrl_c_before_row)
+    first = Trainer(_cfg(tmp_path, data, name="cut", threads="2", **common))
+    threads = torch.get_num_threads()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            first.train()
+        assert first.run.last.is_file()  # written before the row
+        stale = first.run.weights / ".last.pt.k3j_9xQz.tmp"
+        stale.write_bytes(b"")
+        monkeypatch.setattr(RunDir, "append_results", real_append)
+        monkeypatch.setattr(trainer_module, "default_cpu_threads", lambda: 1)
+        resumed = Trainer(TrainConfig.from_overrides({"resume": "True", "model": str(first.run.last)},
+                                                     base=_cfg(tmp_path, data, threads="0")))
+        resumed.train()
+        assert resumed.threads_used == 2  # the interrupted run's count, not today's idle cores
+    finally:
+        torch.set_num_threads(threads)
+    assert [r["epoch"] for r in read_results(first.run.results_csv)] == ["1", "2"]
+    assert not stale.exists()

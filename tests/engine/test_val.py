@@ -79,3 +79,56 @@ def test_class_count_mismatch_is_a_clear_error(tiny, tmp_path):
     path = save_checkpoint(tmp_path / "m3.pt", build_model("yolov8n-seg", 3))
     with pytest.raises(CocosegError, match="3 classes"):
         validate_model(path, str(data.data_yaml), imgsz=64, workers=0, device="cpu")
+
+
+def test_save_json_true_means_the_run_folder(tiny, tmp_path, monkeypatch):
+    from cocoseg.cli.main import main
+
+    root, data = tiny
+    monkeypatch.chdir(tmp_path)
+    args = ["val", f"model={root / 'm.pt'}", f"data={data.data_yaml}", "imgsz=64", "batch=4", "workers=0",
+            "device=cpu", "save_json=True", f"project={tmp_path / 'runs'}"]
+    assert main(args) == 0
+    assert not (tmp_path / "True").exists()
+    assert isinstance(json.loads((tmp_path / "runs" / "val" / "predictions.json").read_text()), list)
+    assert main(args[:-2] + ["save_json=False"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+
+
+def test_val_of_an_onnx_export_matches_the_checkpoint(tiny, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    from cocoseg.cli.main import main
+    from cocoseg.engine.export import export_onnx
+
+    root, data = tiny
+    onnx_path = export_onnx(root / "m.pt", tmp_path / "m.onnx", imgsz=64)  # static: val takes its 64
+    common = [f"data={data.data_yaml}", "batch=4", "workers=0", "device=cpu", "conf=0.0001"]
+    assert main(["val", f"model={onnx_path}", *common]) == 0
+    from_onnx = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    torch_metrics = validate_model(root / "m.pt", str(data.data_yaml), imgsz=64, batch=4, workers=0, conf=0.0001,
+                                   device="cpu")
+    assert from_onnx["box_map50"] > 0
+    for key, value in torch_metrics.as_dict().items():
+        assert from_onnx[key] == pytest.approx(value, abs=0.02), key
+
+
+def test_rect_batches_follow_the_reference_rule(tiny, capsys):
+    from cocoseg.cli.main import main
+    from cocoseg.engine.validator import rect_batch_shapes
+
+    # sorted aspect ratios h/w; imgsz 320, stride 32, pad 0.5: ceil(side * 10 + 0.5) * 32
+    shapes = rect_batch_shapes([(240, 320), (300, 320), (320, 320), (320, 240), (480, 320)], 2, 320)
+    # batch 1 is wide (max h/w 0.9375): H ceil(9.375 + 0.5) = 10 strides, W ceil(10.5) = 11; batch 2 spans
+    # h/w = 1: square; batch 3 is tall (min h/w 1.5): W ceil(6.67 + 0.5) = 8 strides
+    assert shapes == [(320, 352), (352, 352), (352, 256)]
+    root, data = tiny
+    assert main(["val", f"model={root / 'm.pt'}", f"data={data.data_yaml}", "imgsz=64", "batch=4", "workers=0",
+                 "device=cpu", "rect=True"]) == 0
+    assert set(json.loads(capsys.readouterr().out.strip().splitlines()[-1])) >= {"box_map", "mask_map"}
+    from cocoseg.data import SegmentationDataset
+    from cocoseg.data.split_labels import load_split_labels
+    from cocoseg.engine.validator import Validator
+
+    split = load_split_labels(str(data.data_yaml), "val", need_gt=True)
+    rect = Validator(split.gt, SegmentationDataset(split.labels, 64, with_masks=False), batch=4, rect=True)
+    assert tuple(next(iter(rect.loader()))["img"].shape[-2:]) == (96, 96)  # 64 x 64 images: ceil(2 + 0.5) strides

@@ -14,8 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint (.pt, cocoseg or reference) or model name")
     parser.add_argument("--format", default="onnx", choices=["onnx", "openvino"],
                         help="export format: onnx (a .onnx file) or openvino (a folder, model.xml + model.bin; default: onnx)")
-    parser.add_argument("--imgsz", type=int_values, action=IntList, nargs="+", default=[640],
-                        help="input size: S, or H,W (also [H,W] or H W) (default: 640)")
+    parser.add_argument("--imgsz", type=int_values, action=IntList, nargs="+", default=None,
+                        help="input size: S, or H,W (also [H,W] or H W) (default: the checkpoint's training size, else 640)")
     parser.add_argument("--batch", type=positive_int, default=1, help="batch size of a static export (default: 1)")
     add_bool(parser, "dynamic", False, "dynamic batch, height and width")
     add_bool(parser, "half", False, "float16 weights and input (onnx: needs device=cuda; openvino: float16 weights)")
@@ -25,19 +25,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cocoseg.engine.checkpoints import resolve_imgsz, resolve_weights
     from cocoseg.engine.export import export_onnx, export_openvino
     from cocoseg.errors import UsageError
 
-    if len(args.imgsz) not in (1, 2):
+    if args.imgsz is not None and len(args.imgsz) not in (1, 2):
         raise UsageError(f"imgsz: expected S or H W, got {args.imgsz}")
-    imgsz = args.imgsz[0] if len(args.imgsz) == 1 else (args.imgsz[0], args.imgsz[1])
+    model = resolve_weights(args.model)
+    imgsz = resolve_imgsz(model, args.imgsz)
     if args.format == "openvino":
-        path = export_openvino(args.model, args.output, imgsz=imgsz, batch=args.batch, dynamic=args.dynamic,
+        path = export_openvino(model, args.output, imgsz=imgsz, batch=args.batch, dynamic=args.dynamic,
                                half=args.half, opset=args.opset)
         size = sum(f.stat().st_size for f in path.iterdir())
     else:
         path = export_onnx(
-            args.model, args.output, imgsz=imgsz, batch=args.batch, dynamic=args.dynamic, half=args.half,
+            model, args.output, imgsz=imgsz, batch=args.batch, dynamic=args.dynamic, half=args.half,
             device=args.device, opset=args.opset,
         )
         size = path.stat().st_size

@@ -12,8 +12,8 @@ HELP = "predict instance masks on images or videos; save drawings, COCO results 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint (.pt, cocoseg or reference), .onnx, or model name")
     parser.add_argument("--source", required=True, nargs="+", help="image, folder, glob, .txt list or video")
-    parser.add_argument("--imgsz", type=int_values, action=IntList, nargs="+", default=[640],
-                        help="input size: S, or H,W (also [H,W] or H W) (default: 640)")
+    parser.add_argument("--imgsz", type=int_values, action=IntList, nargs="+", default=None,
+                        help="input size: S, or H,W (also [H,W] or H W) (default: the checkpoint's training size, else 640)")
     parser.add_argument("--conf", type=float, default=PREDICT_NMS.conf, help=f"score threshold (default: {PREDICT_NMS.conf})")
     parser.add_argument("--iou", type=float, default=PREDICT_NMS.iou, help=f"NMS IoU threshold (default: {PREDICT_NMS.iou})")
     parser.add_argument("--max_det", type=int, default=PREDICT_NMS.max_det,
@@ -54,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict and write what was asked (see `engine.predict_run.run_prediction`)."""
+    from cocoseg.engine.checkpoints import resolve_imgsz, resolve_weights
     from cocoseg.engine.device import set_cpu_threads
     from cocoseg.engine.predict_run import PredictOutputs, run_prediction
     from cocoseg.engine.predictor import Predictor
@@ -63,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
                              mask_format=args.mask_format, save_txt=args.save_txt, save_conf=args.save_conf,
                              save_crop=args.save_crop, line_width=args.line_width, show_labels=args.show_labels,
                              show_conf=args.show_conf, submission=args.submission, resume=args.resume, timeout=args.timeout)
+    weights = resolve_weights(args.model)
     predictor = Predictor(
-        args.model, imgsz=args.imgsz[0] if len(args.imgsz) == 1 else tuple(args.imgsz), conf=args.conf,
+        weights, imgsz=resolve_imgsz(weights, args.imgsz), conf=args.conf,
         iou=args.iou, max_det=args.max_det, device=_rank_device(args.device), half=args.half, batch=args.batch,
         retina_masks=args.retina_masks, classes=args.classes, agnostic_nms=args.agnostic_nms,
         multi_label=args.multi_label, rect=args.rect, threads=args.threads, vid_stride=args.vid_stride,

@@ -91,14 +91,15 @@ def box_candidates(boxes_before: np.ndarray, boxes_after: np.ndarray, min_wh: fl
 class LetterBox:
     """Resize keeping the aspect ratio to fit `size` x `size`, pad centred with gray 114 (`ops.letterbox`)."""
 
-    def __init__(self, size: int, scaleup: bool = True):
+    def __init__(self, size: int | tuple[int, int], scaleup: bool = True):
         self.size, self.scaleup = size, scaleup
 
     def get_params(self, rng: np.random.Generator | None, sample: Sample) -> None:
         return None
 
     def apply(self, sample: Sample, p: None = None) -> Sample:
-        image, lb = letterbox(sample.image, (self.size, self.size), scaleup=self.scaleup)
+        hw = (self.size, self.size) if isinstance(self.size, int) else self.size  # (H, W) for rectangular val batches
+        image, lb = letterbox(sample.image, hw, scaleup=self.scaleup)
         sx, sy = lb.scale_x, lb.scale_y
         m = np.array([[sx, 0, lb.pad_x], [0, sy, lb.pad_y], [0, 0, 1]], np.float64)
         ratio = (sample.ratio[0] * sx, sample.ratio[1] * sy)

@@ -44,6 +44,7 @@ class RunConfig:
     fraction: float = 1.0  # fraction of the train split used
     cache_labels: bool = True
     cache_images: bool = False  # keep decoded, resized images in RAM (skipped if over half the free memory)
+    check_images: str = "warn"  # before training, decode every image: warn (skip bad ones), error, off
     patience: int = 100
     close_mosaic: int = 10
     save_period: int = -1  # also save epochN.pt every N epochs when > 0
@@ -166,6 +167,8 @@ class TrainConfig:
             raise CocosegError(f"imgsz must be a multiple of 32 (the largest stride), got {self.imgsz}")
         if self.optimizer.lower() not in {"sgd", "adamw", "adam", "auto"}:
             raise CocosegError(f"optimizer must be SGD, AdamW, Adam or auto, got {self.optimizer!r}")
+        if self.check_images not in {"warn", "error", "off"}:
+            raise CocosegError(f"check_images must be warn, error or off, got {self.check_images!r}")
         if not 0 < self.fraction <= 1:
             raise CocosegError(f"fraction must be in (0, 1], got {self.fraction}")
         for key in ("mosaic", "mixup", "copy_paste", "flipud", "fliplr"):

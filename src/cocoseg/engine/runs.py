@@ -24,6 +24,8 @@ import yaml
 
 from cocoseg.io import atomic_write
 
+STALE_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
+
 
 def new_run_dir(project: str | Path, name: str, exist_ok: bool = False) -> Path:
     """`project/name`, or the first free `project/nameN` (N = 2, 3, ...) unless `exist_ok`."""
@@ -38,12 +40,25 @@ def new_run_dir(project: str | Path, name: str, exist_ok: bool = False) -> Path:
 
 
 class RunDir:
-    """Writes a run's files; create with the folder from `new_run_dir` (or the resumed run's folder)."""
+    """Writes a run's files into the folder from `new_run_dir` (or the resumed run's folder).
+
+    Nothing is created until `create()`, called once the run has started: a run that fails while
+    loading its data leaves no empty folder behind and does not take the next free name."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.weights = self.path / "weights"
+
+    def create(self) -> list[Path]:
+        """Make the folder and its weights/ subfolder; remove the temp files a killed run left behind
+        (`atomic_write`'s `.NAME.XXXX.tmp`: only this run writes here, so any found now is stale).
+        Returns the removed files."""
         self.weights.mkdir(parents=True, exist_ok=True)
+        stale = [p for folder in (self.path, self.weights) for p in folder.iterdir()
+                 if p.is_file() and STALE_TEMP.match(p.name)]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
 
     @property
     def last(self) -> Path:
@@ -74,9 +89,10 @@ class RunDir:
         atomic_write(self.results_csv, lambda fh: fh.write(buffer.getvalue()))
 
     def truncate_results(self, last_epoch: int) -> None:
-        """Drop rows after `last_epoch` (a resumed run continues after the checkpoint's epoch)."""
+        """Drop rows after `last_epoch` (1-based, as in the CSV; a resumed run continues after the checkpoint's epoch)."""
         rows = [r for r in read_results(self.results_csv) if int(float(r["epoch"])) <= last_epoch]
         if not rows:
+            self.results_csv.unlink(missing_ok=True)
             return
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0].keys()))

@@ -17,23 +17,23 @@ import numpy as np
 import torch
 
 from cocoseg.data import SegmentationDataset, collate
+from cocoseg.data.labels import cache_dir as label_cache_dir
 from cocoseg.data.split_labels import SplitData, load_split_labels
 from cocoseg.engine import optim
-from cocoseg.engine.checkpoints import load_checkpoint, save_checkpoint
+from cocoseg.engine.checkpoints import load_model, resume_state, save_checkpoint, strip_checkpoint
 from cocoseg.engine.config import TrainConfig
 from cocoseg.engine.device import default_cpu_threads, select_device
 from cocoseg.engine.distributed import DistContext
 from cocoseg.engine.ema import ModelEMA, unwrap
 from cocoseg.engine.model_setup import build_training_model
+from cocoseg.engine.preflight import checked_split, short_run_warnings
 from cocoseg.engine.runs import RunDir, new_run_dir
+from cocoseg.engine.val_report import epoch_line, write_final_report
 from cocoseg.engine.validator import Validator, ValMetrics
 from cocoseg.errors import CocosegError
 from cocoseg.models.loss import LOSS_NAMES, SegmentationLoss
 
 LOGGER = logging.getLogger(__name__)
-
-# On resume these may differ from the interrupted run's values (they do not change the result).
-RESUME_OVERRIDABLE = ("device", "workers", "threads", "plots")
 
 
 class Trainer:
@@ -45,7 +45,7 @@ class Trainer:
         self.dist.init(self.device)
         self.resume_ckpt: dict[str, Any] | None = None
         if cfg.resume:
-            cfg, self.resume_ckpt, run_path = _resume_state(cfg)
+            cfg, self.resume_ckpt, run_path = resume_state(cfg)
         else:
             run_path = new_run_dir(cfg.project, cfg.name, cfg.exist_ok)
         if self.dist.enabled:  # every rank must write into the same folder
@@ -60,10 +60,15 @@ class Trainer:
     # ---- setup ---------------------------------------------------------------------------------
     def _setup(self) -> None:
         cfg, dist = self.cfg, self.dist
-        _set_threads(cfg.threads, dist.world_size, self.device)
+        # a resume reuses the interrupted run's thread count: CPU results depend on it
+        recorded = int((self.resume_ckpt or {}).get("threads_used") or 0)
+        self.threads_used = _set_threads(cfg.threads or recorded, dist.world_size, self.device)
         _seed_everything(cfg.seed + dist.rank, cfg.deterministic)
-        train = load_split_labels(cfg.data, "train", cache=cfg.cache_labels)
+        image_cache = label_cache_dir() if cfg.cache_labels else None
+        train = checked_split(load_split_labels(cfg.data, "train", cache=cfg.cache_labels), "train",
+                              cfg.check_images, image_cache)
         val = load_split_labels(cfg.data, "val", need_gt=True) if cfg.val else None
+        val = checked_split(val, "val", cfg.check_images, image_cache) if val is not None else None
         self.names = train.names
         if val is not None and val.gt is not None and len(val.gt.categories) != len(self.names):
             raise CocosegError(f"{cfg.data}: names lists {len(self.names)} classes but the val split has "
@@ -81,6 +86,10 @@ class Trainer:
         self.iters_per_epoch = math.ceil(len(self.sampler) / self.batch_per_rank)
         if cfg.max_iters:
             self.iters_per_epoch = min(self.iters_per_epoch, cfg.max_iters)
+        for warning in short_run_warnings(cfg.epochs, self.iters_per_epoch,
+                                          optim.warmup_iterations(cfg.warmup_epochs, self.iters_per_epoch),
+                                          cfg.warmup_epochs):
+            LOGGER.warning(warning)
         self.accumulate = optim.accumulate_steps(cfg.batch, cfg.nbs)
         choice = optim.choose_optimizer(cfg.optimizer, cfg.lr0, cfg.momentum, len(self.names),
                                         self.iters_per_epoch * cfg.epochs)
@@ -132,8 +141,10 @@ class Trainer:
         self.best_metrics = ValMetrics(**ckpt.get("best_metrics", {}))
         if "torch_rng" in ckpt:
             torch.set_rng_state(ckpt["torch_rng"])
-        if self.run is not None:
-            self.run.truncate_results(int(ckpt["epoch"]))
+        if self.run is not None:  # results.csv counts epochs from 1, the checkpoint from 0
+            self.run.truncate_results(int(ckpt["epoch"]) + 1)
+            if ckpt.get("results_row"):  # the row is part of the checkpoint: a kill between the two loses nothing
+                self.run.append_results(ckpt["results_row"])
         LOGGER.info("resuming %s from epoch %d of %d", self.run_path, self.start_epoch + 1, self.cfg.epochs)
 
     # ---- the loop ------------------------------------------------------------------------------
@@ -142,6 +153,8 @@ class Trainer:
         self._setup()
         cfg = self.cfg
         if self.run is not None:
+            for path in self.run.create():
+                LOGGER.info("removed %s (a temp file of an interrupted write)", path)
             self.run.write_args({**cfg.to_dict(), "optimizer_used": self.optim_choice.name,
                                  "lr_used": self.optim_choice.lr})
         close_at = close_mosaic_epoch(cfg.epochs, cfg.close_mosaic, cfg.mosaic)
@@ -160,6 +173,7 @@ class Trainer:
             validated = self.validator is not None and (final or (epoch + 1) % max(cfg.val_period, 1) == 0)
             if validated:
                 self.metrics = self.validate()
+                LOGGER.info(epoch_line(epoch, cfg.epochs, self.metrics))
             improved = validated and self.metrics.fitness > self.best_fitness
             if improved:
                 self.best_fitness, self.best_epoch, self.best_metrics = self.metrics.fitness, epoch, self.metrics
@@ -247,7 +261,7 @@ class Trainer:
         autocast = torch.autocast("cuda") if self.amp else None
         gather = self.dist.gather if self.dist.enabled else None
         metrics, _ = self.validator.run(self.eval_model(), self.device, self.dist.rank, self.dist.world_size,
-                                        gather=gather, autocast=autocast)
+                                        gather=gather, autocast=autocast, progress=self.dist.is_main)
         return metrics
 
     # ---- saving --------------------------------------------------------------------------------
@@ -262,9 +276,10 @@ class Trainer:
         row["fitness"] = self.metrics.fitness if validated else ""
         row.update({f"lr/pg{j}": float(g["lr"]) for j, g in enumerate(self.optimizer.param_groups)})
         row["time"] = seconds
-        self.run.append_results(row)
-        model, record = self.eval_model(), self._checkpoint_record(epoch)
+        # the checkpoint (which carries the row) first: a stop between the two leaves a resumable last.pt
+        model, record = self.eval_model(), {**self._checkpoint_record(epoch), "results_row": row}
         save_checkpoint(self.run.last, model, extra=record)
+        self.run.append_results(row)
         if improved or not self.run.best.exists():
             save_checkpoint(self.run.best, model, extra=record)
         if self.cfg.save_period > 0 and (epoch + 1) % self.cfg.save_period == 0:
@@ -284,11 +299,20 @@ class Trainer:
             "metrics": self.metrics.as_dict(),
             "train_args": self.cfg.to_dict(),
             "torch_rng": torch.get_rng_state(),
+            "threads_used": self.threads_used,
         }
 
     def _finish(self, epoch: int, seconds: float) -> dict[str, Any]:
+        if self.run is not None and self.run.best.exists():
+            strip_checkpoint(self.run.best)
+        self.dist.barrier()
         best = self.best_metrics if self.best_epoch >= 0 else self.metrics
-        result = {**best.as_dict(), "fitness": best.fitness, "best_epoch": self.best_epoch + 1,
+        if self.validator is not None and self.run_path.joinpath("weights", "best.pt").exists():
+            best = self._final_validation()
+        scores: dict[str, Any] = {**best.as_dict(), "fitness": best.fitness, "best_epoch": self.best_epoch + 1}
+        if self.validator is None:  # val=False: nothing was measured, so no number is reported
+            scores = dict.fromkeys(scores)
+        result = {**scores,
                   "epochs_completed": epoch + 1, "train_seconds": round(seconds, 1), "run_dir": str(self.run_path)}
         if self.run is not None:
             self.run.write_metrics(result)
@@ -298,6 +322,21 @@ class Trainer:
                 plot_results(self.run.results_csv, self.run.path / "results.png")
         self.dist.close()
         return result
+
+
+    def _final_validation(self) -> ValMetrics:
+        """The stripped best.pt validated as `cocoseg val` will see it (half-precision weights)."""
+        net = load_model(self.run_path / "weights" / "best.pt").to(self.device, memory_format=torch.channels_last)
+        LOGGER.info("validating best.pt (epoch %d)", self.best_epoch + 1)
+        gather = self.dist.gather if self.dist.enabled else None
+        metrics, records = self.validator.run(net, self.device, self.dist.rank, self.dist.world_size, gather=gather,
+                                              keep_results=True, progress=self.dist.is_main)
+        if gather is not None:
+            records = [r for shard in gather(records) for r in shard]
+        if self.run is not None:
+            box, mask = self.validator.evaluations
+            write_final_report(self.validator.gt, records, box, mask, self.run.path if self.cfg.plots else None)
+        return metrics
 
 
 def close_mosaic_epoch(epochs: int, close_mosaic: int, mosaic: float) -> int:
@@ -312,23 +351,6 @@ def close_mosaic_epoch(epochs: int, close_mosaic: int, mosaic: float) -> int:
     return epochs - close_mosaic
 
 
-def _resume_state(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any], Path]:
-    """The interrupted run's config (a few keys overridable), its last checkpoint and its folder."""
-    given = Path(cfg.model)
-    last = given if given.suffix == ".pt" and given.is_file() else Path(cfg.project) / cfg.name / "weights" / "last.pt"
-    if not last.is_file():
-        raise CocosegError(f"resume: no checkpoint at {last} (pass model=path/to/last.pt)")
-    ckpt = load_checkpoint(last)
-    stored = dict(ckpt["train_args"])
-    if int(ckpt["epoch"]) + 1 >= int(stored["epochs"]):
-        raise CocosegError(f"resume: {last} already finished all {stored['epochs']} epochs; nothing to resume")
-    for key in RESUME_OVERRIDABLE:
-        stored[key] = getattr(cfg, key)
-    stored["resume"] = True
-    resumed = TrainConfig.from_overrides(stored).replace(model=str(last))
-    return resumed, ckpt, last.parent.parent
-
-
 def _device_for(requested: str, dist: DistContext) -> torch.device:
     device = select_device(requested)
     if dist.enabled and device.type == "cuda":
@@ -336,14 +358,15 @@ def _device_for(requested: str, dist: DistContext) -> torch.device:
     return device
 
 
-def _set_threads(threads: int, world: int, device: torch.device) -> None:
+def _set_threads(threads: int, world: int, device: torch.device) -> int:
     if device.type != "cpu":
-        return
+        return 0
     # threads=0: the cores other processes leave idle (an oversubscribed 2-thread run is several times
     # slower than a 1-thread one), shared among the ranks of this machine
     n = threads if threads > 0 else max(default_cpu_threads() // world, 1)
     torch.set_num_threads(n)
     LOGGER.info("CPU threads: %d", n)
+    return n
 
 
 def _seed_everything(seed: int, deterministic: bool) -> None:

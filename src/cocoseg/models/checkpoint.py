@@ -12,6 +12,7 @@ reference import. It lives in `models` (not `engine`) because `load_model` reads
 """
 from __future__ import annotations
 
+import hashlib
 import pickle
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -26,7 +27,7 @@ from cocoseg.io import atomic_write
 
 CHECKPOINT_FORMAT = "cocoseg-checkpoint"
 CHECKPOINT_VERSION = 1
-RESERVED_KEYS = frozenset({"format", "format_version", "cocoseg_version"})
+RESERVED_KEYS = frozenset({"format", "format_version", "cocoseg_version", "tensor_digest"})
 
 PathLike = Union[str, Path]
 
@@ -60,6 +61,7 @@ def write_checkpoint_file(path: PathLike, record: Mapping[str, Any], where: str 
     check_plain({k: v for k, v in record.items() if k != "model"}, where)
     ckpt = {"format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION, "cocoseg_version": __version__,
             **record}
+    ckpt["tensor_digest"] = tensor_digest(ckpt)
     return atomic_write(path, lambda fh: torch.save(ckpt, fh), mode="wb")
 
 
@@ -78,4 +80,30 @@ def read_checkpoint_file(path: PathLike) -> dict[str, Any] | None:
         return None
     if ckpt.get("format_version", 0) > CHECKPOINT_VERSION:
         raise CocosegError(f"{path}: checkpoint format {ckpt['format_version']} is newer than this cocoseg reads")
+    want = ckpt.pop("tensor_digest", None)  # absent in checkpoints written before digests
+    if want is not None and want != tensor_digest(ckpt):
+        raise CocosegError(f"{path}: checkpoint is corrupted (its tensors do not match the digest written with "
+                           "them); use another copy, e.g. best.pt or an epochN.pt")
     return ckpt
+
+
+def tensor_digest(record: Any) -> str:
+    """sha256 over every tensor of `record` (key path, dtype, shape and bytes, in key order): what
+    `read_checkpoint_file` checks, so flipped or zeroed bytes are caught rather than loaded."""
+    h = hashlib.sha256()
+    _digest_into(h, record, "")
+    return "sha256:" + h.hexdigest()
+
+
+def _digest_into(h: Any, value: Any, where: str) -> None:
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous().reshape(-1)
+        h.update(f"{where}|{t.dtype}|{tuple(value.shape)}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(value, Mapping):
+        for key in sorted(value, key=repr):
+            if where or key != "tensor_digest":
+                _digest_into(h, value[key], f"{where}/{key!r}")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _digest_into(h, item, f"{where}[{i}]")
