@@ -136,6 +136,7 @@ def _check_images(images: list, file: str, out: list[Problem]) -> dict[int, tupl
         if screen and type(im) is dict:
             iid, w, h, name = im.get("id"), im.get("width"), im.get("height"), im.get("file_name")
             if (type(iid) is int and type(w) is int and type(h) is int and type(name) is str and name
+                    and name[0] not in "/\\" and ".." not in name and name[1:2] != ":" and "\0" not in name
                     and 0 < w <= MAX_SIDE and 0 < h <= MAX_SIDE and -MAX_ID <= iid <= MAX_ID and iid not in sizes):
                 sizes[iid] = (w, h)
                 names.append(name)

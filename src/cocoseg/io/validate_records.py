@@ -10,6 +10,7 @@ import math
 import reprlib
 from typing import Any, Callable
 
+from cocoseg.io.paths import file_name_problem
 from cocoseg.masks.rle import decode_rle_string
 
 Add = Callable[..., None]  # add(field, message, severity="error")
@@ -134,6 +135,8 @@ def image_problems(image: dict, add: Add) -> tuple[int, int] | None:
         add("file_name", "is missing; training, conversion and drawing need it to find the image", "warning")
     elif type(name) is not str or not name:
         add("file_name", f"must be a non-empty string, got {kind(name)}")
+    elif (unsafe := file_name_problem(name)) is not None:
+        add("file_name", f"{show(name)} {unsafe} (convert refuses it)", "warning")
     return (sides[0], sides[1]) if len(sides) == 2 else None
 
 
