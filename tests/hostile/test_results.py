@@ -75,7 +75,7 @@ def test_polygon_of_four_coordinates(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("coord", [1e9, 1e8, -1e9])
 def test_huge_polygon_coordinates_refused_before_rasterizing(tmp_path: Path, coord) -> None:
-    with pytest.raises(DataError, match="result 1: segmentation part 0 has a coordinate of"):
+    with pytest.raises(DataError, match="result 1: segmentation part 0 has the coordinate"):
         results_mod.load_results(_write(tmp_path, [[coord, 1, 5, 1, 5, 5]]), SIZES)
 
 
@@ -88,3 +88,19 @@ def test_records_path_checks_rles_too() -> None:
     recs = [{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [10, 10], "counts": "0a1"}}]
     with pytest.raises(DataError, match="result 0: segmentation.counts"):
         results_mod.results_from_records(recs, SIZES)
+
+
+def test_validate_flags_huge_gt_coordinates(tmp_path: Path, tiny_coco) -> None:
+    from cocoseg.io import validate_file
+
+    problems = validate_file(tiny_coco(tmp_path, segmentation=[[1e9, 10, 30, 10, 30, 30]]))
+    assert any(p.field == "segmentation[0]" and "1e+09" in p.message and p.severity == "error" for p in problems)
+
+
+def test_segm_eval_refuses_huge_gt_coordinates(tmp_path: Path, tiny_coco) -> None:
+    from cocoseg.eval import evaluate
+
+    gt = tiny_coco(tmp_path, segmentation=[[1e9, 1, 8, 1, 8, 8]])
+    res = [{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": _good()}]
+    with pytest.raises(DataError, match=r"id 1\)?: segmentation\[0\] has the coordinate 1e\+09"):
+        evaluate(str(gt), res, iou_type="segm")

@@ -10,10 +10,8 @@ import numpy as np
 from cocoseg.errors import DataError, Problem
 from cocoseg.io.validate_records import rle_problems
 from cocoseg.masks.packed_rle import PackedRles, rle_totals
+from cocoseg.masks.polygons import far_coordinate, far_message
 
-# polygon results may reach this far outside their image (in image sides) before they are refused;
-# pycocotools clips the raster to the image anyway, so a far-out vertex only costs memory
-POLYGON_TOLERANCE = 1.0
 _MAX_PROBLEMS = 50
 
 
@@ -80,13 +78,9 @@ def polygon_problem(polygons: Any, height: int, width: int) -> str | None:
             return f"part {k} must hold numbers only"
         if arr.ndim != 1 or not np.isfinite(arr).all():
             return f"part {k} must hold finite numbers"
-        lo_x, hi_x = -POLYGON_TOLERANCE * width, (1 + POLYGON_TOLERANCE) * width
-        lo_y, hi_y = -POLYGON_TOLERANCE * height, (1 + POLYGON_TOLERANCE) * height
-        xs, ys = arr[0::2], arr[1::2]
-        if xs.min() < lo_x or xs.max() > hi_x or ys.min() < lo_y or ys.max() > hi_y:
-            big = max(abs(float(xs.min())), abs(float(xs.max())), abs(float(ys.min())), abs(float(ys.max())))
-            return (f"part {k} has a coordinate of {big:g}, more than one image side outside the "
-                    f"{width}x{height} image (allowed: {POLYGON_TOLERANCE:g} side)")
+        far = far_coordinate(arr, width, height)
+        if far is not None:
+            return f"part {k} {far_message(far, width, height)}"
     return None
 
 
