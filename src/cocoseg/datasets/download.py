@@ -382,7 +382,10 @@ def ensure_dataset(cfg: DataConfig, on_item: Callable[[DownloadItem, int, int], 
         args = dict(cfg.synth)
         if isinstance(args.get("size"), list):
             args["size"] = tuple(args["size"])
-        generate(cfg.root, **args)
+        try:
+            generate(cfg.root, **args)
+        except TypeError as exc:  # an unknown or misspelt key under synth:
+            raise DataError(f"{cfg.yaml_file or 'dataset'}: synth: {exc}".replace("generate() ", "")) from None
     elif cfg.download:
         download_dataset(cfg, on_item=on_item or _log_item, on_bytes=on_bytes)
     else:
