@@ -17,7 +17,7 @@ from cocoseg.errors import CocosegError
 CORPUS = Path(__file__).parent / "corpus"
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                       HealthCheck.function_scoped_fixture])
-BOUND_S = 2.0
+BOUND_S = 10.0  # generous: the shared CI machine is loaded; a hang or a bomb takes far longer
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.floats(allow_nan=True) | st.text(max_size=8),
