@@ -7,6 +7,7 @@ static PyMethodDef methods[] = {
     {"accumulate_sorted", native_accumulate_sorted, METH_VARARGS, "Precision/recall of a range of categories."},
     {"match_codes", native_match_codes, METH_VARARGS, "TP/FP/ignored codes in accumulation order."},
     {"areas_boxes", native_areas_boxes, METH_VARARGS, "Areas and boxes of packed RLEs."},
+    {"rle_totals", native_rle_totals, METH_VARARGS, "Sum of the decoded runs of each packed RLE."},
     {"gather", native_gather, METH_VARARGS, "Copy the counts of packed RLE rows."},
     {"segm_iou_cells", native_segm_iou_cells, METH_VARARGS, "Mask IoU of a range of cells."},
     {"scan_results", native_scan_results, METH_VARARGS, "Scan a COCO results JSON into columns."},

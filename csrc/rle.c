@@ -75,6 +75,30 @@ PyObject *native_areas_boxes(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* rle_totals(chars, offsets, totals): the sum of each RLE's decoded runs (a check: it must be h*w) */
+PyObject *native_rle_totals(PyObject *self, PyObject *args) {
+    Py_buffer b[3];
+    if (!PyArg_ParseTuple(args, "y*y*w*", &b[0], &b[1], &b[2])) return NULL;
+    const uint8_t *chars = b[0].buf;
+    const int64_t *off = b[1].buf;
+    int64_t *totals = b[2].buf;
+    Py_ssize_t n = b[2].len / sizeof(int64_t);
+    int64_t longest = 1;
+    for (Py_ssize_t i = 0; i < n; i++) longest = off[i + 1] - off[i] + 1 > longest ? off[i + 1] - off[i] + 1 : longest;
+    uint32_t *cnts = malloc(sizeof(uint32_t) * longest);
+    if (!cnts) { RELEASE(b, 3); return PyErr_NoMemory(); }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t m = decode_into(chars, off[i], off[i + 1], cnts), t = 0;
+        for (int64_t j = 0; j < m; j++) t += cnts[j];
+        totals[i] = t;
+    }
+    Py_END_ALLOW_THREADS
+    free(cnts);
+    RELEASE(b, 3);
+    Py_RETURN_NONE;
+}
+
 /* gather(chars, offsets, rows, out_offsets, out_chars): out_offsets filled by the caller */
 PyObject *native_gather(PyObject *self, PyObject *args) {
     Py_buffer b[5];

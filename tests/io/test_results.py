@@ -103,7 +103,7 @@ def test_load_res_rules() -> None:
     ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}, {"image_id": 1, "category_id": 1, "score": 1}],
      "result 1: bbox missing"),
     ([{"image_id": "a", "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}], "result 0: image_id must be an integer"),
-    ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": None}], "result 0: score must be a number"),
+    ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": None}], "result 0: score must be a finite number"),
     ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}], "result 0: score missing"),
     ([{"image_id": 1, "category_id": 1, "score": 1}], "result 0: has no bbox, segmentation or keypoints"),
     ([{"image_id": 1, "category_id": 1, "segmentation": {"size": [2, 2]}, "score": 1}], "result 0: segmentation"),

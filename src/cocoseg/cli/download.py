@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from cocoseg.datasets.dataset_yaml import DATASETS_ENV, load_data_yaml
-    from cocoseg.datasets.download import download_dataset, ensure_dataset
+    from cocoseg.datasets.download import describe_size, download_dataset, ensure_dataset
 
     if args.dir:
         os.environ[DATASETS_ENV] = os.path.abspath(args.dir)
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     def on_item(item, k, n):
         if bar[0] is not None:
             bar[0].close()
-        print(f"[{k + 1}/{n}] {item.url}", flush=True)
+        print(f"[{k + 1}/{n}] {item.url} ({describe_size(item.size)})", flush=True)
         bar[0] = tqdm(total=item.size, unit="B", unit_scale=True, unit_divisor=1024, dynamic_ncols=True)
 
     def on_bytes(done, total):

@@ -7,6 +7,7 @@ from cocoseg.convert.output import place_image, start_writing, yaml_split_keys
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
 from cocoseg.datasets.dataset_yaml import write_data_yaml
 from cocoseg.io import CategoryMap, CocoDataset
+from cocoseg.io.paths import inside
 
 
 def write_coco(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Path, image_mode: str = "link",
@@ -20,7 +21,9 @@ def write_coco(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Pa
         if image_mode != "none" and root is not None:
             folder = out / "images" / name
             for image in progress(ds.images, len(ds.images), f"images {name}"):
-                place_image(root / image["file_name"], folder / image["file_name"], image_mode, report)
+                record = f"image id {image['id']}"
+                place_image(inside(root, image["file_name"], record, False), inside(out, f"images/{name}/{image['file_name']}", record),
+                            image_mode, report)
         ann_path = out / "annotations" / f"instances_{name}.json"
         ds.save(ann_path)
         report.outputs.append(str(ann_path))

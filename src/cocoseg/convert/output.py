@@ -11,6 +11,7 @@ from cocoseg.convert.report import ConvertReport
 from cocoseg.datasets.dataset_yaml import SPLIT_KEYS
 from cocoseg.errors import DataError
 from cocoseg.io import CocoDataset
+from cocoseg.io.paths import file_name_problem
 
 IMAGE_MODES = ("link", "copy", "none")
 MISSING_IMAGE = "image file missing: annotations written, image not placed"
@@ -91,4 +92,10 @@ def start_writing(splits: dict[str, tuple[CocoDataset, Path | None]], report: Co
     """What every writer starts with: the report it fills (a new one unless given) and the shared categories."""
     report = report if report is not None else ConvertReport()
     report.output_format = output_format
+    for name, (ds, _) in splits.items():  # refuse unsafe names before anything is written
+        for image in ds.images:
+            problem = file_name_problem(image.get("file_name")) if isinstance(image.get("file_name"), str) else None
+            if problem is not None:
+                raise DataError(f"split '{name}': image id {image.get('id')}: file_name "
+                                f"{image['file_name']!r} {problem}")
     return report, shared_categories(splits)

@@ -158,14 +158,13 @@ def _object(obj: ET.Element, image: dict, id_of_name: dict[str, int], xml: Path,
     if name not in id_of_name:
         problems.append(Problem(str(xml), f"object '{name}'", "name", "is not one of the dataset's classes"))
         return None
-    try:
-        x1, y1, x2, y2 = (float(obj.findtext(f"bndbox/{k}") or "nan") for k in ("xmin", "ymin", "xmax", "ymax"))
-    except ValueError:
-        x1 = float("nan")
+    x1, y1, x2, y2 = (_float(obj.findtext(f"bndbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax"))
     if not np.isfinite([x1, y1, x2, y2]).all() or x2 < x1 or y2 < y1:
-        problems.append(Problem(str(xml), f"object '{name}'", "bndbox", "needs numbers with xmin <= xmax, ymin <= ymax"))
+        shown = ", ".join(f"{k}={obj.findtext(f'bndbox/{k}')!r}" for k in ("xmin", "ymin", "xmax", "ymax"))
+        problems.append(Problem(str(xml), f"object '{name}'", "bndbox",
+                                f"needs numbers with xmin <= xmax, ymin <= ymax, got {shown}"))
         return None
-    difficult = int(float(obj.findtext("difficult") or 0)) == 1
+    difficult = _float(obj.findtext("difficult") or "0") == 1
     report.change(DIFFICULT, int(difficult))
     ann = {"image_id": image["id"], "category_id": id_of_name[name], "iscrowd": int(difficult),
            "bbox": [x1 - 1, y1 - 1, x2 - x1 + 1, y2 - y1 + 1]}
@@ -173,6 +172,14 @@ def _object(obj: ET.Element, image: dict, id_of_name: dict[str, int], xml: Path,
         if obj.findtext(key) is not None:
             ann[key] = obj.findtext(key).strip()
     return ann
+
+
+def _float(text: str | None) -> float:
+    """A VOC number, NaN when it is missing or not a number (the caller names the field)."""
+    try:
+        return float(text) if text is not None else float("nan")
+    except ValueError:
+        return float("nan")
 
 
 def _mask(ann: dict, instance: np.ndarray | None, index: int, image: dict, report: ConvertReport) -> None:

@@ -13,6 +13,7 @@ from cocoseg.convert.voc_png import encode_indexed_png
 from cocoseg.convert.voc_read import SIDECAR, voc_box
 from cocoseg.errors import DataError
 from cocoseg.io import CategoryMap, CocoDataset, atomic_write, write_json
+from cocoseg.io.paths import inside
 
 ROUNDED = "box rounded outward to whole pixels (VOC boxes are integer pixel indices)"
 OVERLAP = "object partly covered by a smaller overlapping one in the PNGs (one index per pixel)"
@@ -36,12 +37,13 @@ def write_voc(splits: dict[str, tuple[CocoDataset, Path | None]], out: str | Pat
             side["images"][stem] = image
             file_name = stem + Path(image["file_name"]).suffix
             if root is not None:
-                place_image(root / image["file_name"], out / "JPEGImages" / file_name, image_mode, report)
+                src = inside(root, image["file_name"], f"image id {image['id']}", False)
+                place_image(src, inside(out, f"JPEGImages/{file_name}", f"image id {image['id']}"), image_mode, report)
             anns = ds.anns_for_image(image["id"])
             side["objects"][stem] = [{k: v for k, v in a.items() if k not in ("segmentation", "image_id", "category_id")}
                                      for a in anns]
             has_masks = any(a.get("segmentation") for a in anns)
-            _write_xml(out / "Annotations" / f"{stem}.xml", file_name, image, anns, cmap, has_masks, report)
+            _write_xml(inside(out, f"Annotations/{stem}.xml", f"image id {image['id']}"), file_name, image, anns, cmap, has_masks, report)
             if has_masks:
                 _write_pngs(out, stem, image, anns, cmap, report)
                 seg.append(stem)

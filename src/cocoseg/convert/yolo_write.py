@@ -14,6 +14,7 @@ from cocoseg.convert.yolo_sidecar import LINE_FIELDS, new_sidecar, sidecar_path,
 from cocoseg.datasets.dataset_yaml import write_data_yaml
 from cocoseg.errors import DataError
 from cocoseg.io import CategoryMap, CocoDataset, atomic_write
+from cocoseg.io.paths import inside
 from cocoseg.masks.polygons import clip_polygon
 
 CROWD_SIDECAR = "crowd annotations kept in the sidecar (YOLO has no crowd flag)"
@@ -79,9 +80,11 @@ def _write_split(name: str, ds: CocoDataset, image_root: Path | None, out: Path,
         crowd_lines = True
         report.note(ALL_CROWD.format(name))
     for image in progress(ds.images, len(ds.images), f"writing {name}"):
-        rel = Path(image["file_name"])
+        record = f"image id {image['id']}"
+        label_path = inside(out, f"labels/{name}/{image['file_name']}", record).with_suffix(".txt")
         if image_root is not None:
-            place_image(image_root / rel, out / "images" / name / rel, opts.image_mode, report)
+            place_image(inside(image_root, image["file_name"], record, follow=False),
+                        inside(out, f"images/{name}/{image['file_name']}", record), opts.image_mode, report)
         lines, entries = [], []
         for ann in ds.anns_for_image(image["id"]):
             if ann.get("iscrowd") and not crowd_lines:
@@ -98,7 +101,7 @@ def _write_split(name: str, ds: CocoDataset, image_root: Path | None, out: Path,
                 lines.append(line)
                 entries.append([ann["id"], line_hash(line)])
         text = "".join(line + "\n" for line in lines)
-        atomic_write((label_dir / rel).with_suffix(".txt"), lambda fh, t=text: fh.write(t))
+        atomic_write(label_path, lambda fh, t=text: fh.write(t))
         side["images"].append(image)
         side["lines"][image["file_name"]] = entries
         report.written["label files"] += 1

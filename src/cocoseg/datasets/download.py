@@ -7,7 +7,9 @@ records a finished item. The library reports progress through callbacks and neve
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import shutil
 import socket
@@ -17,10 +19,16 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from http.client import HTTPException
+from http.client import HTTPException, InvalidURL
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; downloads of one item must not overlap
+    fcntl = None  # type: ignore[assignment]
 
 from cocoseg.datasets.dataset_yaml import DataConfig
 from cocoseg.errors import CocosegError, DataError
@@ -68,10 +76,45 @@ def parse_download(spec: Any, file: str = "dataset YAML") -> list[DownloadItem]:
         unknown = set(entry) - {"url", "to", "creates", "splits", "size", "md5", "sha256"}
         if unknown:
             raise DataError(f"{file}: download[{k}] has unknown keys {sorted(unknown)}")
+        where = f"{file}: download[{k}]"
+        _check_url(entry["url"], where)
         items.append(DownloadItem(entry["url"], str(entry.get("to", ".")), entry.get("creates"),
-                                  tuple(entry.get("splits") or ()), entry.get("size"), entry.get("md5"),
-                                  entry.get("sha256")))
+                                  tuple(entry.get("splits") or ()), _size(entry.get("size"), where),
+                                  _digest(entry, "md5", where), _digest(entry, "sha256", where)))
     return items
+
+
+_DIGEST_LENGTH = {"md5": 32, "sha256": 64}
+
+
+def _digest(entry: dict, key: str, where: str) -> str | None:
+    """A checksum must be a hex string of its length: YAML makes 000...0 the integer 0 and 12345 a number."""
+    value = entry.get(key)
+    if value is None:
+        return None
+    n = _DIGEST_LENGTH[key]
+    if type(value) is not str or len(value) != n or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise DataError(f"{where}: {key} must be a quoted string of {n} hex digits, got {value!r} "
+                        f"({type(value).__name__}); quote it in the YAML: {key}: \"...\"")
+    return value.lower()
+
+
+def _size(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or value < 0:
+        raise DataError(f"{where}: size must be a whole number of bytes, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _check_url(url: str, where: str, allow_file: bool = False) -> None:
+    """http(s) only from a YAML (file:// reads local files: only when given by the user); no whitespace."""
+    if any(c.isspace() for c in url):
+        raise DataError(f"{where}: URL {url!r} contains whitespace; percent-encode it (%20)")
+    schemes = ("http://", "https://", "file://") if allow_file else ("http://", "https://")
+    if not url.startswith(schemes):
+        raise DataError(f"{where}: URL {url!r} must be http:// or https:// "
+                        "(file:// URLs are accepted only when given directly, not from a dataset YAML)")
 
 
 def download_file(url: str, dest: str | Path, size: int | None = None, md5: str | None = None,
@@ -84,9 +127,31 @@ def download_file(url: str, dest: str | Path, size: int | None = None, md5: str 
     complete.
     """
     dest = Path(dest)
+    _check_url(url, "download", allow_file=True)
     if dest.exists() and _verified(dest, size, md5, sha256):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
+    with _item_lock(dest):  # a second download of this file waits, then finds it done
+        if dest.exists() and _verified(dest, size, md5, sha256):
+            return dest
+        return _fetch(url, dest, size, md5, sha256, on_bytes, retries, timeout, backoff)
+
+
+@contextlib.contextmanager
+def _item_lock(dest: Path) -> Iterator[None]:
+    lock = dest.with_name(f".{dest.name}.lock")
+    with open(lock, "a+b") as fh:
+        if fcntl is not None:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _fetch(url: str, dest: Path, size: int | None, md5: str | None, sha256: str | None,
+           on_bytes: ByteProgress | None, retries: int, timeout: float, backoff: float) -> Path:
     part = dest.with_name(dest.name + ".part")
     failures, total = 0, size
     while True:
@@ -98,6 +163,8 @@ def download_file(url: str, dest: str | Path, size: int | None = None, md5: str 
             break
         try:
             finished, total = _transfer(url, part, done, total, on_bytes, timeout)
+        except (InvalidURL, ValueError) as exc:  # a malformed URL fails the same way every time
+            raise CocosegError(f"{url}: invalid URL: {exc}") from None
         except (urllib.error.URLError, HTTPException, OSError, socket.timeout) as exc:
             if isinstance(exc, urllib.error.HTTPError) and exc.code not in (408, 429, 500, 502, 503, 504):
                 raise CocosegError(f"{url}: HTTP {exc.code} {exc.reason}") from None
@@ -172,12 +239,13 @@ def is_archive(path: Path) -> bool:
     return zipfile.is_zipfile(path) or (path.is_file() and tarfile.is_tarfile(path))
 
 
-def unpack(archive: str | Path, dest_dir: str | Path) -> list[Path]:
+def unpack(archive: str | Path, dest_dir: str | Path, under: str | None = None) -> list[Path]:
     """Unpack a zip/tar into `dest_dir` (merging with what is there); returns the top-level entries.
 
     Entries are extracted into a temporary folder beside the destination, then moved into place,
     so an interrupted unpack leaves no half-written file in `dest_dir`. Members that would land
-    outside `dest_dir` (absolute paths, '..') are refused.
+    outside `dest_dir` (absolute paths, '..') are refused, and so are members outside the top folder
+    `under` when one is given.
     """
     archive, dest_dir = Path(archive), Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -185,7 +253,7 @@ def unpack(archive: str | Path, dest_dir: str | Path) -> list[Path]:
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".unpack-{archive.name}-", dir=dest_dir))
     try:
-        _extract(archive, tmp)
+        _extract(archive, tmp, under)
         tops = sorted(tmp.iterdir())
         for entry in tops:
             _move_merge(entry, dest_dir / entry.name)
@@ -194,27 +262,32 @@ def unpack(archive: str | Path, dest_dir: str | Path) -> list[Path]:
     return [dest_dir / e.name for e in tops]
 
 
-def _extract(archive: Path, into: Path) -> None:
+def _extract(archive: Path, into: Path, under: str | None = None) -> None:
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             for name in zf.namelist():
-                _check_member(name, archive)
+                _check_member(name, archive, under)
             zf.extractall(into)
         return
     with tarfile.open(archive) as tf:
         members = tf.getmembers()
         for m in members:
-            _check_member(m.name, archive)
+            _check_member(m.name, archive, under)
+            if m.isdev() or m.isfifo():
+                raise DataError(f"{archive}: refusing special-file member {m.name} (device or pipe)")
             if m.issym() or m.islnk():
                 raise DataError(f"{archive}: refusing link member {m.name}")
         extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         tf.extractall(into, members=members, **extra)
 
 
-def _check_member(name: str, archive: Path) -> None:
+def _check_member(name: str, archive: Path, under: str | None = None) -> None:
     p = PurePosixPath(name.replace("\\", "/"))
     if p.is_absolute() or ".." in p.parts:
         raise DataError(f"{archive}: refusing member {name!r} (outside the destination)")
+    if under is not None and (not p.parts or p.parts[0] != under):
+        raise DataError(f"{archive}: refusing member {name!r}: this archive unpacks beside the dataset root, "
+                        f"so every member must lie under {under}/")
 
 
 def _move_merge(src: Path, dst: Path) -> None:
@@ -225,6 +298,34 @@ def _move_merge(src: Path, dst: Path) -> None:
     if dst.is_dir() and not dst.is_symlink():
         shutil.rmtree(dst)
     os.replace(src, dst)
+
+
+def _target(cfg: DataConfig, item: DownloadItem) -> tuple[Path, str | None]:
+    """Where `item` unpacks: inside the dataset root, or its parent with every member under the root's name."""
+    root = Path(cfg.root).resolve()
+    dest = (root / item.to).resolve()
+    if dest == root or root in dest.parents:
+        return dest, None
+    if dest == root.parent:  # Ultralytics zips hold the dataset's own top folder
+        return dest, root.name
+    raise DataError(f"{cfg.yaml_file or 'dataset'}: download 'to: {item.to}' of {item.url} lies outside the "
+                    f"dataset root {root}; targets must stay inside it")
+
+
+def describe_size(size: int | None) -> str:
+    """'1.2 GB' for a listed size, or that the size is not listed."""
+    if size is None:
+        return "size not listed"
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return ""
+
+
+def _log_item(item: DownloadItem, k: int, n: int) -> None:
+    """What an automatic download says before it starts (the CLI configures where it goes)."""
+    logging.getLogger("cocoseg").warning("downloading [%d/%d] %s (%s)", k + 1, n, item.url, describe_size(item.size))
 
 
 def _marker(root: Path, item: DownloadItem) -> Path:
@@ -256,11 +357,11 @@ def download_dataset(cfg: DataConfig, splits: list[str] | None = None, keep_arch
     for k, item in enumerate(todo):
         if on_item:
             on_item(item, k, len(todo))
-        dest_dir = (cfg.root / item.to).resolve()
+        dest_dir, under = _target(cfg, item)
         path = download_file(item.url, dest_dir / item.filename, item.size, item.md5, item.sha256,
                              on_bytes=on_bytes, retries=retries)
         if is_archive(path):
-            unpack(path, dest_dir)
+            unpack(path, dest_dir, under)
             if not keep_archives:
                 path.unlink()
         marker = _marker(cfg.root, item)
@@ -281,9 +382,12 @@ def ensure_dataset(cfg: DataConfig, on_item: Callable[[DownloadItem, int, int], 
         args = dict(cfg.synth)
         if isinstance(args.get("size"), list):
             args["size"] = tuple(args["size"])
-        generate(cfg.root, **args)
+        try:
+            generate(cfg.root, **args)
+        except TypeError as exc:  # an unknown or misspelt key under synth:
+            raise DataError(f"{cfg.yaml_file or 'dataset'}: synth: {exc}".replace("generate() ", "")) from None
     elif cfg.download:
-        download_dataset(cfg, on_item=on_item, on_bytes=on_bytes)
+        download_dataset(cfg, on_item=on_item or _log_item, on_bytes=on_bytes)
     else:
         shown = ", ".join(str(p) for p in missing[:3])
         raise DataError(f"{cfg.yaml_file or 'dataset'}: missing {shown}; no 'download' or 'synth' entry to obtain it")

@@ -20,6 +20,7 @@ from cocoseg.eval.summary import mean_valid, per_class_rows, summary_items
 from cocoseg.io.dataset import CocoDataset
 from cocoseg.io.results import DetectionResults, ResultsSource, empty_results, load_results
 from cocoseg.masks.packed_rle import PackedRles, concat_packed, segmentations_to_rles
+from cocoseg.masks.polygons import far_coordinate, far_message
 
 _FLUSH_IMAGES = 256  # images buffered by add() before they are matched in one batch
 
@@ -176,7 +177,7 @@ class Evaluator:
                 raise CocosegError(f"image {image_id} has no height/width: segm evaluation needs them")
             h, w = self.image_sizes[image_id]
             rows = table.ann_index[table.image_starts[img]:table.image_starts[img + 1]].tolist()
-            rles.extend(segmentations_to_rles([_segmentation(anns[i], self.gt.source) for i in rows], h, w))
+            rles.extend(segmentations_to_rles([_segmentation(anns[i], self.gt.source, h, w) for i in rows], h, w))
         return PackedRles.from_rles(rles)
 
     def _note_dropped(self, res: DetectionResults) -> None:
@@ -187,13 +188,20 @@ class Evaluator:
                               f"(e.g. category_id {int(res.category_ids[unknown][0])})")
 
 
-def _segmentation(ann: dict, file: str) -> object:
-    """The annotation's segmentation; one clear error when a GT for segm evaluation has none."""
+def _segmentation(ann: dict, file: str, h: int, w: int) -> object:
+    """The annotation's segmentation; one clear error when a GT for segm evaluation has none, or a polygon
+    reaching far outside its image (pycocotools would rasterize that whole range)."""
     if "segmentation" not in ann:
         raise DataError([Problem(file, f"annotation id {ann.get('id')}", "segmentation",
                                  "is missing: segm evaluation needs a mask for every GT annotation "
                                  "(evaluate this file with iou_type='bbox')")])
-    return ann["segmentation"]
+    segm = ann["segmentation"]
+    for k, part in enumerate(segm if isinstance(segm, list) else ()):
+        far = far_coordinate(part, w, h) if isinstance(part, list) and len(part) > 4 else None
+        if far is not None:
+            raise DataError([Problem(file, f"annotation id {ann.get('id')}", f"segmentation[{k}]",
+                                     far_message(far, w, h))])
+    return segm
 
 
 def _concat(parts: list[DetectionResults]) -> DetectionResults:

@@ -39,6 +39,9 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+MAX_GZIP_CHARS = 16 << 30  # a .json.gz decompressing beyond this is refused (a gzip bomb guard)
+
+
 def read_json(path: PathLike) -> Any:
     """Parse a JSON (or .json.gz) file; DataError names the file, line and column of a syntax error."""
     path = Path(path)
@@ -52,15 +55,22 @@ def read_json(path: PathLike) -> Any:
         return fast
     try:
         # Read straight into one str, as json.load does: no bytes copy of the file beside it.
-        opener = gzip.open if _is_gzip(path) else open
+        packed = _is_gzip(path)
+        opener = gzip.open if packed else open
         with opener(path, "rt", encoding="utf-8-sig") as fh:  # type: ignore[operator]
-            text = fh.read()
+            text = fh.read(MAX_GZIP_CHARS + 1) if packed else fh.read()
+        if packed and len(text) > MAX_GZIP_CHARS:
+            raise DataError(f"{name}: decompresses to more than {MAX_GZIP_CHARS:,} characters (the limit, "
+                            "cocoseg.io.jsonio.MAX_GZIP_CHARS); a gzip bomb? Decompress it by hand if it is real")
     except UnicodeDecodeError as exc:
         raise DataError(f"{name}: not UTF-8 text (byte {exc.start}); expected a JSON file") from None
     except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a corrupt gzip stream
         raise DataError(f"{name}: cannot read: {exc}") from None
     if not text.strip():
-        raise DataError(f"{name}: the file is empty")
+        raise DataError(f"{name}: the file is empty" if not text else f"{name}: the file holds only whitespace")
+    if "\x00" in text[:64]:
+        raise DataError(f"{name}: holds NUL characters: it looks like UTF-16 (or UTF-32) text without a byte-order "
+                        "mark; save it as UTF-8")
     try:
         with _gc_paused():
             return json.loads(text)

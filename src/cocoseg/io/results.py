@@ -14,7 +14,6 @@ field instead of a KeyError.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from cocoseg import masks
 from cocoseg.errors import DataError, Problem
+from cocoseg.io import results_checks as checks
 from cocoseg.io.jsonio import PathLike, read_json
 from cocoseg.io.results_json import ScannedColumns, scan_columns, scan_results_file
 from cocoseg.io.scan_flags import ScanFlag
@@ -141,6 +141,7 @@ def complete_results(kind: str, image_ids: np.ndarray, category_ids: np.ndarray,
     if kind == "bbox":
         areas = boxes[:, 2] * boxes[:, 3]
     elif kind == "segm":
+        checks.check_packed_rles(segmentations, file)
         areas, mask_boxes = areas_boxes(segmentations.chars, segmentations.offsets, segmentations.sizes)
         boxes = mask_boxes if boxes is None else np.where(has_box[:, None], boxes, mask_boxes)
     else:
@@ -178,10 +179,12 @@ def load_results(source: ResultsSource, image_sizes: dict[int, tuple[int, int]] 
     path = Path(source)
     name = file or path.name
     cols = scan_results_file(path)
-    fast = complete_scanned(cols, name) if cols is not None else None
-    if fast is not None:
-        return fast
-    return results_from_records(read_json(path), image_sizes, file=name)
+    res = complete_scanned(cols, name) if cols is not None else None
+    if res is None:
+        res = results_from_records(read_json(path), image_sizes, file=name)
+    if image_sizes is not None and res.kind == "segm":
+        checks.check_rle_sizes(res.segmentations, res.image_ids, image_sizes, name)
+    return res
 
 
 def scan_results_bytes(raw: bytes, name: str = "<bytes>") -> DetectionResults | None:
@@ -287,9 +290,9 @@ def _integer(rec: dict, key: str, i: int, file: str, problems: list[Problem]) ->
 
 def _score(rec: dict, i: int, file: str, problems: list[Problem]) -> float:
     value = rec.get("score")
-    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and not math.isnan(value):
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and checks.finite_score(value):
         return float(value)
-    problems.append(Problem(file, f"result {i}", "score", "missing" if "score" not in rec else f"must be a number, got {value!r}"))
+    problems.append(Problem(file, f"result {i}", "score", "missing" if "score" not in rec else f"must be a finite number, got {value!r}"))
     return 0.0
 
 
@@ -361,6 +364,9 @@ def _as_rle(segm: Any, image_id: int, sizes: dict[int, tuple[int, int]] | None) 
         if sizes is None or image_id not in sizes:
             raise ValueError("polygon results need the image size: pass the GT (or image_sizes)")
         h, w = sizes[image_id]
+        problem = checks.polygon_problem(segm, h, w)
+        if problem is not None:
+            raise ValueError(problem)
         return masks.segmentation_to_rle(segm, h, w)
     raise ValueError("must be an RLE {'size', 'counts'} or a list of polygons")
 
@@ -387,6 +393,7 @@ def _keypoint_columns(records: list, image_ids: np.ndarray, sizes: Any, file: st
 
 
 def _checked(res: DetectionResults) -> DetectionResults:
+    checks.check_scores(res.scores, res.source)
     if not np.all(np.isfinite(res.boxes_xywh)):
         i = int(np.flatnonzero(~np.isfinite(res.boxes_xywh).all(1))[0])
         raise DataError([Problem(res.source, f"result {i}", "bbox", "must hold finite numbers")])

@@ -26,6 +26,7 @@ from cocoseg.io.validate_records import (
     kind,
     show,
 )
+from cocoseg.masks.polygons import POLYGON_TOLERANCE
 
 __all__ = ["check_coco", "read_and_validate", "validate_coco", "validate_file"]
 
@@ -139,6 +140,7 @@ def _check_images(images: list, file: str, out: list[Problem]) -> dict[int, tupl
         if screen and type(im) is dict:
             iid, w, h, name = im.get("id"), im.get("width"), im.get("height"), im.get("file_name")
             if (type(iid) is int and type(w) is int and type(h) is int and type(name) is str and name
+                    and name[0] not in "/\\" and ".." not in name and name[1:2] != ":" and "\0" not in name
                     and 0 < w <= MAX_SIDE and 0 < h <= MAX_SIDE and -MAX_ID <= iid <= MAX_ID and iid not in sizes):
                 sizes[iid] = (w, h)
                 names.append(name)
@@ -253,7 +255,7 @@ def _check_annotations(anns: list, sizes: dict | None, counts: dict | None, file
                 continue
             segmentation = a.get("segmentation")
             if type(segmentation) is list:
-                if not _polygons_pass(segmentation):
+                if not _polygons_pass(segmentation, min(width, height)):
                     recheck(i)
                     continue
             elif segmentation is not None or "segmentation" in a:
@@ -280,12 +282,16 @@ def _numbers_pass(values: list) -> bool:
     return total - total == 0  # NaN or infinity anywhere makes this NaN
 
 
-def _polygons_pass(segmentation: list) -> bool:
-    """A non-empty list of polygons, each an even number >= 6 of finite numbers."""
+def _polygons_pass(segmentation: list, side: int) -> bool:
+    """A non-empty list of polygons, each an even number >= 6 of finite numbers, all within the extent
+    (POLYGON_TOLERANCE) of the image's shorter `side`; anything else gets the detailed checks."""
     if not segmentation:
         return False
+    lo, hi = -POLYGON_TOLERANCE * side, (1 + POLYGON_TOLERANCE) * side
     for polygon in segmentation:
         if type(polygon) is not list or len(polygon) < 6 or len(polygon) & 1 or not _numbers_pass(polygon):
+            return False
+        if min(polygon) < lo or max(polygon) > hi:
             return False
     return True
 

@@ -10,6 +10,8 @@ import math
 import reprlib
 from typing import Any, Callable
 
+from cocoseg.io.paths import file_name_problem
+from cocoseg.masks.polygons import far_coordinate, far_message
 from cocoseg.masks.rle import decode_rle_string
 
 Add = Callable[..., None]  # add(field, message, severity="error")
@@ -134,6 +136,8 @@ def image_problems(image: dict, add: Add) -> tuple[int, int] | None:
         add("file_name", "is missing; training, conversion and drawing need it to find the image", "warning")
     elif type(name) is not str or not name:
         add("file_name", f"must be a non-empty string, got {kind(name)}")
+    elif (unsafe := file_name_problem(name)) is not None:
+        add("file_name", f"{show(name)} {unsafe} (convert refuses it)", "warning")
     return (sides[0], sides[1]) if len(sides) == 2 else None
 
 
@@ -236,6 +240,10 @@ def segmentation_problems(segmentation: Any, size: tuple[int, int] | None, add: 
     else:
         for i, polygon in enumerate(segmentation):
             polygon_problems(polygon, f"segmentation[{i}]", i == 0, add)
+            if size is not None and type(polygon) is list and all(is_number(v) for v in polygon):
+                far = far_coordinate(polygon, size[0], size[1])
+                if far is not None:
+                    add(f"segmentation[{i}]", far_message(far, size[0], size[1]))
 
 
 def polygon_problems(polygon: Any, field: str, first: bool, add: Add) -> None:

@@ -116,3 +116,21 @@ def gather(chars, offsets, rows):  # pragma: no cover - compiled
         for k in range(lengths[i]):
             out[out_off[i] + k] = chars[s + k]
     return out, out_off
+
+
+@nb.njit(cache=True, nogil=True)
+def rle_totals(chars, offsets):  # pragma: no cover - compiled
+    """The sum of each packed RLE's decoded runs (int64)."""
+    n = len(offsets) - 1
+    totals = np.zeros(n, dtype=np.int64)
+    longest = 0
+    for i in range(n):
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    cnts = np.empty(longest + 1, dtype=np.uint32)
+    for i in range(n):
+        m = decode_into(chars, offsets[i], offsets[i + 1], cnts)
+        t = 0
+        for j in range(m):
+            t += np.int64(cnts[j])
+        totals[i] = t
+    return totals

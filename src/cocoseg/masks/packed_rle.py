@@ -84,6 +84,18 @@ def areas_boxes(chars: np.ndarray, offsets: np.ndarray, sizes: np.ndarray) -> tu
     return areas, boxes
 
 
+def rle_totals(chars: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(N,) int64: the sum of the decoded runs of each packed RLE (h*w for a well-formed one)."""
+    chars, offsets = np.ascontiguousarray(chars, np.uint8), np.ascontiguousarray(offsets, np.int64)
+    if NATIVE is None:
+        from cocoseg.masks import _rle_numba
+
+        return _rle_numba.rle_totals(chars, offsets)
+    totals = np.zeros(len(offsets) - 1, dtype=np.int64)
+    NATIVE.rle_totals(chars, offsets, totals)
+    return totals
+
+
 def _gather(chars: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if NATIVE is None:
         from cocoseg.masks import _rle_numba

@@ -98,3 +98,33 @@ def polygon_area(points: np.ndarray) -> float:
 def instance_area(parts: Sequence[np.ndarray]) -> float:
     """Sum of the part areas (parts of one COCO instance rarely overlap)."""
     return sum(polygon_area(p) for p in parts)
+
+
+# How far outside its image a polygon vertex may lie, in image sides, before it is refused: pycocotools'
+# frPyObjects rasterizes the whole coordinate range (1e9 took 24 GB and crashed), and a vertex beyond one
+# side is no annotation anyone drew (the mask is clipped to the image anyway).
+POLYGON_TOLERANCE = 1.0
+
+
+def far_coordinate(polygon: Sequence[float], width: int, height: int) -> float | None:
+    """The first coordinate of a flat [x1, y1, ...] list lying more than POLYGON_TOLERANCE sides outside
+    the width x height image (or not finite), or None when all lie within."""
+    try:
+        arr = np.asarray(polygon, dtype=np.float64)
+    except (TypeError, ValueError):  # not numbers: the validator names that; this rule is about extent
+        return None
+    if arr.ndim != 1 or arr.size < 2:
+        return None
+    xs, ys = arr[0::2], arr[1::2]
+    t = POLYGON_TOLERANCE
+    far = ~np.isfinite(arr)
+    far[0::2] |= (xs < -t * width) | (xs > (1 + t) * width)
+    far[1::2] |= (ys < -t * height) | (ys > (1 + t) * height)
+    hit = np.flatnonzero(far)
+    return float(arr[hit[0]]) if hit.size else None
+
+
+def far_message(value: float, width: int, height: int) -> str:
+    """The one sentence for a coordinate `far_coordinate` found."""
+    return (f"has the coordinate {value:g}, more than {POLYGON_TOLERANCE:g} image side outside the {width}x{height} "
+            "image; pycocotools would rasterize that whole range (refused)")

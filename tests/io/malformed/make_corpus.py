@@ -102,7 +102,7 @@ def A(i, n):
 
 case("valid.json", BASE, [], exit=0)
 case("empty.json", None, ["the file is empty"], raw=b"")
-case("whitespace_only.json", None, ["the file is empty"], raw=b"  \n\n ")
+case("whitespace_only.json", None, ["only whitespace"], raw=b"  \n\n ")
 case("yaml_not_json.json", None, ["invalid JSON at line 1, column 1"], raw=b"images:\n  - id: 1\n")
 case("single_quotes.json", None, ["invalid JSON at line 3, column 4: Expecting property name enclosed in double quotes"],
      raw=b'{\n "images": [\n  {\'id\': 1, \'width\': 640}\n ]\n}\n')
