@@ -4,7 +4,7 @@
     import cocoseg.compat; cocoseg.compat.init_as_pycocotools()   # or: every `import pycocotools` gets these
 
 Same API, same numbers (every array), same printed lines and the same exception types as
-pycocotools 2.0.11; numpy only. The departures, all listed, are in notes/issue-10-compat.md.
+pycocotools 2.0.11; numpy only. The departures, all listed, are in docs/pycocotools_departures.md.
 """
 from __future__ import annotations
 
