@@ -184,3 +184,14 @@ def test_synthetic_dataset_is_generated_on_demand(tmp_path: Path) -> None:
 
     ds, root = load_split(cfg, "val")
     assert len(ds.images) == 2 and (root / ds.images[0]["file_name"]).exists()
+
+
+def test_failed_offline_download_says_nothing_was_kept_and_leaves_no_folder(tmp_path: Path) -> None:
+    """Issue 14.24: no '.part is kept' when none exists, and no empty dataset folder left behind."""
+    dest = tmp_path / "datasets" / "coco" / "labels.zip"
+    with pytest.raises(CocosegError) as info:
+        download_file("http://127.0.0.1:9/none.zip", dest, retries=0, backoff=0.0, timeout=1.0)
+    message = str(info.value)
+    assert "nothing was downloaded" in message and "is kept" not in message
+    assert not (tmp_path / "datasets").exists()
+    assert list(tmp_path.iterdir()) == []

@@ -130,11 +130,39 @@ def download_file(url: str, dest: str | Path, size: int | None = None, md5: str 
     _check_url(url, "download", allow_file=True)
     if dest.exists() and _verified(dest, size, md5, sha256):
         return dest
+    created = _missing_parents(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with _item_lock(dest):  # a second download of this file waits, then finds it done
-        if dest.exists() and _verified(dest, size, md5, sha256):
-            return dest
-        return _fetch(url, dest, size, md5, sha256, on_bytes, retries, timeout, backoff)
+    try:
+        with _item_lock(dest):  # a second download of this file waits, then finds it done
+            if dest.exists() and _verified(dest, size, md5, sha256):
+                return dest
+            return _fetch(url, dest, size, md5, sha256, on_bytes, retries, timeout, backoff)
+    except BaseException:
+        _remove_if_unused(dest, created)
+        raise
+
+
+def _missing_parents(dest: Path) -> list[Path]:
+    """The folders above `dest` that do not exist yet, deepest first."""
+    missing, parent = [], dest.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    return missing
+
+
+def _remove_if_unused(dest: Path, created: list[Path]) -> None:
+    """After a failed download: the lock file, and the folders this call created if nothing else is in them."""
+    part = dest.with_name(dest.name + ".part")
+    if part.exists() and part.stat().st_size == 0:
+        part.unlink()
+    if not part.exists():
+        dest.with_name(f".{dest.name}.lock").unlink(missing_ok=True)
+    for folder in created:
+        try:
+            folder.rmdir()  # only when empty
+        except OSError:
+            break
 
 
 @contextlib.contextmanager
@@ -171,8 +199,10 @@ def _fetch(url: str, dest: Path, size: int | None, md5: str | None, sha256: str 
             moved = (part.stat().st_size if part.exists() else 0) > done
             failures = 0 if moved else failures + 1
             if failures > retries:
-                raise CocosegError(f"{url}: download failed after {retries} retries: {exc} "
-                                   f"(the partial file {part.name} is kept and resumed next time)") from None
+                kept = part.exists() and part.stat().st_size > 0
+                what = (f"the partial file {part.name} ({part.stat().st_size} bytes) is kept and resumed next time"
+                        if kept else "nothing was downloaded")
+                raise CocosegError(f"{url}: download failed after {retries} retries: {exc} ({what})") from None
             time.sleep(backoff * min(failures, 5))
             continue
         if finished:
