@@ -84,5 +84,5 @@ def test_vid_stride_and_unsupported_sources(model, tmp_path, capsys):
     for source, words in (("0", "webcam"), ("https://example.com/a.jpg", "URLs"), ("rtsp://cam/1", "URLs")):
         with pytest.raises(CocosegError, match=f"{words}.*not supported"):
             Predictor(model, threads=1)(source)
-    assert main(["predict", "model=yolov8n-seg", "source=0"]) == 1
+    assert main(["predict", "model=yolov8n-seg.yaml", "source=0"]) == 1
     assert "not supported" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cocoseg.errors import DataError
+from cocoseg.errors import CocosegError, DataError
 from cocoseg.io import jsonio
 from cocoseg.io.jsonio import read_json
 
@@ -48,3 +48,22 @@ def test_unknown_synth_key(tmp_path: Path) -> None:
                     "synth: {num_images: 2, bogus_key: 3}\n")
     with pytest.raises(DataError, match="s.yaml: synth: .*bogus_key"):
         ensure_dataset(load_data_yaml(path))
+
+
+@pytest.mark.parametrize("body", ["nc: 1000000000\n", "nc: -3\n", "nc: eighty\n",
+                                  "names: [[x, x], [x]]\n",
+                                  "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                                  "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                                  "names: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"])
+def test_class_count_and_names_are_bounded(tmp_path: Path, body: str) -> None:
+    """Issue 16.5: `nc: 1000000000` (40 s, 2.8 GB) and a YAML alias bomb in `names` are refused at once."""
+    import time
+
+    from cocoseg.datasets import load_data_yaml
+
+    path = tmp_path / "d.yaml"
+    path.write_text("path: .\ntrain: a\nval: a\n" + body)
+    start = time.perf_counter()
+    with pytest.raises(CocosegError, match="nc|names"):
+        load_data_yaml(path)
+    assert time.perf_counter() - start < 5.0

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from cocoseg.cli.main import main
@@ -46,8 +48,9 @@ def test_convert_refuses_symlinked_output_folder(tmp_path: Path, tiny_coco, caps
     outside.mkdir()
     out = tmp_path / "out"
     (out / "labels").mkdir(parents=True)
-    (out / "labels" / "imgs").symlink_to(outside)
+    (out / "labels" / "t").symlink_to(outside)  # the split is named after t.json
     (tmp_path / "imgs").mkdir()
+    cv2.imwrite(str(tmp_path / "imgs" / "a.jpg"), np.zeros((40, 40, 3), np.uint8))  # found: the link is the reason
     src = tiny_coco(tmp_path, file_name="a.jpg")
     assert main(["convert", str(src), str(out), "--to", "yolo", "--images", str(tmp_path / "imgs")]) == 1
     assert "resolves outside" in capsys.readouterr().err

@@ -67,6 +67,7 @@ TRAIN_HELP: dict[str, str] = {
     "copy_paste": "probability of copy-pasting instances between images",
     # validation
     "val": "validate during training (the last epoch always when True)",
+    "check_images": "before training, decode every image once: warn (skip bad ones), error, or off",
     "val_period": "validate every N epochs",
     "conf": "confidence threshold of validation",
     "iou": "NMS IoU threshold of validation",

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from cocoseg.convert.coco_write import write_coco
 from cocoseg.convert.detect import InputSpec, open_input, split_name_of
+from cocoseg.convert.output import check_file_names
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
 from cocoseg.convert.splits import load_split
 from cocoseg.convert.voc_write import write_voc
@@ -40,6 +41,7 @@ def convert(input: str | Path | InputSpec, output: str | Path, to: str, images: 
         raise CocosegError(f"{out}: the output must be a new or existing folder other than the input")
     loaded = _load_unique(spec.cfg, names, strict, report, progress)
     if image_mode != "none":
+        check_file_names(loaded)  # unsafe names first: they are the reason, not the missing images
         _check_images_found(loaded)
     if to == "yolo":
         return write_yolo(loaded, out, task, split_parts, image_mode, progress, report, crowd)

@@ -92,10 +92,16 @@ def start_writing(splits: dict[str, tuple[CocoDataset, Path | None]], report: Co
     """What every writer starts with: the report it fills (a new one unless given) and the shared categories."""
     report = report if report is not None else ConvertReport()
     report.output_format = output_format
-    for name, (ds, _) in splits.items():  # refuse unsafe names before anything is written
+    check_file_names(splits)
+    return report, shared_categories(splits)
+
+
+def check_file_names(splits: dict[str, tuple[CocoDataset, Path | None]]) -> None:
+    """DataError for the first image whose file_name is absolute or climbs out (`..`): paths built from data
+    must stay inside their output folder; checked before anything is written."""
+    for name, (ds, _) in splits.items():
         for image in ds.images:
             problem = file_name_problem(image.get("file_name")) if isinstance(image.get("file_name"), str) else None
             if problem is not None:
                 raise DataError(f"split '{name}': image id {image.get('id')}: file_name "
                                 f"{image['file_name']!r} {problem}")
-    return report, shared_categories(splits)

@@ -20,6 +20,7 @@ Otherwise the root is where it would be created: datasets folder / path (see `en
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -193,9 +194,22 @@ def _names_from_json(splits: dict[str, SplitSource], file: str,
     return {i: str(c["name"]) for i, c in enumerate(cats)}, tuple(int(c["id"]) for c in cats)
 
 
+MAX_CLASSES = 100_000  # far above any detection set (LVIS 1,203; ImageNet-21k 21,841): a bound, not a limit
+
+
 def _names(data: dict, file: str, problems: list[Problem]) -> dict[int, str]:
-    raw = data.get("names")
+    raw, nc = data.get("names"), data.get("nc")
     names: dict[int, str] = {}
+    if nc is not None and (not isinstance(nc, int) or isinstance(nc, bool) or not 0 < nc <= MAX_CLASSES):
+        problems.append(Problem(file, "", "nc", f"must be a class count from 1 to {MAX_CLASSES}, got {str(nc)[:40]}"))
+        return {}
+    if isinstance(raw, (list, dict)) and len(raw) > MAX_CLASSES:
+        problems.append(Problem(file, "", "names", f"has {len(raw)} entries, more than {MAX_CLASSES}"))
+        return {}
+    values = raw if isinstance(raw, list) else list(raw.values()) if isinstance(raw, dict) else []
+    if any(not isinstance(v, (str, int, float)) for v in values):  # a nested alias bomb would expand in str()
+        problems.append(Problem(file, "", "names", "entries must be class names (strings)"))
+        return {}
     if isinstance(raw, list):
         names = {i: str(n) for i, n in enumerate(raw)}
     elif isinstance(raw, dict):
@@ -213,10 +227,9 @@ def _names(data: dict, file: str, problems: list[Problem]) -> dict[int, str]:
         return {}  # taken from the split's COCO JSON once the paths are resolved
     else:
         problems.append(Problem(file, "", "names", "missing: give a list of class names or {index: name}"))
-    dup = sorted({n for n in names.values() if list(names.values()).count(n) > 1})
+    dup = sorted(n for n, count in Counter(names.values()).items() if count > 1)
     if dup:
         problems.append(Problem(file, "", "names", f"duplicate class names {dup}"))
-    nc = data.get("nc")
     if nc is not None and names and nc != len(names):
         problems.append(Problem(file, "", "nc", f"is {nc} but 'names' has {len(names)} entries"))
     return names

@@ -7,7 +7,6 @@ records a finished item. The library reports progress through callbacks and neve
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -19,18 +18,13 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from http.client import HTTPException, InvalidURL
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; downloads of one item must not overlap
-    fcntl = None  # type: ignore[assignment]
-
 from cocoseg.datasets.dataset_yaml import DataConfig
+from cocoseg.datasets.download_files import item_lock, missing_parents, remove_if_unused
 from cocoseg.errors import CocosegError, DataError
 
 # on_bytes(done, total): cumulative bytes of the current file (total None when unknown)
@@ -130,52 +124,16 @@ def download_file(url: str, dest: str | Path, size: int | None = None, md5: str 
     _check_url(url, "download", allow_file=True)
     if dest.exists() and _verified(dest, size, md5, sha256):
         return dest
-    created = _missing_parents(dest)
+    created = missing_parents(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with _item_lock(dest):  # a second download of this file waits, then finds it done
+        with item_lock(dest):  # a second download of this file waits, then finds it done
             if dest.exists() and _verified(dest, size, md5, sha256):
                 return dest
             return _fetch(url, dest, size, md5, sha256, on_bytes, retries, timeout, backoff)
     except BaseException:
-        _remove_if_unused(dest, created)
+        remove_if_unused(dest, created)
         raise
-
-
-def _missing_parents(dest: Path) -> list[Path]:
-    """The folders above `dest` that do not exist yet, deepest first."""
-    missing, parent = [], dest.parent
-    while not parent.exists():
-        missing.append(parent)
-        parent = parent.parent
-    return missing
-
-
-def _remove_if_unused(dest: Path, created: list[Path]) -> None:
-    """After a failed download: the lock file, and the folders this call created if nothing else is in them."""
-    part = dest.with_name(dest.name + ".part")
-    if part.exists() and part.stat().st_size == 0:
-        part.unlink()
-    if not part.exists():
-        dest.with_name(f".{dest.name}.lock").unlink(missing_ok=True)
-    for folder in created:
-        try:
-            folder.rmdir()  # only when empty
-        except OSError:
-            break
-
-
-@contextlib.contextmanager
-def _item_lock(dest: Path) -> Iterator[None]:
-    lock = dest.with_name(f".{dest.name}.lock")
-    with open(lock, "a+b") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _fetch(url: str, dest: Path, size: int | None, md5: str | None, sha256: str | None,
