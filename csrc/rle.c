@@ -49,6 +49,13 @@ static void box_of_counts(const uint32_t *cnts, int64_t m, int64_t h, int64_t w,
     box[2] = (double)((xe - xs + 1) & mask); box[3] = (double)((ye - ys + 1) & mask);
 }
 
+/* A buffer of decoded runs large enough for the longest of the n RLEs at `off` (one run per character). */
+static uint32_t *counts_buffer(const int64_t *off, Py_ssize_t n) {
+    int64_t longest = 1;
+    for (Py_ssize_t i = 0; i < n; i++) longest = off[i + 1] - off[i] + 1 > longest ? off[i + 1] - off[i] + 1 : longest;
+    return malloc(sizeof(uint32_t) * longest);
+}
+
 /* areas_boxes(chars, offsets, sizes, areas, boxes) */
 PyObject *native_areas_boxes(PyObject *self, PyObject *args) {
     Py_buffer b[5];
@@ -57,9 +64,7 @@ PyObject *native_areas_boxes(PyObject *self, PyObject *args) {
     const int64_t *off = b[1].buf, *sizes = b[2].buf;
     double *areas = b[3].buf, *boxes = b[4].buf;
     Py_ssize_t n = b[3].len / sizeof(double);
-    int64_t longest = 1;
-    for (Py_ssize_t i = 0; i < n; i++) longest = off[i + 1] - off[i] + 1 > longest ? off[i + 1] - off[i] + 1 : longest;
-    uint32_t *cnts = malloc(sizeof(uint32_t) * longest);
+    uint32_t *cnts = counts_buffer(off, n);
     if (!cnts) { RELEASE(b, 5); return PyErr_NoMemory(); }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -83,9 +88,7 @@ PyObject *native_rle_totals(PyObject *self, PyObject *args) {
     const int64_t *off = b[1].buf;
     int64_t *totals = b[2].buf;
     Py_ssize_t n = b[2].len / sizeof(int64_t);
-    int64_t longest = 1;
-    for (Py_ssize_t i = 0; i < n; i++) longest = off[i + 1] - off[i] + 1 > longest ? off[i + 1] - off[i] + 1 : longest;
-    uint32_t *cnts = malloc(sizeof(uint32_t) * longest);
+    uint32_t *cnts = counts_buffer(off, n);
     if (!cnts) { RELEASE(b, 3); return PyErr_NoMemory(); }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {

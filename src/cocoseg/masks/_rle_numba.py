@@ -84,15 +84,21 @@ def box_of_counts(cnts, m, h, w):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, nogil=True)
+def _counts_buffer(offsets):  # pragma: no cover - compiled
+    """A uint32 buffer of decoded runs large enough for the longest packed RLE (one run per character)."""
+    longest = 0
+    for i in range(len(offsets) - 1):
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    return np.empty(longest + 1, dtype=np.uint32)
+
+
+@nb.njit(cache=True, nogil=True)
 def areas_boxes(chars, offsets, sizes):  # pragma: no cover - compiled
     """(areas (N,), boxes (N, 4)) of packed RLEs."""
     n = len(sizes)
     areas = np.zeros(n)
     boxes = np.zeros((n, 4))
-    longest = 0
-    for i in range(n):
-        longest = max(longest, offsets[i + 1] - offsets[i])
-    cnts = np.empty(longest + 1, dtype=np.uint32)
+    cnts = _counts_buffer(offsets)
     for i in range(n):
         m = decode_into(chars, offsets[i], offsets[i + 1], cnts)
         a = np.uint32(0)
@@ -123,10 +129,7 @@ def rle_totals(chars, offsets):  # pragma: no cover - compiled
     """The sum of each packed RLE's decoded runs (int64)."""
     n = len(offsets) - 1
     totals = np.zeros(n, dtype=np.int64)
-    longest = 0
-    for i in range(n):
-        longest = max(longest, offsets[i + 1] - offsets[i])
-    cnts = np.empty(longest + 1, dtype=np.uint32)
+    cnts = _counts_buffer(offsets)
     for i in range(n):
         m = decode_into(chars, offsets[i], offsets[i + 1], cnts)
         t = 0
