@@ -4,8 +4,11 @@
 static PyMethodDef methods[] = {
     {"bbox_iou_cells", native_bbox_iou_cells, METH_VARARGS, "Box IoU of every evaluation cell."},
     {"match_cells", native_match_cells, METH_VARARGS, "Greedy matching of a range of cells."},
-    {"accumulate_sorted", native_accumulate_sorted, METH_VARARGS, "Precision/recall of a range of categories."},
-    {"match_codes", native_match_codes, METH_VARARGS, "TP/FP/ignored codes in accumulation order."},
+    {"match_boxes", native_match_boxes, METH_VARARGS, "Box IoU and greedy matching of a range of cells."},
+    {"accumulate_groups", native_accumulate_groups, METH_VARARGS, "Precision/recall of a range of categories."},
+    {"group_detections", native_group_detections, METH_VARARGS, "Detections in cell and rank order, cut per cell."},
+    {"cells", native_cells, METH_VARARGS, "Cell ranges of sorted GT and detection keys."},
+    {"group_by_key", native_group_by_key, METH_VARARGS, "Stable counting sort of rows by a small key."},
     {"areas_boxes", native_areas_boxes, METH_VARARGS, "Areas and boxes of packed RLEs."},
     {"rle_totals", native_rle_totals, METH_VARARGS, "Sum of the decoded runs of each packed RLE."},
     {"gather", native_gather, METH_VARARGS, "Copy the counts of packed RLE rows."},

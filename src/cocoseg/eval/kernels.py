@@ -111,32 +111,73 @@ def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore,
     return dt_gt, dt_ign, gt_dt, gt_ign
 
 
-def accumulate_sorted(codes, rank, scores, seg_starts, npig, max_dets,
-                      rec_thr) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """COCOeval.accumulate on rows sorted by (category, -score, image, rank): precision and
-    scores (K*A*M*T, R), recall (K*A*M*T,), -1 where a category has no GT (see `_kernels_numba`)."""
+def match_boxes(dt_boxes, gt_boxes, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, area_rng,
+                thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`match_cells` of box cells, each cell's IoU computed on the way (C core only: no batch IoU array)."""
+    n_a, n_t, n_dt, n_gt = len(area_rng), len(thresholds), len(dt_area), len(gt_area)
+    dt_gt, dt_ign = np.empty((n_a, n_t, n_dt), np.int32), np.zeros((n_a, n_t, n_dt), np.bool_)
+    gt_dt, gt_ign = np.empty((n_a, n_t, n_gt), np.int32), np.zeros((n_a, n_gt), np.bool_)
+    args = (_c(dt_boxes, np.float64), _c(gt_boxes, np.float64), _c(cell_dt, np.int64), _c(cell_gt, np.int64),
+            _c(gt_area, np.float64), _c(gt_ignore, np.bool_).view(np.uint8), _c(gt_crowd, np.bool_).view(np.uint8),
+            _c(dt_area, np.float64), _c(area_rng, np.float64), _c(thresholds, np.float64), dt_gt,
+            dt_ign.view(np.uint8), gt_dt, gt_ign.view(np.uint8))
+    nd, ng = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
+    _run(_split((nd * ng) * (n_a * n_t + 4) + nd + ng), lambda a, b: NATIVE.match_boxes(*args, a, b))
+    return dt_gt, dt_ign, gt_dt, gt_ign
+
+
+def cells(g_key: np.ndarray, d_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cell_dt, cell_gt) (C, 2) row ranges of the sorted union of two sorted key columns."""
     if NATIVE is None:
+        union = np.union1d(g_key, d_key)
+        ranges = [np.stack([np.searchsorted(k, union, "left"), np.searchsorted(k, union, "right")], 1).astype(np.int64)
+                  for k in (d_key, g_key)]
+        return ranges[0], ranges[1]
+    cell_gt, cell_dt = np.empty((len(g_key) + len(d_key), 2), np.int64), np.empty((len(g_key) + len(d_key), 2), np.int64)
+    n = NATIVE.cells(_c(g_key, np.int64), _c(d_key, np.int64), cell_gt, cell_dt)
+    return cell_dt[:n], cell_gt[:n]
+
+
+def group_detections(image_ids, category_ids, scores, eval_images, eval_categories, image_mask, use_cats: bool,
+                     max_det: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """C core of `tables.select_detections`: (index, img, cat, rank) of the detections kept, in cell order."""
+    n = len(scores)
+    out = [np.empty(n, np.int64) for _ in range(4)]
+    kept = NATIVE.group_detections(_c(image_ids, np.int64), _c(category_ids, np.int64), _c(scores, np.float64),
+                                   _c(eval_images, np.int64), _c(eval_categories, np.int64), _c(image_mask, np.uint8),
+                                   *out, int(use_cats), int(max_det))
+    return tuple(o[:kept] for o in out)
+
+
+def accumulate_state(dk: np.ndarray, n_k: int, image_id: np.ndarray, rank: np.ndarray, score: np.ndarray,
+                     dt_gt: np.ndarray, dt_ignore: np.ndarray, npig: np.ndarray, max_dets: np.ndarray,
+                     rec_thr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """COCOeval.accumulate of state rows: precision and scores (K*A*M*T, R), recall (K*A*M*T,), -1 where
+    a category has no GT. dk: each row's category position; dt_gt/dt_ignore (A, T, D)."""
+    n_a, n_t = dt_gt.shape[0], dt_gt.shape[1]
+    if NATIVE is None:
+        # pycocotools: mergesort of -score over the concatenation in image-id order, each image's
+        # detections in their cell order: i.e. ordered by (-score, image id, rank) within a category.
+        order = np.lexsort((rank, image_id, -score, dk))
+        seg_starts = np.searchsorted(dk[order], np.arange(n_k + 1))
+        codes = match_codes(dt_gt, dt_ignore, order)
         from cocoseg.eval import _kernels_numba
 
-        return _kernels_numba.accumulate_sorted(codes, rank, scores, seg_starts, npig, max_dets, rec_thr)
-    n_a, n_t = codes.shape[1], codes.shape[2]
-    n_k, n_m, n_r = npig.shape[0], len(max_dets), len(rec_thr)
+        return _kernels_numba.accumulate_sorted(codes, rank[order], score[order], seg_starts, npig, max_dets, rec_thr)
+    order, seg_starts = np.empty(len(dk), np.int64), np.empty(n_k + 1, np.int64)
+    NATIVE.group_by_key(_c(dk, np.int64), order, seg_starts)
+    n_m, n_r = len(max_dets), len(rec_thr)
     rows = n_k * n_a * n_m * n_t
     precision, score_out, recall = np.full((rows, n_r), -1.0), np.full((rows, n_r), -1.0), np.full(rows, -1.0)
-    args = (_c(codes, np.uint8), _c(rank, np.int64), _c(scores, np.float64), _c(seg_starts, np.int64),
-            _c(npig, np.int64), _c(max_dets, np.int64), _c(rec_thr, np.float64), precision, recall, score_out, n_a, n_t)
-    work = np.diff(seg_starts) * (n_m * n_a * n_t) + n_a * n_m * n_t * n_r
-    _run(_split(work), lambda a, b: NATIVE.accumulate_sorted(*args, a, b))
+    args = (order, seg_starts, _c(image_id, np.int64), _c(rank, np.int64), _c(score, np.float64),
+            _c(dt_gt, np.int32), _c(dt_ignore, np.bool_).view(np.uint8), _c(npig, np.int64), _c(max_dets, np.int64),
+            _c(rec_thr, np.float64), precision, recall, score_out, n_a, n_t)
+    work = np.diff(seg_starts) * (n_m * n_a * n_t + 16) + n_a * n_m * n_t * n_r
+    _run(_split(work), lambda a, b: NATIVE.accumulate_groups(*args, a, b))
     return precision, recall, score_out
 
 
 def match_codes(dt_gt: np.ndarray, dt_ignore: np.ndarray, order: np.ndarray) -> np.ndarray:
     """(D, A, T) uint8 in `order`: 0 ignored, 1 true positive, 2 false positive (from (A, T, D) matches)."""
-    n_a, n_t, n_dt = dt_gt.shape
-    if NATIVE is None:
-        codes = np.where(dt_ignore, np.uint8(0), np.where(dt_gt >= 0, np.uint8(1), np.uint8(2)))
-        return np.ascontiguousarray(codes.transpose(2, 0, 1)[order])
-    out = np.empty((len(order), n_a, n_t), np.uint8)
-    args = (_c(dt_gt, np.int32), _c(dt_ignore, np.bool_).view(np.uint8), _c(order, np.int64), out, n_a * n_t)
-    _run(_split(np.full(len(order), n_a * n_t)), lambda a, b: NATIVE.match_codes(*args, a, b))
-    return out
+    codes = np.where(dt_ignore, np.uint8(0), np.where(dt_gt >= 0, np.uint8(1), np.uint8(2)))
+    return np.ascontiguousarray(codes.transpose(2, 0, 1)[order])

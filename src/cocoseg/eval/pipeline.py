@@ -7,12 +7,13 @@ import numpy as np
 
 from cocoseg.errors import CocosegError
 from cocoseg.eval.iou import bbox_cell_ious, keypoint_cell_ious, segm_cell_ious
-from cocoseg.eval.kernels import accumulate_sorted, match_cells, match_codes
+from cocoseg.eval.kernels import accumulate_state, cells, match_boxes, match_cells
 from cocoseg.eval.params import EvalParams
 from cocoseg.eval.state import EvalState
 from cocoseg.eval.tables import GtTable, positions, select_detections
 from cocoseg.io.results import DetectionResults
 from cocoseg.masks.packed_rle import PackedRles
+from cocoseg.native import NATIVE
 
 
 def gt_rows_of_images(table: GtTable, image_pos: np.ndarray) -> np.ndarray:
@@ -34,19 +35,20 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: DetectionResults, i
     masks. Row i of `dets` is input position offset + i (`EvalState.dt_index`).
     """
     image_pos = np.asarray(image_pos, dtype=np.int64)
-    sel, d_img, d_cat, rank = select_detections(dets.image_ids, dets.category_ids, dets.scores, table, params)
-    if len(image_pos) < len(table.image_ids):
-        inside = np.isin(d_img, image_pos)
-        sel, d_img, d_cat, rank = sel[inside], d_img[inside], d_cat[inside], rank[inside]
+    sel, d_img, d_cat, rank = select_detections(dets.image_ids, dets.category_ids, dets.scores, table, params,
+                                                image_pos)
     rows = gt_rows_of_images(table, image_pos)
     width = len(table.category_ids) + 1
     g_key = table.img[rows] * width + (table.cat[rows] if params.use_cats else 0)
-    d_key = d_img * width + (d_cat if params.use_cats else 0)
-    cells = np.union1d(g_key, d_key)
-    cell_gt = np.stack([np.searchsorted(g_key, cells, "left"), np.searchsorted(g_key, cells, "right")], 1).astype(np.int64)
-    cell_dt = np.stack([np.searchsorted(d_key, cells, "left"), np.searchsorted(d_key, cells, "right")], 1).astype(np.int64)
+    cell_dt, cell_gt = cells(g_key, d_img * width + (d_cat if params.use_cats else 0))
     crowd = table.iscrowd[rows]
-    if params.iou_type == "bbox":
+    area_rng = np.array([[lo, hi] for _, lo, hi in params.area_ranges], dtype=np.float64).reshape(-1, 2)
+    dt_area = np.ascontiguousarray(dets.areas[sel], dtype=np.float64)
+    if params.iou_type == "bbox" and NATIVE is not None:
+        dt_gt, dt_ign, gt_dt, gt_ign = match_boxes(
+            dets.boxes_xywh[sel], table.boxes_xywh[rows], cell_dt, cell_gt, table.areas[rows], table.ignore[rows], crowd,
+            dt_area, area_rng, np.asarray(params.iou_thresholds))
+    elif params.iou_type == "bbox":
         iou, base, stride = bbox_cell_ious(dets.boxes_xywh[sel], table.boxes_xywh[rows], crowd, cell_dt, cell_gt)
     elif params.iou_type == "segm":
         masks = dets.segmentations if isinstance(dets.segmentations, PackedRles) else None
@@ -62,15 +64,15 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: DetectionResults, i
                                f"have {table.keypoints.shape[1] // 3}")
         iou, base, stride = keypoint_cell_ious(dets.keypoints[sel], table.keypoints[rows], table.boxes_xywh[rows],
                                                table.areas[rows], table.sigmas[rows], cell_dt, cell_gt)
-    area_rng = np.array([[lo, hi] for _, lo, hi in params.area_ranges], dtype=np.float64).reshape(-1, 2)
-    dt_gt, dt_ign, gt_dt, gt_ign = match_cells(
-        iou, base, stride, cell_dt, cell_gt, table.areas[rows], table.ignore[rows], crowd,
-        np.ascontiguousarray(dets.areas[sel], dtype=np.float64), area_rng, np.asarray(params.iou_thresholds))
+    if params.iou_type != "bbox" or NATIVE is None:
+        dt_gt, dt_ign, gt_dt, gt_ign = match_cells(
+            iou, base, stride, cell_dt, cell_gt, table.areas[rows], table.ignore[rows], crowd, dt_area, area_rng,
+            np.asarray(params.iou_thresholds))
     return EvalState(
         params=params, image_ids=table.image_ids[image_pos],
         dt_image_id=table.image_ids[d_img], dt_category_id=np.asarray(dets.category_ids, np.int64)[sel],
         dt_score=np.asarray(dets.scores, np.float64)[sel], dt_rank=rank.astype(np.int64),
-        dt_area=np.asarray(dets.areas, np.float64)[sel], dt_index=sel.astype(np.int64) + offset,
+        dt_area=dt_area, dt_index=sel.astype(np.int64) + offset,
         dt_box=np.asarray(dets.boxes_xywh, np.float64)[sel].reshape(-1, 4), dt_gt=dt_gt, dt_ignore=dt_ign,
         gt_image_id=table.image_ids[table.img[rows]], gt_category_id=table.category_ids[table.cat[rows]],
         gt_ann_index=table.ann_index[rows], gt_area=table.areas[rows], gt_iscrowd=crowd,
@@ -86,16 +88,12 @@ def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         dk, gk = positions(cats, state.dt_category_id), positions(cats, state.gt_category_id)
     else:
         dk, gk = np.zeros(state.num_dt, np.int64), np.zeros(state.num_gt, np.int64)
-    # pycocotools: mergesort of -score over the concatenation in image-id order, each image's
-    # detections in their cell order: i.e. ordered by (-score, image id, rank) within a category.
-    order = np.lexsort((state.dt_rank, state.dt_image_id, -state.dt_score, dk))
-    seg_starts = np.searchsorted(dk[order], np.arange(n_k + 1))
     npig = np.stack([np.bincount(gk[~ign], minlength=n_k)[:n_k] for ign in state.gt_ignore], 1) \
         if len(p.area_ranges) else np.zeros((n_k, 0), np.int64)
-    codes = match_codes(state.dt_gt, state.dt_ignore, order)  # (D, A, T) in accumulation order
-    precision, recall, scores = accumulate_sorted(
-        codes, state.dt_rank[order], state.dt_score[order], seg_starts, npig.astype(np.int64).reshape(n_k, -1),
-        np.asarray(p.max_dets, dtype=np.int64), np.asarray(p.recall_thresholds, dtype=np.float64))
+    precision, recall, scores = accumulate_state(
+        dk, n_k, state.dt_image_id, state.dt_rank, state.dt_score, state.dt_gt, state.dt_ignore,
+        npig.astype(np.int64).reshape(n_k, -1), np.asarray(p.max_dets, dtype=np.int64),
+        np.asarray(p.recall_thresholds, dtype=np.float64))
     shape = (n_k, len(p.area_ranges), len(p.max_dets), len(p.iou_thresholds))
     return (np.ascontiguousarray(precision.reshape(*shape, -1).transpose(3, 4, 0, 1, 2)),
             np.ascontiguousarray(recall.reshape(shape).transpose(3, 0, 1, 2)),

@@ -12,8 +12,10 @@ import numpy as np
 
 from cocoseg.errors import DataError, Problem
 from cocoseg.eval.inputs import warn_category_sigmas
+from cocoseg.eval.kernels import group_detections
 from cocoseg.eval.params import COCO_KEYPOINT_SIGMAS, EvalParams
 from cocoseg.io.dataset import CocoDataset
+from cocoseg.native import NATIVE
 
 
 @dataclass
@@ -128,17 +130,28 @@ def _add_keypoints(table: GtTable, rows: list[dict], gt: CocoDataset, params: Ev
     table.keypoints, table.sigmas = kps, sig
 
 
-def select_detections(image_ids: np.ndarray, category_ids: np.ndarray, scores: np.ndarray,
-                      table: GtTable, params: EvalParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def select_detections(image_ids: np.ndarray, category_ids: np.ndarray, scores: np.ndarray, table: GtTable,
+                      params: EvalParams, image_pos: np.ndarray | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(index, img, cat, rank) of the detections kept, in (image, cell, rank) order.
 
     Order inside a cell follows pycocotools: detections in input order (grouped by category
     when categories are pooled), then a stable sort by descending score, then the first
-    max_dets[-1]. Detections of other images or categories are dropped, as COCOeval does.
+    max_dets[-1]. Detections of other images or categories are dropped, as COCOeval does, and
+    those of images not at `image_pos` (ascending positions in table.image_ids; default: all).
     """
+    if NATIVE is not None:
+        mask = np.ones(len(table.image_ids), np.uint8)
+        if image_pos is not None and len(image_pos) < len(table.image_ids):
+            mask[:] = 0
+            mask[image_pos] = 1
+        return group_detections(image_ids, category_ids, scores, table.image_ids, table.category_ids, mask,
+                                params.use_cats, params.max_dets[-1])
     img = positions(table.image_ids, np.asarray(image_ids, dtype=np.int64))
     cat = positions(table.category_ids, np.asarray(category_ids, dtype=np.int64))
     keep = np.flatnonzero((img >= 0) & (cat >= 0))
+    if image_pos is not None and len(image_pos) < len(table.image_ids):
+        keep = keep[np.isin(img[keep], image_pos)]
     neg = -np.asarray(scores, dtype=np.float64)[keep]
     cell = img[keep] * (len(table.category_ids) + 1) + (cat[keep] if params.use_cats else 0)
     # lexsort is stable, so equal keys keep input order: no explicit index key is needed.

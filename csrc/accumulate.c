@@ -1,0 +1,123 @@
+/* COCOeval.accumulate in C, one category at a time (a range of categories per thread).
+ *
+ * A category's detection rows are ordered by (-score, image id, rank) (pycocotools' mergesort of
+ * -score over its image-ordered concatenation), their TP/FP/ignored codes gathered from the state's
+ * (A*T, D) matches, then precision/recall follow _kernels_numba.accumulate_sorted's operation order.
+ */
+#include "native.h"
+#include "sortkeys.h"
+
+typedef struct {
+    Py_ssize_t n_a, n_t, n_m, n_r;
+    const int64_t *max_dets;
+    const double *rec_thr;
+    double *precision, *recall, *score_out;
+    int64_t *idx, *tp_pos;
+    double *tp_rc, *tp_pr;
+} acc_ctx;
+
+static const double EPS = 2.220446049250313e-16; /* np.spacing(1) */
+
+/* Precision/scores at the recall thresholds of one (category, area, max_dets, threshold) row. */
+static void pr_row(const acc_ctx *x, const uint8_t *codes, const double *scores, int64_t n, Py_ssize_t at,
+                   double total, Py_ssize_t row) {
+    Py_ssize_t n_at = x->n_a * x->n_t, n_r = x->n_r;
+    double *prec = x->precision + row * n_r, *sc = x->score_out + row * n_r, tp = 0.0, fp = 0.0;
+    int64_t n_tp = 0, *idx = x->idx, *tp_pos = x->tp_pos;
+    double *tp_rc = x->tp_rc, *tp_pr = x->tp_pr;
+    for (int64_t j = 0; j < n; j++) {
+        uint8_t c = codes[idx[j] * n_at + at];
+        if (c == 1) {
+            tp += 1.0;
+            tp_pos[n_tp] = j;
+            tp_rc[n_tp] = tp / total;
+            tp_pr[n_tp] = tp / (fp + tp + EPS);
+            n_tp++;
+        } else if (c == 2) {
+            fp += 1.0;
+        }
+    }
+    x->recall[row] = n ? tp / total : 0.0;
+    for (int64_t e = n_tp - 2; e >= 0; e--) if (tp_pr[e + 1] > tp_pr[e]) tp_pr[e] = tp_pr[e + 1];
+    double rc0 = (n_tp && tp_pos[0] == 0) ? 1.0 / total : 0.0;
+    int64_t e = 0;
+    Py_ssize_t q = 0;
+    for (; q < n_r; q++) {
+        double th = x->rec_thr[q];
+        if (n && rc0 >= th) {
+            prec[q] = n_tp ? tp_pr[0] : 0.0;
+            sc[q] = scores[idx[0]];
+        } else {
+            while (e < n_tp && tp_rc[e] < th) e++;
+            if (e >= n_tp) break;
+            prec[q] = tp_pr[e];
+            sc[q] = scores[idx[tp_pos[e]]];
+        }
+    }
+    for (; q < n_r; q++) { prec[q] = 0.0; sc[q] = 0.0; }
+}
+
+/* Every row of category k from its n detections (sorted; codes (n, A*T), rank, scores local). */
+static void category_rows(const acc_ctx *x, Py_ssize_t k, const uint8_t *codes, const int64_t *rank,
+                          const double *scores, int64_t n, const int64_t *npig) {
+    for (Py_ssize_t m = 0; m < x->n_m; m++) {
+        int64_t kept = 0;
+        for (int64_t j = 0; j < n; j++) if (rank[j] < x->max_dets[m]) x->idx[kept++] = j;
+        for (Py_ssize_t a = 0; a < x->n_a; a++) {
+            if (npig[k * x->n_a + a] == 0) continue;
+            for (Py_ssize_t t = 0; t < x->n_t; t++)
+                pr_row(x, codes, scores, kept, a * x->n_t + t, (double)npig[k * x->n_a + a],
+                       ((k * x->n_a + a) * x->n_m + m) * x->n_t + t);
+        }
+    }
+}
+
+/* accumulate_groups(order, seg, dt_img, dt_rank, dt_score, dt_gt, dt_ign, npig, max_dets, rec_thr,
+ *                   precision, recall, score_out, n_a, n_t, k0, k1): rows order[seg[k]:seg[k + 1]] are
+ * category k's (any order); dt_gt int32 / dt_ign uint8 (A*T, D); outputs (K*A*M*T, R) and (K*A*M*T,),
+ * pre-filled with -1 by the caller. */
+PyObject *native_accumulate_groups(PyObject *self, PyObject *args) {
+    Py_buffer b[13];
+    Py_ssize_t n_a, n_t, k0, k1;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*w*w*w*nnnn", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6],
+                          &b[7], &b[8], &b[9], &b[10], &b[11], &b[12], &n_a, &n_t, &k0, &k1))
+        return NULL;
+    const int64_t *order = b[0].buf, *seg = b[1].buf, *img = b[2].buf, *rank = b[3].buf, *npig = b[7].buf;
+    const double *score = b[4].buf;
+    const int32_t *dt_gt = b[5].buf;
+    const uint8_t *dt_ign = b[6].buf;
+    Py_ssize_t n_dt = b[4].len / sizeof(double), n_at = n_a * n_t;
+    acc_ctx x = {n_a, n_t, b[8].len / sizeof(int64_t), b[9].len / sizeof(double), b[8].buf, b[9].buf,
+                 b[10].buf, b[11].buf, b[12].buf, NULL, NULL, NULL, NULL};
+    int64_t longest = 1;
+    for (Py_ssize_t k = k0; k < k1; k++) longest = seg[k + 1] - seg[k] > longest ? seg[k + 1] - seg[k] : longest;
+    x.idx = malloc(sizeof(int64_t) * longest), x.tp_pos = malloc(sizeof(int64_t) * longest);
+    x.tp_rc = malloc(sizeof(double) * longest), x.tp_pr = malloc(sizeof(double) * longest);
+    sort_key *keys = malloc(sizeof(sort_key) * longest), *tmp = malloc(sizeof(sort_key) * (longest / 2 + 1));
+    uint8_t *codes = malloc((size_t)longest * (n_at ? n_at : 1));
+    int64_t *rank_l = malloc(sizeof(int64_t) * longest);
+    double *score_l = malloc(sizeof(double) * longest);
+    int ok = x.idx && x.tp_pos && x.tp_rc && x.tp_pr && keys && tmp && codes && rank_l && score_l;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = k0; ok && k < k1; k++) {
+        int64_t n = seg[k + 1] - seg[k];
+        for (int64_t j = 0; j < n; j++) {
+            int64_t d = order[seg[k] + j];
+            keys[j] = (sort_key){0, -score[d], img[d], rank[d], d};
+        }
+        sort_keys(keys, tmp, n);
+        for (int64_t j = 0; j < n; j++) {
+            int64_t d = keys[j].row;
+            rank_l[j] = rank[d], score_l[j] = score[d];
+            for (Py_ssize_t at = 0; at < n_at; at++)
+                codes[j * n_at + at] = dt_ign[at * n_dt + d] ? 0 : (dt_gt[at * n_dt + d] >= 0 ? 1 : 2);
+        }
+        category_rows(&x, k, codes, rank_l, score_l, n, npig);
+    }
+    Py_END_ALLOW_THREADS
+    free(x.idx); free(x.tp_pos); free(x.tp_rc); free(x.tp_pr);
+    free(keys); free(tmp); free(codes); free(rank_l); free(score_l);
+    RELEASE(b, 13);
+    if (!ok) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}

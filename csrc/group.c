@@ -1,0 +1,128 @@
+/* Grouping for the evaluation, in C: detections into pycocotools' cells (image, category) in their
+ * rank order, GT and detection keys into cell ranges, rows by a small integer key.
+ *
+ * The order is that of cocoseg/eval/tables.py `select_detections` (its numpy fallback): within an
+ * image, by (category, -score, input position) [pooled: (-score, category, input position)], NaN
+ * scores last as numpy sorts them.
+ */
+#include "native.h"
+#include "sortkeys.h"
+
+static Py_ssize_t find_sorted(const int64_t *ids, Py_ssize_t n, int64_t v) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] < v) lo = mid + 1; else hi = mid;
+    }
+    return (lo < n && ids[lo] == v) ? lo : -1;
+}
+
+/* Position of each detection's image (-1: not evaluated, or outside image_mask) and category. */
+static void lookup(const int64_t *d_img, const int64_t *d_cat, Py_ssize_t n, const int64_t *images, Py_ssize_t n_i,
+                   const int64_t *cats, Py_ssize_t n_k, const uint8_t *mask, int64_t *ip, int64_t *cp) {
+    for (Py_ssize_t i = 0; i < n; i++) { /* results files come grouped by image: reuse the last look-up */
+        ip[i] = (i && d_img[i] == d_img[i - 1]) ? ip[i - 1] : find_sorted(images, n_i, d_img[i]);
+        cp[i] = (i && d_cat[i] == d_cat[i - 1]) ? cp[i - 1] : find_sorted(cats, n_k, d_cat[i]);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) if (ip[i] >= 0 && (cp[i] < 0 || !mask[ip[i]])) ip[i] = -1;
+}
+
+/* Stable counting sort of rows 0..n by key (keys outside [0, n_keys) left out): order, starts (n_keys + 1). */
+static int64_t counting_sort(const int64_t *key, Py_ssize_t n, Py_ssize_t n_keys, int64_t *order, int64_t *starts) {
+    memset(starts, 0, sizeof(int64_t) * (n_keys + 1));
+    for (Py_ssize_t i = 0; i < n; i++) if (key[i] >= 0 && key[i] < n_keys) starts[key[i] + 1]++;
+    for (Py_ssize_t k = 0; k < n_keys; k++) starts[k + 1] += starts[k];
+    int64_t *fill = malloc(sizeof(int64_t) * (n_keys + 1));
+    if (!fill) return -1;
+    memcpy(fill, starts, sizeof(int64_t) * (n_keys + 1));
+    for (Py_ssize_t i = 0; i < n; i++) if (key[i] >= 0 && key[i] < n_keys) order[fill[key[i]]++] = i;
+    free(fill);
+    return starts[n_keys];
+}
+
+/* group_detections(d_img, d_cat, scores, image_ids, category_ids, image_mask, sel, img, cat, rank, use_cats, max_det)
+ * -> kept: the first `kept` rows of sel/img/cat/rank (int64, N each) are the detections kept, in
+ * (image, cell, rank) order, cut to max_det per cell. */
+PyObject *native_group_detections(PyObject *self, PyObject *args) {
+    Py_buffer b[10];
+    Py_ssize_t use_cats, max_det;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*w*w*w*w*nn", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7],
+                          &b[8], &b[9], &use_cats, &max_det))
+        return NULL;
+    const int64_t *d_img = b[0].buf, *d_cat = b[1].buf, *images = b[3].buf, *cats = b[4].buf;
+    const double *scores = b[2].buf;
+    const uint8_t *mask = b[5].buf;
+    int64_t *sel = b[6].buf, *o_img = b[7].buf, *o_cat = b[8].buf, *o_rank = b[9].buf;
+    Py_ssize_t n = b[0].len / sizeof(int64_t), n_i = b[3].len / sizeof(int64_t), n_k = b[4].len / sizeof(int64_t);
+    int64_t *ip = malloc(sizeof(int64_t) * (n + 1)), *cp = malloc(sizeof(int64_t) * (n + 1));
+    int64_t *order = malloc(sizeof(int64_t) * (n + 1)), *starts = malloc(sizeof(int64_t) * (n_i + 1));
+    int64_t kept = 0, failed = 0;
+    if (!ip || !cp || !order || !starts) failed = 1;
+    Py_BEGIN_ALLOW_THREADS
+    if (!failed) {
+        lookup(d_img, d_cat, n, images, n_i, cats, n_k, mask, ip, cp);
+        failed = counting_sort(ip, n, n_i, order, starts) < 0;
+    }
+    int64_t most = 1;
+    for (Py_ssize_t p = 0; !failed && p < n_i; p++) most = starts[p + 1] - starts[p] > most ? starts[p + 1] - starts[p] : most;
+    sort_key *keys = failed ? NULL : malloc(sizeof(sort_key) * most), *tmp = failed ? NULL : malloc(sizeof(sort_key) * most);
+    if (!failed && (!keys || !tmp)) failed = 1;
+    for (Py_ssize_t p = 0; !failed && p < n_i; p++) {
+        int64_t s0 = starts[p], m = starts[p + 1] - s0;
+        for (int64_t j = 0; j < m; j++) {
+            int64_t i = order[s0 + j];
+            keys[j] = (sort_key){use_cats ? cp[i] : 0, -scores[i], use_cats ? 0 : cp[i], 0, i};
+        }
+        sort_keys(keys, tmp, m);
+        int64_t r = 0;
+        for (int64_t j = 0; j < m; j++) {
+            r = (j && keys[j].p == keys[j - 1].p) ? r + 1 : 0;
+            if (r >= max_det) continue;
+            int64_t i = keys[j].row;
+            sel[kept] = i, o_img[kept] = p, o_cat[kept] = cp[i], o_rank[kept] = r;
+            kept++;
+        }
+    }
+    free(keys);
+    free(tmp);
+    Py_END_ALLOW_THREADS
+    free(ip); free(cp); free(order); free(starts);
+    RELEASE(b, 10);
+    if (failed) return PyErr_NoMemory();
+    return PyLong_FromLongLong(kept);
+}
+
+/* cells(g_key, d_key, cell_gt, cell_dt) -> n: the union of two sorted key columns as cells, each
+ * with its [start, end) rows on both sides (cell_* hold (G + D) pairs). */
+PyObject *native_cells(PyObject *self, PyObject *args) {
+    Py_buffer b[4];
+    if (!PyArg_ParseTuple(args, "y*y*w*w*", &b[0], &b[1], &b[2], &b[3])) return NULL;
+    const int64_t *gk = b[0].buf, *dk = b[1].buf;
+    int64_t *cg = b[2].buf, *cd = b[3].buf;
+    Py_ssize_t n_g = b[0].len / sizeof(int64_t), n_d = b[1].len / sizeof(int64_t), i = 0, j = 0, c = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (i < n_g || j < n_d) {
+        int64_t key = (j >= n_d || (i < n_g && gk[i] <= dk[j])) ? gk[i] : dk[j];
+        cg[2 * c] = i, cd[2 * c] = j;
+        while (i < n_g && gk[i] == key) i++;
+        while (j < n_d && dk[j] == key) j++;
+        cg[2 * c + 1] = i, cd[2 * c + 1] = j;
+        c++;
+    }
+    Py_END_ALLOW_THREADS
+    RELEASE(b, 4);
+    return PyLong_FromSsize_t(c);
+}
+
+/* group_by_key(keys, order, starts) -> placed: stable counting sort of rows by key in [0, len(starts) - 1). */
+PyObject *native_group_by_key(PyObject *self, PyObject *args) {
+    Py_buffer b[3];
+    if (!PyArg_ParseTuple(args, "y*w*w*", &b[0], &b[1], &b[2])) return NULL;
+    int64_t placed;
+    Py_BEGIN_ALLOW_THREADS
+    placed = counting_sort(b[0].buf, b[0].len / sizeof(int64_t), b[2].len / sizeof(int64_t) - 1, b[1].buf, b[2].buf);
+    Py_END_ALLOW_THREADS
+    RELEASE(b, 3);
+    if (placed < 0) return PyErr_NoMemory();
+    return PyLong_FromLongLong(placed);
+}
