@@ -2,7 +2,9 @@
  *
  * A category's detection rows are ordered by (-score, image id, rank) (pycocotools' mergesort of
  * -score over its image-ordered concatenation), their TP/FP/ignored codes gathered from the state's
- * (A*T, D) matches, then precision/recall follow _kernels_numba.accumulate_sorted's operation order.
+ * matches, stored detection-major ((D, A*T) memory behind the (A, T, D) arrays: a detection's codes
+ * are one cache line, not A*T), then precision/recall follow _kernels_numba.accumulate_sorted's
+ * operation order.
  */
 #include "native.h"
 #include "sortkeys.h"
@@ -60,21 +62,31 @@ static void pr_row(const acc_ctx *x, const uint8_t *codes, const double *scores,
 /* Every row of category k from its n detections (sorted; codes (n, A*T), rank, scores local). */
 static void category_rows(const acc_ctx *x, Py_ssize_t k, const uint8_t *codes, const int64_t *rank,
                           const double *scores, int64_t n, const int64_t *npig) {
+    int64_t before = -1;
     for (Py_ssize_t m = 0; m < x->n_m; m++) {
         int64_t kept = 0;
         for (int64_t j = 0; j < n; j++) if (rank[j] < x->max_dets[m]) x->idx[kept++] = j;
         for (Py_ssize_t a = 0; a < x->n_a; a++) {
             if (npig[k * x->n_a + a] == 0) continue;
-            for (Py_ssize_t t = 0; t < x->n_t; t++)
-                pr_row(x, codes, scores, kept, a * x->n_t + t, (double)npig[k * x->n_a + a],
-                       ((k * x->n_a + a) * x->n_m + m) * x->n_t + t);
+            for (Py_ssize_t t = 0; t < x->n_t; t++) {
+                Py_ssize_t row = ((k * x->n_a + a) * x->n_m + m) * x->n_t + t;
+                if (kept == before) { /* the same detections as max_dets[m - 1]: the same row */
+                    Py_ssize_t prev = row - x->n_t;
+                    memcpy(x->precision + row * x->n_r, x->precision + prev * x->n_r, sizeof(double) * x->n_r);
+                    memcpy(x->score_out + row * x->n_r, x->score_out + prev * x->n_r, sizeof(double) * x->n_r);
+                    x->recall[row] = x->recall[prev];
+                    continue;
+                }
+                pr_row(x, codes, scores, kept, a * x->n_t + t, (double)npig[k * x->n_a + a], row);
+            }
         }
+        before = kept;
     }
 }
 
 /* accumulate_groups(order, seg, dt_img, dt_rank, dt_score, dt_gt, dt_ign, npig, max_dets, rec_thr,
  *                   precision, recall, score_out, n_a, n_t, k0, k1): rows order[seg[k]:seg[k + 1]] are
- * category k's (any order); dt_gt int32 / dt_ign uint8 (A*T, D); outputs (K*A*M*T, R) and (K*A*M*T,),
+ * category k's (any order); dt_gt int32, dt_ign uint8 (D, A*T); outputs (K*A*M*T, R) and (K*A*M*T,),
  * pre-filled with -1 by the caller. */
 PyObject *native_accumulate_groups(PyObject *self, PyObject *args) {
     Py_buffer b[13];
@@ -86,7 +98,7 @@ PyObject *native_accumulate_groups(PyObject *self, PyObject *args) {
     const double *score = b[4].buf;
     const int32_t *dt_gt = b[5].buf;
     const uint8_t *dt_ign = b[6].buf;
-    Py_ssize_t n_dt = b[4].len / sizeof(double), n_at = n_a * n_t;
+    Py_ssize_t n_at = n_a * n_t;
     acc_ctx x = {n_a, n_t, b[8].len / sizeof(int64_t), b[9].len / sizeof(double), b[8].buf, b[9].buf,
                  b[10].buf, b[11].buf, b[12].buf, NULL, NULL, NULL, NULL};
     int64_t longest = 1;
@@ -109,8 +121,9 @@ PyObject *native_accumulate_groups(PyObject *self, PyObject *args) {
         for (int64_t j = 0; j < n; j++) {
             int64_t d = keys[j].row;
             rank_l[j] = rank[d], score_l[j] = score[d];
-            for (Py_ssize_t at = 0; at < n_at; at++)
-                codes[j * n_at + at] = dt_ign[at * n_dt + d] ? 0 : (dt_gt[at * n_dt + d] >= 0 ? 1 : 2);
+            const int32_t *g = dt_gt + d * n_at;
+            const uint8_t *i = dt_ign + d * n_at;
+            for (Py_ssize_t at = 0; at < n_at; at++) codes[j * n_at + at] = i[at] ? 0 : (g[at] >= 0 ? 1 : 2);
         }
         category_rows(&x, k, codes, rank_l, score_l, n, npig);
     }

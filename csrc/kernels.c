@@ -47,7 +47,7 @@ PyObject *native_bbox_iou_cells(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-typedef struct { /* what the greedy matching of every cell reads and writes */
+typedef struct { /* what the greedy matching of every cell reads and writes; dt_gt, dt_ign are (D, A*T) */
     const double *gt_area, *dt_area, *rng, *thr;
     const uint8_t *gt_ignore, *gt_crowd;
     int32_t *dt_gt, *gt_dt;
@@ -69,17 +69,17 @@ static match_ctx match_context(Py_buffer *b) {
 static void unmatched_rows(const match_ctx *x, const int64_t *cdt, const int64_t *cgt, Py_ssize_t c0, Py_ssize_t c1) {
     if (c1 <= c0) return;
     int64_t da = cdt[2 * c0], db = cdt[2 * (c1 - 1) + 1], ga = cgt[2 * c0], gb = cgt[2 * (c1 - 1) + 1];
-    for (Py_ssize_t at = 0; at < x->n_a * x->n_t; at++) {
-        for (int64_t d = da; d < db; d++) x->dt_gt[at * x->n_dt + d] = -1;
+    Py_ssize_t n_at = x->n_a * x->n_t;
+    for (int64_t i = da * n_at; i < db * n_at; i++) x->dt_gt[i] = -1;
+    for (Py_ssize_t at = 0; at < n_at; at++)
         for (int64_t g = ga; g < gb; g++) x->gt_dt[at * x->n_gt + g] = -1;
-    }
 }
 
 /* COCOeval.evaluateImg of one cell; row d of its IoU matrix is iou + d * stride (columns g0..g1 at 0..ng). */
 static void match_cell(const match_ctx *x, const double *iou, int64_t stride, int64_t d0, int64_t d1, int64_t g0,
                        int64_t g1) {
     int64_t nd = d1 - d0, ng = g1 - g0, *order = x->order;
-    Py_ssize_t n_t = x->n_t, n_dt = x->n_dt, n_gt = x->n_gt;
+    Py_ssize_t n_t = x->n_t, n_at = x->n_a * x->n_t, n_gt = x->n_gt;
     for (Py_ssize_t a = 0; a < x->n_a; a++) {
         double lo = x->rng[2 * a], hi = x->rng[2 * a + 1];
         uint8_t *gi = x->gt_ign + a * n_gt;
@@ -91,8 +91,8 @@ static void match_cell(const match_ctx *x, const double *iou, int64_t stride, in
         for (int64_t g = g0; g < g1; g++) if (gi[g]) order[k++] = g;
         for (Py_ssize_t t = 0; nd > 0 && ng > 0 && t < n_t; t++) {
             double cap = x->thr[t] < IOU_CAP ? x->thr[t] : IOU_CAP;
-            int32_t *gd = x->gt_dt + (a * n_t + t) * n_gt, *dg = x->dt_gt + (a * n_t + t) * n_dt;
-            uint8_t *di = x->dt_ign + (a * n_t + t) * n_dt;
+            int32_t *gd = x->gt_dt + (a * n_t + t) * n_gt, *dg = x->dt_gt + a * n_t + t;
+            uint8_t *di = x->dt_ign + a * n_t + t;
             for (int64_t d = 0; d < nd; d++) {
                 double best = cap;
                 int64_t m = -1;
@@ -107,15 +107,15 @@ static void match_cell(const match_ctx *x, const double *iou, int64_t stride, in
                     m = g;
                 }
                 if (m == -1) continue;
-                di[d0 + d] = gi[m];
-                dg[d0 + d] = (int32_t)m;
+                di[(d0 + d) * n_at] = gi[m];
+                dg[(d0 + d) * n_at] = (int32_t)m;
                 gd[m] = (int32_t)(d0 + d);
             }
         }
         for (int64_t d = d0; d < d1; d++) { /* unmatched detections outside the area range: ignored */
             if (x->dt_area[d] < lo || x->dt_area[d] > hi) {
                 for (Py_ssize_t t = 0; t < n_t; t++)
-                    if (x->dt_gt[(a * n_t + t) * n_dt + d] < 0) x->dt_ign[(a * n_t + t) * n_dt + d] = 1;
+                    if (x->dt_gt[d * n_at + a * n_t + t] < 0) x->dt_ign[d * n_at + a * n_t + t] = 1;
             }
         }
     }

@@ -38,7 +38,8 @@ def _split(work: np.ndarray) -> list[tuple[int, int]]:
         return [(0, n)]
     cum = np.cumsum(work, dtype=np.float64)
     cuts = np.searchsorted(cum, total * np.arange(1, k) / k)
-    bounds = np.unique(np.r_[0, cuts, n])
+    bounds = np.r_[0, cuts, n]
+    bounds = bounds[np.r_[True, bounds[1:] > bounds[:-1]]]  # np.unique would import numpy.ma (~20 ms)
     return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
 
 
@@ -97,33 +98,45 @@ def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore,
 
         return _kernels_numba.match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd,
                                           dt_area, area_rng, thresholds)
-    n_a, n_t, n_dt, n_gt = len(area_rng), len(thresholds), len(dt_area), len(gt_area)
-    dt_gt = np.empty((n_a, n_t, n_dt), np.int32)  # -1 written by the C loop, per thread
-    dt_ign = np.zeros((n_a, n_t, n_dt), np.bool_)
-    gt_dt = np.empty((n_a, n_t, n_gt), np.int32)
-    gt_ign = np.zeros((n_a, n_gt), np.bool_)
+    dt_gt, dt_ign, gt_dt, gt_ign = _match_outputs(len(area_rng), len(thresholds), len(dt_area), len(gt_area))
     args = (_c(iou, np.float64), _c(iou_base, np.int64), _c(iou_stride, np.int64), _c(cell_dt, np.int64),
             _c(cell_gt, np.int64), _c(gt_area, np.float64), _c(gt_ignore, np.bool_).view(np.uint8),
             _c(gt_crowd, np.bool_).view(np.uint8), _c(dt_area, np.float64), _c(area_rng, np.float64),
             _c(thresholds, np.float64), dt_gt, dt_ign.view(np.uint8), gt_dt, gt_ign.view(np.uint8))
     nd, ng = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
-    _run(_split((nd * ng + nd + ng) * (n_a * n_t)), lambda a, b: NATIVE.match_cells(*args, a, b))
-    return dt_gt, dt_ign, gt_dt, gt_ign
+    _run(_split((nd * ng + nd + ng) * (len(area_rng) * len(thresholds))), lambda a, b: NATIVE.match_cells(*args, a, b))
+    return _as_atd(dt_gt), _as_atd(dt_ign), gt_dt, gt_ign
+
+
+def _match_outputs(n_a: int, n_t: int, n_dt: int, n_gt: int) -> tuple[np.ndarray, ...]:
+    """dt_gt, dt_ign in (D, A, T) memory (a detection's matches adjacent: accumulation reads them so),
+    gt_dt (A, T, G), gt_ign (A, G); dt_gt, gt_dt get their -1s in the C threads."""
+    return (np.empty((n_dt, n_a, n_t), np.int32), np.zeros((n_dt, n_a, n_t), np.bool_),
+            np.empty((n_a, n_t, n_gt), np.int32), np.zeros((n_a, n_gt), np.bool_))
+
+
+def _as_atd(dt_major: np.ndarray) -> np.ndarray:
+    """The (A, T, D) view of a (D, A, T) array (EvalState's layout; no copy)."""
+    return dt_major.transpose(1, 2, 0)
+
+
+def _dt_major(atd: np.ndarray, dtype: type) -> np.ndarray:
+    """(D, A, T) C-contiguous memory of an (A, T, D) array (no copy when it is `_as_atd` of such)."""
+    return np.ascontiguousarray(atd.transpose(2, 0, 1), dtype=dtype)
 
 
 def match_boxes(dt_boxes, gt_boxes, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, area_rng,
                 thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`match_cells` of box cells, each cell's IoU computed on the way (C core only: no batch IoU array)."""
-    n_a, n_t, n_dt, n_gt = len(area_rng), len(thresholds), len(dt_area), len(gt_area)
-    dt_gt, dt_ign = np.empty((n_a, n_t, n_dt), np.int32), np.zeros((n_a, n_t, n_dt), np.bool_)
-    gt_dt, gt_ign = np.empty((n_a, n_t, n_gt), np.int32), np.zeros((n_a, n_gt), np.bool_)
+    n_a, n_t = len(area_rng), len(thresholds)
+    dt_gt, dt_ign, gt_dt, gt_ign = _match_outputs(n_a, n_t, len(dt_area), len(gt_area))
     args = (_c(dt_boxes, np.float64), _c(gt_boxes, np.float64), _c(cell_dt, np.int64), _c(cell_gt, np.int64),
             _c(gt_area, np.float64), _c(gt_ignore, np.bool_).view(np.uint8), _c(gt_crowd, np.bool_).view(np.uint8),
             _c(dt_area, np.float64), _c(area_rng, np.float64), _c(thresholds, np.float64), dt_gt,
             dt_ign.view(np.uint8), gt_dt, gt_ign.view(np.uint8))
     nd, ng = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
     _run(_split((nd * ng) * (n_a * n_t + 4) + nd + ng), lambda a, b: NATIVE.match_boxes(*args, a, b))
-    return dt_gt, dt_ign, gt_dt, gt_ign
+    return _as_atd(dt_gt), _as_atd(dt_ign), gt_dt, gt_ign
 
 
 def cells(g_key: np.ndarray, d_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +183,8 @@ def accumulate_state(dk: np.ndarray, n_k: int, image_id: np.ndarray, rank: np.nd
     rows = n_k * n_a * n_m * n_t
     precision, score_out, recall = np.full((rows, n_r), -1.0), np.full((rows, n_r), -1.0), np.full(rows, -1.0)
     args = (order, seg_starts, _c(image_id, np.int64), _c(rank, np.int64), _c(score, np.float64),
-            _c(dt_gt, np.int32), _c(dt_ignore, np.bool_).view(np.uint8), _c(npig, np.int64), _c(max_dets, np.int64),
+            _dt_major(dt_gt, np.int32), _dt_major(dt_ignore, np.bool_).view(np.uint8),
+            _c(npig, np.int64), _c(max_dets, np.int64),
             _c(rec_thr, np.float64), precision, recall, score_out, n_a, n_t)
     work = np.diff(seg_starts) * (n_m * n_a * n_t + 16) + n_a * n_m * n_t * n_r
     _run(_split(work), lambda a, b: NATIVE.accumulate_groups(*args, a, b))

@@ -93,9 +93,9 @@ def _concatenate(states: list[EvalState], params: EvalParams, image_ids: np.ndar
     if gt_order is not None:
         out.update({name: out[name][gt_order] for name in _GT_FIELDS})
     dt_new, gt_new = _inverse(dt_order, int(dt_off[-1])), _inverse(gt_order, int(gt_off[-1]))
-    out["dt_gt"] = _joined([s.dt_gt for s in states], gt_off, gt_new, dt_order)
-    out["gt_dt"] = _joined([s.gt_dt for s in states], dt_off, dt_new, gt_order)
-    out["dt_ignore"] = _columns(np.concatenate([s.dt_ignore for s in states], axis=2), dt_order)
+    out["dt_gt"] = _joined([s.dt_gt for s in states], gt_off, gt_new, dt_order, dt_major=True)
+    out["gt_dt"] = _joined([s.gt_dt for s in states], dt_off, dt_new, gt_order, dt_major=False)
+    out["dt_ignore"] = _rows_last(np.concatenate([_rows_first(s.dt_ignore) for s in states]), dt_order)
     out["gt_ignore"] = _columns(np.concatenate([s.gt_ignore for s in states], axis=1), gt_order)
     return EvalState(params=params, image_ids=image_ids, **out)
 
@@ -119,24 +119,30 @@ def _columns(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
     return values if order is None else values[..., order]
 
 
-def _joined(parts: list[np.ndarray], offsets: np.ndarray, new_position: np.ndarray, order: np.ndarray | None) -> np.ndarray:
-    """Cross references of each part shifted to the concatenated rows and renumbered, -1 kept."""
-    lead = parts[0].shape[:-1]
-    rows = int(np.prod(lead))
-    out = np.empty((rows, sum(p.shape[-1] for p in parts)), dtype=np.int32)
-    start = 0
-    for part, offset in zip(parts, offsets[:-1].tolist()):
-        n = part.shape[-1]
-        _renumber(part.reshape(rows, n), offset, new_position, out[:, start:start + n])
-        start += n
-    out = out.reshape(*lead, -1)
-    return _columns(out, order)
+def _rows_first(atd: np.ndarray) -> np.ndarray:
+    """(D, A, T) view of an (A, T, D) array: detection matches are kept in (D, A, T) memory (see eval.kernels)."""
+    return np.moveaxis(atd, -1, 0)
 
 
-def _renumber(refs: np.ndarray, offset: int, new_position: np.ndarray, out: np.ndarray) -> None:
-    """out = new_position[refs + offset] where refs >= 0, else -1."""
+def _rows_last(dat: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    """The (A, T, D) view of (D, A, T) rows, taken in `order` first."""
+    return np.moveaxis(dat if order is None else dat[order], 0, -1)
+
+
+def _joined(parts: list[np.ndarray], offsets: np.ndarray, new_position: np.ndarray, order: np.ndarray | None,
+            dt_major: bool) -> np.ndarray:
+    """Cross references of each part shifted to the concatenated rows and renumbered, -1 kept.
+    dt_major: the parts are (A, T, D) detection matches, joined in (D, A, T) memory."""
+    shifted = [_renumbered(_rows_first(p) if dt_major else p, offset, new_position)
+               for p, offset in zip(parts, offsets[:-1].tolist())]
+    if dt_major:
+        return _rows_last(np.concatenate(shifted), order)
+    return _columns(np.concatenate(shifted, axis=-1), order)
+
+
+def _renumbered(refs: np.ndarray, offset: int, new_position: np.ndarray) -> np.ndarray:
+    """new_position[refs + offset] where refs >= 0, else -1 (int32)."""
     if len(new_position) == 0:
-        out[...] = -1
-        return
+        return np.full(refs.shape, -1, np.int32)
     index = np.minimum(np.maximum(refs, 0) + offset, len(new_position) - 1)
-    np.copyto(out, np.where(refs < 0, np.int32(-1), new_position.astype(np.int32)[index]))
+    return np.where(refs < 0, np.int32(-1), new_position.astype(np.int32)[index])
