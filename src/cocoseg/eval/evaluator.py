@@ -17,6 +17,7 @@ from cocoseg.eval.pipeline import accumulate, evaluate_batch
 from cocoseg.eval.result import EvalResult
 from cocoseg.eval.state import EvalState
 from cocoseg.eval.summary import mean_valid, per_class_rows, summary_items
+from cocoseg.eval.tables import positions
 from cocoseg.io.dataset import CocoDataset
 from cocoseg.io.results import DetectionResults, ResultsSource, empty_results, load_results
 from cocoseg.masks.packed_rle import PackedRles, concat_packed, segmentations_to_rles
@@ -239,8 +240,9 @@ def compute(state: EvalState, gt: CocoDataset, *, pycocotools_compat: bool = Fal
     names = {c["id"]: c.get("name", str(c["id"])) for c in gt.categories}
     cats = np.asarray(params.category_ids, dtype=np.int64)
     if params.use_cats:
-        num_gt = np.array([np.count_nonzero((state.gt_category_id == c) & ~state.gt_ignore[0]) for c in cats])
-        num_dt = np.array([np.count_nonzero(state.dt_category_id == c) for c in cats])
+        gk, dk = positions(cats, state.gt_category_id), positions(cats, state.dt_category_id)
+        num_gt = np.bincount(gk[(gk >= 0) & ~state.gt_ignore[0]], minlength=len(cats))[:len(cats)]
+        num_dt = np.bincount(dk[dk >= 0], minlength=len(cats))[:len(cats)]
     else:
         num_gt, num_dt = np.array([np.count_nonzero(~state.gt_ignore[0])]), np.array([state.num_dt])
     per_class = per_class_rows(precision, recall, params, names, num_gt, num_dt)

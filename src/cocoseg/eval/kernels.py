@@ -7,7 +7,7 @@ work, one per thread; each range writes its own rows of the outputs.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from typing import Callable
 
 import numpy as np
@@ -44,12 +44,24 @@ def _split(work: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _run(ranges: list[tuple[int, int]], call: Callable[[int, int], None]) -> None:
-    if len(ranges) == 1:
-        call(*ranges[0])
-        return
-    with ThreadPoolExecutor(len(ranges)) as pool:
-        for f in [pool.submit(call, a, b) for a, b in ranges]:
-            f.result()
+    """call(a, b) for every range, the first in this thread and the others in threads of their own
+    (plain threads: concurrent.futures would add logging and its pool to the import)."""
+    errors: list[BaseException] = []
+
+    def guarded(a: int, b: int) -> None:
+        try:
+            call(a, b)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread
+            errors.append(e)
+
+    workers = [threading.Thread(target=guarded, args=r) for r in ranges[1:]]
+    for w in workers:
+        w.start()
+    guarded(*ranges[0])
+    for w in workers:
+        w.join()
+    if errors:
+        raise errors[0]
 
 
 def _c(a: np.ndarray, dtype: type) -> np.ndarray:

@@ -44,12 +44,13 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: DetectionResults, i
     crowd = table.iscrowd[rows]
     area_rng = np.array([[lo, hi] for _, lo, hi in params.area_ranges], dtype=np.float64).reshape(-1, 2)
     dt_area = np.ascontiguousarray(dets.areas[sel], dtype=np.float64)
+    dt_box = np.asarray(dets.boxes_xywh, np.float64).reshape(-1, 4)[sel]
     if params.iou_type == "bbox" and NATIVE is not None:
         dt_gt, dt_ign, gt_dt, gt_ign = match_boxes(
-            dets.boxes_xywh[sel], table.boxes_xywh[rows], cell_dt, cell_gt, table.areas[rows], table.ignore[rows], crowd,
+            dt_box, table.boxes_xywh[rows], cell_dt, cell_gt, table.areas[rows], table.ignore[rows], crowd,
             dt_area, area_rng, np.asarray(params.iou_thresholds))
     elif params.iou_type == "bbox":
-        iou, base, stride = bbox_cell_ious(dets.boxes_xywh[sel], table.boxes_xywh[rows], crowd, cell_dt, cell_gt)
+        iou, base, stride = bbox_cell_ious(dt_box, table.boxes_xywh[rows], crowd, cell_dt, cell_gt)
     elif params.iou_type == "segm":
         masks = dets.segmentations if isinstance(dets.segmentations, PackedRles) else None
         if (masks is None and len(sel)) or gt_masks is None:
@@ -73,7 +74,7 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: DetectionResults, i
         dt_image_id=table.image_ids[d_img], dt_category_id=np.asarray(dets.category_ids, np.int64)[sel],
         dt_score=np.asarray(dets.scores, np.float64)[sel], dt_rank=rank.astype(np.int64),
         dt_area=dt_area, dt_index=sel.astype(np.int64) + offset,
-        dt_box=np.asarray(dets.boxes_xywh, np.float64)[sel].reshape(-1, 4), dt_gt=dt_gt, dt_ignore=dt_ign,
+        dt_box=dt_box, dt_gt=dt_gt, dt_ignore=dt_ign,
         gt_image_id=table.image_ids[table.img[rows]], gt_category_id=table.category_ids[table.cat[rows]],
         gt_ann_index=table.ann_index[rows], gt_area=table.areas[rows], gt_iscrowd=crowd,
         gt_ignore=gt_ign, gt_dt=gt_dt)

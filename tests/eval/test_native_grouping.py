@@ -1,0 +1,112 @@
+"""The C core's grouping, fused box matching and accumulation give the bits of the numpy/numba fallback."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cocoseg.eval import kernels, tables
+from cocoseg.eval.params import EvalParams
+from cocoseg.eval.tables import GtTable
+from cocoseg.native import NATIVE
+
+pytestmark = pytest.mark.skipif(NATIVE is None, reason="cocoseg._native is not built here (no C compiler at install)")
+
+
+def _fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernels, "NATIVE", None)
+    monkeypatch.setattr(tables, "NATIVE", None)
+
+
+def _table(n_images: int, categories: np.ndarray) -> GtTable:
+    z = np.zeros(0, np.int64)
+    return GtTable(np.arange(1, n_images + 1, dtype=np.int64) * 3, categories, z, z, z, np.zeros((0, 4)),
+                   np.zeros(0), np.zeros(0, bool), np.zeros(0, bool), np.zeros(n_images + 1, np.int64))
+
+
+@pytest.mark.parametrize("use_cats", [True, False])
+def test_detections_are_grouped_and_cut_as_numpy_does(monkeypatch: pytest.MonkeyPatch, use_cats: bool) -> None:
+    rng = np.random.default_rng(7)
+    n = 3000
+    table = _table(40, np.array([2, 5, 9], np.int64))
+    image_ids = rng.integers(0, 45, n) * 3 + (rng.random(n) < 0.02)  # some ids not in the GT
+    image_ids[:400].sort()  # a run of grouped images, as results files come
+    category_ids = rng.choice(np.array([2, 5, 9, 11]), n)  # 11 is not evaluated
+    scores = rng.integers(0, 6, n) / 5.0  # many ties: the order among them must be input order
+    scores[rng.random(n) < 0.02] = np.nan
+    params = EvalParams.create("bbox", use_cats=use_cats, max_dets=(1, 3, 7))
+    subset = np.sort(rng.choice(40, 25, replace=False))
+    for image_pos in (None, subset):
+        native = tables.select_detections(image_ids, category_ids, scores, table, params, image_pos)
+        with monkeypatch.context() as m:
+            _fallback(m)
+            expected = tables.select_detections(image_ids, category_ids, scores, table, params, image_pos)
+        for got, want in zip(native, expected):
+            np.testing.assert_array_equal(got, want)
+        assert len(native[0]) > 100
+
+
+def test_cells_are_the_union_of_the_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(2)
+    g_key, d_key = np.sort(rng.integers(0, 50, 80)), np.sort(rng.integers(20, 90, 300))
+    native = kernels.cells(g_key, d_key)
+    with monkeypatch.context() as m:
+        _fallback(m)
+        expected = kernels.cells(g_key, d_key)
+    for got, want in zip(native, expected):
+        np.testing.assert_array_equal(got, want)
+
+
+def _box_cells(rng: np.random.Generator) -> tuple:
+    sizes = rng.integers(0, 6, (60, 2))
+    cell_dt = np.stack([np.r_[0, np.cumsum(sizes[:, 0])[:-1]], np.cumsum(sizes[:, 0])], 1).astype(np.int64)
+    cell_gt = np.stack([np.r_[0, np.cumsum(sizes[:, 1])[:-1]], np.cumsum(sizes[:, 1])], 1).astype(np.int64)
+    n_dt, n_gt = int(sizes[:, 0].sum()), int(sizes[:, 1].sum())
+    gt = np.c_[rng.uniform(0, 30, (n_gt, 2)), rng.uniform(1, 20, (n_gt, 2))]
+    dt = np.c_[rng.uniform(0, 30, (n_dt, 2)), rng.uniform(1, 20, (n_dt, 2))]
+    crowd = rng.random(n_gt) < 0.15
+    area_rng = np.array([[0, 1e10], [0, 100], [100, 400], [400, 1e10]])
+    return (dt, gt, cell_dt, cell_gt, rng.uniform(0, 500, n_gt), crowd | (rng.random(n_gt) < 0.05), crowd,
+            dt[:, 2] * dt[:, 3], area_rng, np.linspace(0.5, 0.95, 10))
+
+
+def test_fused_box_matching_equals_iou_then_matching() -> None:
+    from cocoseg.eval import _kernels_numba
+    from cocoseg.eval.iou import bbox_cell_ious
+
+    dt, gt, cell_dt, cell_gt, gt_area, gt_ignore, crowd, dt_area, area_rng, thr = _box_cells(np.random.default_rng(4))
+    fused = kernels.match_boxes(dt, gt, cell_dt, cell_gt, gt_area, gt_ignore, crowd, dt_area, area_rng, thr)
+    iou, base, stride = bbox_cell_ious(dt, gt, crowd, cell_dt, cell_gt)
+    for args in ((iou, base, stride), (_kernels_numba.bbox_iou_cells(dt, gt, crowd, cell_dt, cell_gt,
+                                                                     np.r_[base, len(iou)]), base, stride)):
+        for matcher in (kernels.match_cells, _kernels_numba.match_cells):
+            expected = matcher(*args, cell_dt, cell_gt, gt_area, gt_ignore, crowd, dt_area, area_rng, thr)
+            for got, want in zip(fused, expected):
+                np.testing.assert_array_equal(got, want)
+    assert (fused[0] >= 0).sum() > 50
+
+
+@pytest.mark.parametrize(("layout", "max_dets"), [("dt_major", (1, 10, 100)), ("c_order", (1, 10, 100)),
+                                                  ("dt_major", (3, 50, 100))])  # 50 and 100 keep the same rows
+def test_accumulation_equals_the_numba_kernel(monkeypatch: pytest.MonkeyPatch, layout: str,
+                                              max_dets: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(11)
+    n, n_a, n_t, n_k = 4000, 4, 10, 6
+    dk = rng.integers(0, n_k, n)
+    image_id = np.sort(rng.integers(0, 300, n))
+    rank = rng.integers(0, 12, n)
+    score = rng.integers(0, 20, n) / 19.0  # ties across images: (-score, image id, rank) decides
+    dt_gt = np.where(rng.random((n, n_a, n_t)) < 0.4, rng.integers(0, 500, (n, n_a, n_t)), -1).astype(np.int32)
+    dt_ignore = rng.random((n, n_a, n_t)) < 0.1
+    dt_gt, dt_ignore = dt_gt.transpose(1, 2, 0), dt_ignore.transpose(1, 2, 0)
+    if layout == "c_order":
+        dt_gt, dt_ignore = np.ascontiguousarray(dt_gt), np.ascontiguousarray(dt_ignore)
+    npig = rng.integers(0, 40, (n_k, n_a))
+    npig[2] = 0  # a category without GT: -1 rows
+    args = (dk, n_k, image_id, rank, score, dt_gt, dt_ignore, npig, np.array(max_dets), np.linspace(0, 1, 101))
+    native = kernels.accumulate_state(*args)
+    with monkeypatch.context() as m:
+        _fallback(m)
+        expected = kernels.accumulate_state(*args)
+    for got, want in zip(native, expected):
+        np.testing.assert_array_equal(got, want)
+    assert (native[0] > 0).any() and (native[0] == -1).any()
