@@ -97,7 +97,9 @@ def run_child(tool: str, gt: Path, results: Path, iou_type: str, env: dict | Non
 def measure(tools: list[str], iou_type: str, paths: dict, repeat: int) -> dict[str, list[dict]]:
     """`repeat` runs per tool, interleaved (tool order rotates each round); cocoseg first compiles its cache."""
     with tempfile.TemporaryDirectory() as cache:
-        env = {"NUMBA_CACHE_DIR": cache}
+        # bytecode written as `pip install` does (the reference tools' is; PYTHONDONTWRITEBYTECODE would
+        # make every cocoseg run compile its sources, ~30 ms of "import")
+        env = {"NUMBA_CACHE_DIR": cache, "PYTHONDONTWRITEBYTECODE": ""}
         if "cocoseg" in tools:
             cold = run_child("cocoseg", paths["gt"], paths[iou_type], iou_type, env)
             print(f"  cocoseg cold numba cache: {cold['process_s']:.2f} s", flush=True)

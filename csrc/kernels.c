@@ -47,13 +47,15 @@ PyObject *native_bbox_iou_cells(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-typedef struct { /* what the greedy matching of every cell reads and writes; dt_gt, dt_ign are (D, A*T) */
+typedef struct { /* what the greedy matching of every cell reads and writes; dt_gt, dt_ign are (D, A*T),
+                  * gt_dt (G, A*T), gt_ign (G, A): a cell's rows are adjacent */
     const double *gt_area, *dt_area, *rng, *thr;
     const uint8_t *gt_ignore, *gt_crowd;
     int32_t *dt_gt, *gt_dt;
     uint8_t *dt_ign, *gt_ign;
     Py_ssize_t n_a, n_t, n_dt, n_gt;
     int64_t *order;
+    uint8_t *gi_local;
 } match_ctx;
 
 /* Parse the 10 matching buffers b[0..10) (gt_area, gt_ignore, gt_crowd, dt_area, area_rng, thresholds,
@@ -61,7 +63,7 @@ typedef struct { /* what the greedy matching of every cell reads and writes; dt_
 static match_ctx match_context(Py_buffer *b) {
     match_ctx m = {b[0].buf, b[3].buf, b[4].buf, b[5].buf, b[1].buf, b[2].buf, b[6].buf, b[8].buf, b[7].buf, b[9].buf,
                    b[4].len / (Py_ssize_t)(2 * sizeof(double)), b[5].len / (Py_ssize_t)sizeof(double),
-                   b[3].len / (Py_ssize_t)sizeof(double), b[0].len / (Py_ssize_t)sizeof(double), NULL};
+                   b[3].len / (Py_ssize_t)sizeof(double), b[0].len / (Py_ssize_t)sizeof(double), NULL, NULL};
     return m;
 }
 
@@ -71,27 +73,27 @@ static void unmatched_rows(const match_ctx *x, const int64_t *cdt, const int64_t
     int64_t da = cdt[2 * c0], db = cdt[2 * (c1 - 1) + 1], ga = cgt[2 * c0], gb = cgt[2 * (c1 - 1) + 1];
     Py_ssize_t n_at = x->n_a * x->n_t;
     for (int64_t i = da * n_at; i < db * n_at; i++) x->dt_gt[i] = -1;
-    for (Py_ssize_t at = 0; at < n_at; at++)
-        for (int64_t g = ga; g < gb; g++) x->gt_dt[at * x->n_gt + g] = -1;
+    for (int64_t i = ga * n_at; i < gb * n_at; i++) x->gt_dt[i] = -1;
 }
 
 /* COCOeval.evaluateImg of one cell; row d of its IoU matrix is iou + d * stride (columns g0..g1 at 0..ng). */
 static void match_cell(const match_ctx *x, const double *iou, int64_t stride, int64_t d0, int64_t d1, int64_t g0,
                        int64_t g1) {
     int64_t nd = d1 - d0, ng = g1 - g0, *order = x->order;
-    Py_ssize_t n_t = x->n_t, n_at = x->n_a * x->n_t, n_gt = x->n_gt;
-    for (Py_ssize_t a = 0; a < x->n_a; a++) {
+    Py_ssize_t n_t = x->n_t, n_a = x->n_a, n_at = x->n_a * x->n_t;
+    uint8_t *gi = x->gi_local - g0; /* this area range's GT ignore flags of the cell, adjacent */
+    for (Py_ssize_t a = 0; a < n_a; a++) {
         double lo = x->rng[2 * a], hi = x->rng[2 * a + 1];
-        uint8_t *gi = x->gt_ign + a * n_gt;
         int64_t k = 0;
         for (int64_t g = g0; g < g1; g++) { /* ignored GT last, stable */
             gi[g] = x->gt_ignore[g] || x->gt_area[g] < lo || x->gt_area[g] > hi;
+            x->gt_ign[g * n_a + a] = gi[g];
             if (!gi[g]) order[k++] = g;
         }
         for (int64_t g = g0; g < g1; g++) if (gi[g]) order[k++] = g;
         for (Py_ssize_t t = 0; nd > 0 && ng > 0 && t < n_t; t++) {
             double cap = x->thr[t] < IOU_CAP ? x->thr[t] : IOU_CAP;
-            int32_t *gd = x->gt_dt + (a * n_t + t) * n_gt, *dg = x->dt_gt + a * n_t + t;
+            int32_t *gd = x->gt_dt + a * n_t + t, *dg = x->dt_gt + a * n_t + t; /* gd[g * n_at] */
             uint8_t *di = x->dt_ign + a * n_t + t;
             for (int64_t d = 0; d < nd; d++) {
                 double best = cap;
@@ -99,7 +101,7 @@ static void match_cell(const match_ctx *x, const double *iou, int64_t stride, in
                 const double *row = iou + d * stride - g0;
                 for (int64_t j = 0; j < ng; j++) {
                     int64_t g = order[j];
-                    if (gd[g] >= 0 && !x->gt_crowd[g]) continue;
+                    if (gd[g * n_at] >= 0 && !x->gt_crowd[g]) continue;
                     if (m > -1 && !gi[m] && gi[g]) break;
                     double v = row[g];
                     if (v < best) continue;
@@ -109,7 +111,7 @@ static void match_cell(const match_ctx *x, const double *iou, int64_t stride, in
                 if (m == -1) continue;
                 di[(d0 + d) * n_at] = gi[m];
                 dg[(d0 + d) * n_at] = (int32_t)m;
-                gd[m] = (int32_t)(d0 + d);
+                gd[m * n_at] = (int32_t)(d0 + d);
             }
         }
         for (int64_t d = d0; d < d1; d++) { /* unmatched detections outside the area range: ignored */
@@ -139,14 +141,15 @@ PyObject *native_match_cells(PyObject *self, PyObject *args) {
     const double *iou = b[0].buf;
     const int64_t *ibase = b[1].buf, *istride = b[2].buf, *cdt = b[3].buf, *cgt = b[4].buf;
     match_ctx x = match_context(b + 5);
-    x.order = malloc(sizeof(int64_t) * most_gt(cgt, c0, c1));
-    if (!x.order) { RELEASE(b, 15); return PyErr_NoMemory(); }
+    x.order = malloc(sizeof(int64_t) * most_gt(cgt, c0, c1)), x.gi_local = malloc(most_gt(cgt, c0, c1));
+    if (!x.order || !x.gi_local) { free(x.order); free(x.gi_local); RELEASE(b, 15); return PyErr_NoMemory(); }
     Py_BEGIN_ALLOW_THREADS
     unmatched_rows(&x, cdt, cgt, c0, c1);
     for (Py_ssize_t c = c0; c < c1; c++)
         match_cell(&x, iou + ibase[c], istride[c], cdt[2 * c], cdt[2 * c + 1], cgt[2 * c], cgt[2 * c + 1]);
     Py_END_ALLOW_THREADS
     free(x.order);
+    free(x.gi_local);
     RELEASE(b, 15);
     Py_RETURN_NONE;
 }
@@ -167,9 +170,12 @@ PyObject *native_match_boxes(PyObject *self, PyObject *args) {
         int64_t size = (cdt[2 * c + 1] - cdt[2 * c]) * (cgt[2 * c + 1] - cgt[2 * c]);
         cells_most = size > cells_most ? size : cells_most;
     }
-    x.order = malloc(sizeof(int64_t) * most_gt(cgt, c0, c1));
+    x.order = malloc(sizeof(int64_t) * most_gt(cgt, c0, c1)), x.gi_local = malloc(most_gt(cgt, c0, c1));
     double *scratch = malloc(sizeof(double) * cells_most);
-    if (!x.order || !scratch) { free(x.order); free(scratch); RELEASE(b, 14); return PyErr_NoMemory(); }
+    if (!x.order || !x.gi_local || !scratch) {
+        free(x.order); free(x.gi_local); free(scratch); RELEASE(b, 14);
+        return PyErr_NoMemory();
+    }
     Py_BEGIN_ALLOW_THREADS
     unmatched_rows(&x, cdt, cgt, c0, c1);
     for (Py_ssize_t c = c0; c < c1; c++) {
@@ -182,6 +188,7 @@ PyObject *native_match_boxes(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     free(x.order);
+    free(x.gi_local);
     free(scratch);
     RELEASE(b, 14);
     Py_RETURN_NONE;

@@ -17,7 +17,7 @@ from cocoseg.eval.pipeline import accumulate, evaluate_batch
 from cocoseg.eval.result import EvalResult
 from cocoseg.eval.state import EvalState
 from cocoseg.eval.summary import mean_valid, per_class_rows, summary_items
-from cocoseg.eval.tables import positions
+from cocoseg.eval.tables import distinct, positions
 from cocoseg.io.dataset import CocoDataset
 from cocoseg.io.results import DetectionResults, ResultsSource, empty_results, load_results
 from cocoseg.masks.packed_rle import PackedRles, concat_packed, segmentations_to_rles
@@ -82,7 +82,7 @@ class Evaluator:
         """
         res = load_results(as_results(results), self.image_sizes)
         res.check_images(self.gt.image_ids)
-        images = np.unique(res.image_ids)
+        images = distinct(res.image_ids)
         again = self._covered.intersection(images.tolist())
         if again:
             raise CocosegError(f"image {min(again)} was already added to this evaluator")
@@ -142,7 +142,7 @@ class Evaluator:
             raise CocosegError("cannot compute a state evaluated with other parameters "
                                f"({state.params.to_dict()} vs {self.params.to_dict()})")
         params = self.params
-        missing = np.setdiff1d(self.table.image_ids, state.image_ids)
+        missing = np.setdiff1d(self.table.image_ids, state.image_ids, assume_unique=True)  # both ascending ids
         if only_added:
             state = replace(state, params=_restricted(params, state.image_ids))
         elif len(missing):

@@ -117,19 +117,20 @@ def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore,
             _c(thresholds, np.float64), dt_gt, dt_ign.view(np.uint8), gt_dt, gt_ign.view(np.uint8))
     nd, ng = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
     _run(_split((nd * ng + nd + ng) * (len(area_rng) * len(thresholds))), lambda a, b: NATIVE.match_cells(*args, a, b))
-    return _as_atd(dt_gt), _as_atd(dt_ign), gt_dt, gt_ign
+    return _as_atd(dt_gt), _as_atd(dt_ign), _as_atd(gt_dt), _as_atd(gt_ign)
 
 
 def _match_outputs(n_a: int, n_t: int, n_dt: int, n_gt: int) -> tuple[np.ndarray, ...]:
-    """dt_gt, dt_ign in (D, A, T) memory (a detection's matches adjacent: accumulation reads them so),
-    gt_dt (A, T, G), gt_ign (A, G); dt_gt, gt_dt get their -1s in the C threads."""
+    """dt_gt, dt_ign in (D, A, T) memory, gt_dt (G, A, T), gt_ign (G, A): a cell's matches are adjacent
+    (the matching and the accumulation read them so; `_as_atd` gives the state's layout). dt_gt and
+    gt_dt get their -1s in the C threads."""
     return (np.empty((n_dt, n_a, n_t), np.int32), np.zeros((n_dt, n_a, n_t), np.bool_),
-            np.empty((n_a, n_t, n_gt), np.int32), np.zeros((n_a, n_gt), np.bool_))
+            np.empty((n_gt, n_a, n_t), np.int32), np.zeros((n_gt, n_a), np.bool_))
 
 
-def _as_atd(dt_major: np.ndarray) -> np.ndarray:
-    """The (A, T, D) view of a (D, A, T) array (EvalState's layout; no copy)."""
-    return dt_major.transpose(1, 2, 0)
+def _as_atd(row_major: np.ndarray) -> np.ndarray:
+    """The (A, T, N) [(A, N)] view of an (N, A, T) [(N, A)] array (EvalState's layout; no copy)."""
+    return np.moveaxis(row_major, 0, -1)
 
 
 def _dt_major(atd: np.ndarray, dtype: type) -> np.ndarray:
@@ -148,7 +149,7 @@ def match_boxes(dt_boxes, gt_boxes, cell_dt, cell_gt, gt_area, gt_ignore, gt_cro
             dt_ign.view(np.uint8), gt_dt, gt_ign.view(np.uint8))
     nd, ng = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
     _run(_split((nd * ng) * (n_a * n_t + 4) + nd + ng), lambda a, b: NATIVE.match_boxes(*args, a, b))
-    return _as_atd(dt_gt), _as_atd(dt_ign), gt_dt, gt_ign
+    return _as_atd(dt_gt), _as_atd(dt_ign), _as_atd(gt_dt), _as_atd(gt_ign)
 
 
 def cells(g_key: np.ndarray, d_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

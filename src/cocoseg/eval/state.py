@@ -93,10 +93,10 @@ def _concatenate(states: list[EvalState], params: EvalParams, image_ids: np.ndar
     if gt_order is not None:
         out.update({name: out[name][gt_order] for name in _GT_FIELDS})
     dt_new, gt_new = _inverse(dt_order, int(dt_off[-1])), _inverse(gt_order, int(gt_off[-1]))
-    out["dt_gt"] = _joined([s.dt_gt for s in states], gt_off, gt_new, dt_order, dt_major=True)
-    out["gt_dt"] = _joined([s.gt_dt for s in states], dt_off, dt_new, gt_order, dt_major=False)
+    out["dt_gt"] = _joined([s.dt_gt for s in states], gt_off, gt_new, dt_order)
+    out["gt_dt"] = _joined([s.gt_dt for s in states], dt_off, dt_new, gt_order)
     out["dt_ignore"] = _rows_last(np.concatenate([_rows_first(s.dt_ignore) for s in states]), dt_order)
-    out["gt_ignore"] = _columns(np.concatenate([s.gt_ignore for s in states], axis=1), gt_order)
+    out["gt_ignore"] = _rows_last(np.concatenate([_rows_first(s.gt_ignore) for s in states]), gt_order)
     return EvalState(params=params, image_ids=image_ids, **out)
 
 
@@ -115,29 +115,21 @@ def _inverse(order: np.ndarray | None, n: int) -> np.ndarray:
     return inv
 
 
-def _columns(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
-    return values if order is None else values[..., order]
-
-
 def _rows_first(atd: np.ndarray) -> np.ndarray:
-    """(D, A, T) view of an (A, T, D) array: detection matches are kept in (D, A, T) memory (see eval.kernels)."""
+    """(N, A, T) view of an (A, T, N) array: matches are kept in (N, A, T) memory (see eval.kernels)."""
     return np.moveaxis(atd, -1, 0)
 
 
-def _rows_last(dat: np.ndarray, order: np.ndarray | None) -> np.ndarray:
-    """The (A, T, D) view of (D, A, T) rows, taken in `order` first."""
-    return np.moveaxis(dat if order is None else dat[order], 0, -1)
+def _rows_last(nat: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    """The (A, T, N) view of (N, A, T) rows, taken in `order` first."""
+    return np.moveaxis(nat if order is None else nat[order], 0, -1)
 
 
-def _joined(parts: list[np.ndarray], offsets: np.ndarray, new_position: np.ndarray, order: np.ndarray | None,
-            dt_major: bool) -> np.ndarray:
-    """Cross references of each part shifted to the concatenated rows and renumbered, -1 kept.
-    dt_major: the parts are (A, T, D) detection matches, joined in (D, A, T) memory."""
-    shifted = [_renumbered(_rows_first(p) if dt_major else p, offset, new_position)
-               for p, offset in zip(parts, offsets[:-1].tolist())]
-    if dt_major:
-        return _rows_last(np.concatenate(shifted), order)
-    return _columns(np.concatenate(shifted, axis=-1), order)
+def _joined(parts: list[np.ndarray], offsets: np.ndarray, new_position: np.ndarray,
+            order: np.ndarray | None) -> np.ndarray:
+    """Cross references (A, T, N) of each part shifted to the concatenated rows and renumbered, -1 kept."""
+    shifted = [_renumbered(_rows_first(p), offset, new_position) for p, offset in zip(parts, offsets[:-1].tolist())]
+    return _rows_last(np.concatenate(shifted), order)
 
 
 def _renumbered(refs: np.ndarray, offset: int, new_position: np.ndarray) -> np.ndarray:
