@@ -20,26 +20,27 @@ typedef struct {
 
 static const double EPS = 2.220446049250313e-16; /* np.spacing(1) */
 
-/* Precision/scores at the recall thresholds of one (category, area, max_dets, threshold) row. */
-static void pr_row(const acc_ctx *x, const uint8_t *codes, const double *scores, int64_t n, Py_ssize_t at,
-                   double total, Py_ssize_t row) {
-    Py_ssize_t n_at = x->n_a * x->n_t, n_r = x->n_r;
-    double *prec = x->precision + row * n_r, *sc = x->score_out + row * n_r, tp = 0.0, fp = 0.0;
-    int64_t n_tp = 0, *idx = x->idx, *tp_pos = x->tp_pos;
+/* Precision/scores at the recall thresholds of one (category, area, max_dets, threshold) row; codes are
+ * this (area, threshold)'s codes of the category's detections, in accumulation order. */
+static void pr_row(const acc_ctx *x, const uint8_t *codes, const double *scores, int64_t n, double total,
+                   Py_ssize_t row) {
+    Py_ssize_t n_r = x->n_r;
+    double *prec = x->precision + row * n_r, *sc = x->score_out + row * n_r;
+    int64_t n_tp = 0, n_fp = 0, *idx = x->idx, *tp_pos = x->tp_pos;
     double *tp_rc = x->tp_rc, *tp_pr = x->tp_pr;
-    for (int64_t j = 0; j < n; j++) {
-        uint8_t c = codes[idx[j] * n_at + at];
-        if (c == 1) {
-            tp += 1.0;
-            tp_pos[n_tp] = j;
-            tp_rc[n_tp] = tp / total;
-            tp_pr[n_tp] = tp / (fp + tp + EPS);
-            n_tp++;
-        } else if (c == 2) {
-            fp += 1.0;
-        }
+    for (int64_t j = 0; j < n; j++) { /* branch-free: the codes are random; tp_pr holds fp counts for now */
+        uint8_t c = codes[idx[j]];
+        tp_pos[n_tp] = j;
+        tp_pr[n_tp] = (double)n_fp;
+        n_tp += c == 1;
+        n_fp += c == 2;
     }
-    x->recall[row] = n ? tp / total : 0.0;
+    for (int64_t e = 0; e < n_tp; e++) { /* pycocotools' cumsums are exact integers: the same doubles */
+        double tp = (double)(e + 1);
+        tp_rc[e] = tp / total;
+        tp_pr[e] = tp / (tp_pr[e] + tp + EPS);
+    }
+    x->recall[row] = n ? (double)n_tp / total : 0.0;
     for (int64_t e = n_tp - 2; e >= 0; e--) if (tp_pr[e + 1] > tp_pr[e]) tp_pr[e] = tp_pr[e + 1];
     double rc0 = (n_tp && tp_pos[0] == 0) ? 1.0 / total : 0.0;
     int64_t e = 0;
@@ -59,7 +60,7 @@ static void pr_row(const acc_ctx *x, const uint8_t *codes, const double *scores,
     for (; q < n_r; q++) { prec[q] = 0.0; sc[q] = 0.0; }
 }
 
-/* Every row of category k from its n detections (sorted; codes (n, A*T), rank, scores local). */
+/* Every row of category k from its n detections (sorted; codes (A*T, n), rank, scores local). */
 static void category_rows(const acc_ctx *x, Py_ssize_t k, const uint8_t *codes, const int64_t *rank,
                           const double *scores, int64_t n, const int64_t *npig) {
     int64_t before = -1;
@@ -77,59 +78,88 @@ static void category_rows(const acc_ctx *x, Py_ssize_t k, const uint8_t *codes, 
                     x->recall[row] = x->recall[prev];
                     continue;
                 }
-                pr_row(x, codes, scores, kept, a * x->n_t + t, (double)npig[k * x->n_a + a], row);
+                pr_row(x, codes + (a * x->n_t + t) * n, scores, kept, (double)npig[k * x->n_a + a], row);
             }
         }
         before = kept;
     }
 }
 
-/* accumulate_groups(order, seg, dt_img, dt_rank, dt_score, dt_gt, dt_ign, npig, max_dets, rec_thr,
- *                   precision, recall, score_out, n_a, n_t, k0, k1): rows order[seg[k]:seg[k + 1]] are
- * category k's (any order); dt_gt int32, dt_ign uint8 (D, A*T); outputs (K*A*M*T, R) and (K*A*M*T,),
- * pre-filled with -1 by the caller. */
+typedef struct { /* a block of categories' rows, gathered in state order by one pass over the state */
+    double *score;
+    int64_t *img, *rank;
+    uint8_t *codes; /* (rows, A*T) */
+} block_rows;
+
+enum { BLOCK_BYTES = 16 << 20 }; /* gathered rows per pass: the pass reads the state in address order */
+
+/* Rows of categories kb..ke (positions seg[kb]..seg[ke] in category order) out of the state rows,
+ * read in address order (the state is far larger than any cache; one category's rows are scattered). */
+static void gather_block(const int64_t *dk, Py_ssize_t n_dt, Py_ssize_t kb, Py_ssize_t ke, const int64_t *seg,
+                         const double *score, const int64_t *img, const int64_t *rank, const int32_t *dt_gt,
+                         const uint8_t *dt_ign, Py_ssize_t n_at, int64_t *fill, block_rows *out) {
+    for (Py_ssize_t k = kb; k < ke; k++) fill[k - kb] = seg[k] - seg[kb];
+    for (Py_ssize_t d = 0; d < n_dt; d++) {
+        int64_t k = dk[d];
+        if (k < kb || k >= ke) continue;
+        int64_t r = fill[k - kb]++;
+        out->score[r] = score[d], out->img[r] = img[d], out->rank[r] = rank[d];
+        const int32_t *g = dt_gt + d * n_at;
+        const uint8_t *i = dt_ign + d * n_at;
+        for (Py_ssize_t at = 0; at < n_at; at++) out->codes[r * n_at + at] = i[at] ? 0 : (g[at] >= 0 ? 1 : 2);
+    }
+}
+
+/* accumulate_groups(dk, seg, dt_img, dt_rank, dt_score, dt_gt, dt_ign, npig, max_dets, rec_thr,
+ *                   precision, recall, score_out, n_a, n_t, k0, k1): dk is each row's category position,
+ * seg[k]..seg[k + 1] category k's place in category order; dt_gt int32, dt_ign uint8 (D, A*T); outputs
+ * (K*A*M*T, R) and (K*A*M*T,), pre-filled with -1 by the caller. */
 PyObject *native_accumulate_groups(PyObject *self, PyObject *args) {
     Py_buffer b[13];
     Py_ssize_t n_a, n_t, k0, k1;
     if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*w*w*w*nnnn", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6],
                           &b[7], &b[8], &b[9], &b[10], &b[11], &b[12], &n_a, &n_t, &k0, &k1))
         return NULL;
-    const int64_t *order = b[0].buf, *seg = b[1].buf, *img = b[2].buf, *rank = b[3].buf, *npig = b[7].buf;
+    const int64_t *dk = b[0].buf, *seg = b[1].buf, *img = b[2].buf, *rank = b[3].buf, *npig = b[7].buf;
     const double *score = b[4].buf;
-    const int32_t *dt_gt = b[5].buf;
-    const uint8_t *dt_ign = b[6].buf;
-    Py_ssize_t n_at = n_a * n_t;
+    Py_ssize_t n_at = n_a * n_t, n_dt = b[4].len / sizeof(double), width = n_at ? n_at : 1;
     acc_ctx x = {n_a, n_t, b[8].len / sizeof(int64_t), b[9].len / sizeof(double), b[8].buf, b[9].buf,
                  b[10].buf, b[11].buf, b[12].buf, NULL, NULL, NULL, NULL};
     int64_t longest = 1;
     for (Py_ssize_t k = k0; k < k1; k++) longest = seg[k + 1] - seg[k] > longest ? seg[k + 1] - seg[k] : longest;
+    int64_t cap = BLOCK_BYTES / (24 + width), total = seg[k1] - seg[k0];
+    cap = cap < longest ? longest : cap;
+    cap = cap > total ? (total > 0 ? total : 1) : cap;
     x.idx = malloc(sizeof(int64_t) * longest), x.tp_pos = malloc(sizeof(int64_t) * longest);
     x.tp_rc = malloc(sizeof(double) * longest), x.tp_pr = malloc(sizeof(double) * longest);
     sort_key *keys = malloc(sizeof(sort_key) * longest), *tmp = malloc(sizeof(sort_key) * (longest / 2 + 1));
-    uint8_t *codes = malloc((size_t)longest * (n_at ? n_at : 1));
-    int64_t *rank_l = malloc(sizeof(int64_t) * longest);
+    uint8_t *codes = malloc((size_t)longest * width);
+    int64_t *rank_l = malloc(sizeof(int64_t) * longest), *fill = malloc(sizeof(int64_t) * (k1 - k0 + 1));
     double *score_l = malloc(sizeof(double) * longest);
-    int ok = x.idx && x.tp_pos && x.tp_rc && x.tp_pr && keys && tmp && codes && rank_l && score_l;
+    block_rows blk = {malloc(sizeof(double) * cap), malloc(sizeof(int64_t) * cap), malloc(sizeof(int64_t) * cap),
+                      malloc((size_t)cap * width)};
+    int ok = x.idx && x.tp_pos && x.tp_rc && x.tp_pr && keys && tmp && codes && rank_l && fill && score_l &&
+             blk.score && blk.img && blk.rank && blk.codes;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t k = k0; ok && k < k1; k++) {
-        int64_t n = seg[k + 1] - seg[k];
-        for (int64_t j = 0; j < n; j++) {
-            int64_t d = order[seg[k] + j];
-            keys[j] = (sort_key){0, -score[d], img[d], rank[d], d};
+    for (Py_ssize_t kb = k0, ke; ok && kb < k1; kb = ke) {
+        for (ke = kb + 1; ke < k1 && seg[ke + 1] - seg[kb] <= cap; ke++) {}
+        gather_block(dk, n_dt, kb, ke, seg, score, img, rank, b[5].buf, b[6].buf, n_at, fill, &blk);
+        for (Py_ssize_t k = kb; k < ke; k++) {
+            int64_t n = seg[k + 1] - seg[k], o = seg[k] - seg[kb];
+            for (int64_t j = 0; j < n; j++) keys[j] = (sort_key){0, -blk.score[o + j], blk.img[o + j], blk.rank[o + j], j};
+            sort_keys(keys, tmp, n);
+            for (int64_t j = 0; j < n; j++) {
+                int64_t r = o + keys[j].row;
+                rank_l[j] = blk.rank[r], score_l[j] = blk.score[r];
+                for (Py_ssize_t at = 0; at < n_at; at++) codes[at * n + j] = blk.codes[r * n_at + at];
+            }
+            category_rows(&x, k, codes, rank_l, score_l, n, npig);
         }
-        sort_keys(keys, tmp, n);
-        for (int64_t j = 0; j < n; j++) {
-            int64_t d = keys[j].row;
-            rank_l[j] = rank[d], score_l[j] = score[d];
-            const int32_t *g = dt_gt + d * n_at;
-            const uint8_t *i = dt_ign + d * n_at;
-            for (Py_ssize_t at = 0; at < n_at; at++) codes[j * n_at + at] = i[at] ? 0 : (g[at] >= 0 ? 1 : 2);
-        }
-        category_rows(&x, k, codes, rank_l, score_l, n, npig);
     }
     Py_END_ALLOW_THREADS
     free(x.idx); free(x.tp_pos); free(x.tp_rc); free(x.tp_pr);
-    free(keys); free(tmp); free(codes); free(rank_l); free(score_l);
+    free(keys); free(tmp); free(codes); free(rank_l); free(fill); free(score_l);
+    free(blk.score); free(blk.img); free(blk.rank); free(blk.codes);
     RELEASE(b, 13);
     if (!ok) return PyErr_NoMemory();
     Py_RETURN_NONE;

@@ -190,12 +190,12 @@ def accumulate_state(dk: np.ndarray, n_k: int, image_id: np.ndarray, rank: np.nd
         from cocoseg.eval import _kernels_numba
 
         return _kernels_numba.accumulate_sorted(codes, rank[order], score[order], seg_starts, npig, max_dets, rec_thr)
-    order, seg_starts = np.empty(len(dk), np.int64), np.empty(n_k + 1, np.int64)
-    NATIVE.group_by_key(_c(dk, np.int64), order, seg_starts)
+    seg_starts = np.zeros(n_k + 1, np.int64)
+    np.cumsum(np.bincount(dk[dk >= 0], minlength=n_k)[:n_k], out=seg_starts[1:])
     n_m, n_r = len(max_dets), len(rec_thr)
     rows = n_k * n_a * n_m * n_t
     precision, score_out, recall = np.full((rows, n_r), -1.0), np.full((rows, n_r), -1.0), np.full(rows, -1.0)
-    args = (order, seg_starts, _c(image_id, np.int64), _c(rank, np.int64), _c(score, np.float64),
+    args = (_c(dk, np.int64), seg_starts, _c(image_id, np.int64), _c(rank, np.int64), _c(score, np.float64),
             _dt_major(dt_gt, np.int32), _dt_major(dt_ignore, np.bool_).view(np.uint8),
             _c(npig, np.int64), _c(max_dets, np.int64),
             _c(rec_thr, np.float64), precision, recall, score_out, n_a, n_t)
