@@ -1,5 +1,5 @@
 /* Grouping for the evaluation, in C: detections into pycocotools' cells (image, category) in their
- * rank order, GT and detection keys into cell ranges, rows by a small integer key.
+ * rank order, and GT and detection keys into cell ranges.
  *
  * The order is that of cocoseg/eval/tables.py `select_detections` (its numpy fallback): within an
  * image, by (category, -score, input position) [pooled: (-score, category, input position)], NaN
@@ -112,17 +112,4 @@ PyObject *native_cells(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS
     RELEASE(b, 4);
     return PyLong_FromSsize_t(c);
-}
-
-/* group_by_key(keys, order, starts) -> placed: stable counting sort of rows by key in [0, len(starts) - 1). */
-PyObject *native_group_by_key(PyObject *self, PyObject *args) {
-    Py_buffer b[3];
-    if (!PyArg_ParseTuple(args, "y*w*w*", &b[0], &b[1], &b[2])) return NULL;
-    int64_t placed;
-    Py_BEGIN_ALLOW_THREADS
-    placed = counting_sort(b[0].buf, b[0].len / sizeof(int64_t), b[2].len / sizeof(int64_t) - 1, b[1].buf, b[2].buf);
-    Py_END_ALLOW_THREADS
-    RELEASE(b, 3);
-    if (placed < 0) return PyErr_NoMemory();
-    return PyLong_FromLongLong(placed);
 }

@@ -8,7 +8,6 @@ static PyMethodDef methods[] = {
     {"accumulate_groups", native_accumulate_groups, METH_VARARGS, "Precision/recall of a range of categories."},
     {"group_detections", native_group_detections, METH_VARARGS, "Detections in cell and rank order, cut per cell."},
     {"cells", native_cells, METH_VARARGS, "Cell ranges of sorted GT and detection keys."},
-    {"group_by_key", native_group_by_key, METH_VARARGS, "Stable counting sort of rows by a small key."},
     {"areas_boxes", native_areas_boxes, METH_VARARGS, "Areas and boxes of packed RLEs."},
     {"rle_totals", native_rle_totals, METH_VARARGS, "Sum of the decoded runs of each packed RLE."},
     {"gather", native_gather, METH_VARARGS, "Copy the counts of packed RLE rows."},

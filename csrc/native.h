@@ -16,7 +16,6 @@ PyObject *native_match_boxes(PyObject *self, PyObject *args);
 PyObject *native_accumulate_groups(PyObject *self, PyObject *args);
 PyObject *native_group_detections(PyObject *self, PyObject *args);
 PyObject *native_cells(PyObject *self, PyObject *args);
-PyObject *native_group_by_key(PyObject *self, PyObject *args);
 PyObject *native_areas_boxes(PyObject *self, PyObject *args);
 PyObject *native_rle_totals(PyObject *self, PyObject *args);
 PyObject *native_gather(PyObject *self, PyObject *args);

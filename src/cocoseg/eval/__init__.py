@@ -59,6 +59,8 @@ A = area ranges, T = IoU thresholds (params order), D detection rows, G GT rows.
 - GT rows, ordered by (image id, category, file order): gt_image_id, gt_category_id,
   gt_ann_index (position in gt.annotations), gt_area, gt_iscrowd; gt_ignore (A, G) bool; gt_dt
   (A, T, G) int32: the detection row matching it (the last one for crowd GT), -1 if none.
+  The four match arrays are views of row-major (D, A, T) / (G, A, T) / (G, A) memory (one row's
+  matches adjacent, as the C core reads them); index them as (A, T, ...) arrays as usual.
 `EvalState.merge` concatenates states of disjoint image sets (stable in image-id order);
 accumulation sorts by (category, -score, image id, rank), which is pycocotools' mergesort of its
 image-ordered concatenation, so the numbers never depend on how images were sharded.

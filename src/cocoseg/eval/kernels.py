@@ -2,7 +2,10 @@
 
 Both run pycocotools' operation order (bit-identical numbers; tests compare the two). The C
 loops release the GIL, so a call is split into ranges of cells (or categories) of about equal
-work, one per thread; each range writes its own rows of the outputs.
+work, one per thread; each range writes its own rows of the outputs. On the C path the detections
+are grouped into cells in C (`group_detections`, `cells`), box IoU is computed per cell inside the
+matching (`match_boxes`: no IoU array for the batch) and accumulation sorts each category itself
+(`accumulate_state`); the numpy/numba fallback keeps the array formulation.
 """
 from __future__ import annotations
 

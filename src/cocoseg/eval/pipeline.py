@@ -72,8 +72,8 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: DetectionResults, i
     return EvalState(
         params=params, image_ids=table.image_ids[image_pos],
         dt_image_id=table.image_ids[d_img], dt_category_id=np.asarray(dets.category_ids, np.int64)[sel],
-        dt_score=np.asarray(dets.scores, np.float64)[sel], dt_rank=rank.astype(np.int64),
-        dt_area=dt_area, dt_index=sel.astype(np.int64) + offset,
+        dt_score=np.asarray(dets.scores, np.float64)[sel], dt_rank=rank.astype(np.int64, copy=False),
+        dt_area=dt_area, dt_index=sel.astype(np.int64, copy=False) + offset,
         dt_box=dt_box, dt_gt=dt_gt, dt_ignore=dt_ign,
         gt_image_id=table.image_ids[table.img[rows]], gt_category_id=table.category_ids[table.cat[rows]],
         gt_ann_index=table.ann_index[rows], gt_area=table.areas[rows], gt_iscrowd=crowd,
