@@ -91,7 +91,8 @@ typedef struct { /* a block of categories' rows, gathered in state order by one 
     uint8_t *codes; /* (rows, A*T) */
 } block_rows;
 
-enum { BLOCK_BYTES = 16 << 20 }; /* gathered rows per pass: the pass reads the state in address order */
+enum { BLOCK_BYTES = 4 << 20, MOST_PASSES = 8 }; /* rows gathered per pass over the state (which reads it in
+                                                 * address order): at least 4 MB, at most 8 passes */
 
 /* Rows of categories kb..ke (positions seg[kb]..seg[ke] in category order) out of the state rows,
  * read in address order (the state is far larger than any cache; one category's rows are scattered). */
@@ -128,6 +129,7 @@ PyObject *native_accumulate_groups(PyObject *self, PyObject *args) {
     int64_t longest = 1;
     for (Py_ssize_t k = k0; k < k1; k++) longest = seg[k + 1] - seg[k] > longest ? seg[k + 1] - seg[k] : longest;
     int64_t cap = BLOCK_BYTES / (24 + width), total = seg[k1] - seg[k0];
+    cap = cap < (total + MOST_PASSES - 1) / MOST_PASSES ? (total + MOST_PASSES - 1) / MOST_PASSES : cap;
     cap = cap < longest ? longest : cap;
     cap = cap > total ? (total > 0 ? total : 1) : cap;
     x.idx = malloc(sizeof(int64_t) * longest), x.tp_pos = malloc(sizeof(int64_t) * longest);
