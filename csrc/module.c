@@ -11,6 +11,7 @@ static PyMethodDef methods[] = {
     {"gather", native_gather, METH_VARARGS, "Copy the counts of packed RLE rows."},
     {"segm_iou_cells", native_segm_iou_cells, METH_VARARGS, "Mask IoU of a range of cells."},
     {"scan_results", native_scan_results, METH_VARARGS, "Scan a COCO results JSON into columns."},
+    {"polygons_to_rles", native_polygons_to_rles, METH_VARARGS, "Compressed RLEs of polygon segmentations."},
     {NULL, NULL, 0, NULL},
 };
 
