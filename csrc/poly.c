@@ -26,85 +26,98 @@ static int cmp_u32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Dense boundary points of the closed polygon (k vertices) on the 5x grid, into gx/gy; returns their count. */
-static int64_t walk_boundary(const double *xy, int64_t k, int **gx, int **gy) {
-    int *vx = malloc(sizeof(int) * (size_t)(k + 1)), *vy = malloc(sizeof(int) * (size_t)(k + 1));
-    if (!vx || !vy) { free(vx); free(vy); return -1; }
-    for (int64_t j = 0; j < k; j++) {
-        vx[j] = (int)(GRID * xy[2 * j] + .5);
-        vy[j] = (int)(GRID * xy[2 * j + 1] + .5);
-    }
-    vx[k] = k ? vx[0] : 0;
-    vy[k] = k ? vy[0] : 0;
-    int64_t total = 0;
-    for (int64_t j = 0; j < k; j++) {
-        int64_t dx = llabs((int64_t)vx[j + 1] - vx[j]), dy = llabs((int64_t)vy[j + 1] - vy[j]);
-        total += (dx > dy ? dx : dy) + 1;
-    }
-    int *px = malloc(sizeof(int) * (size_t)(total + 1)), *py = malloc(sizeof(int) * (size_t)(total + 1));
-    if (!px || !py) { free(vx); free(vy); free(px); free(py); return -1; }
-    int64_t m = 0;
-    for (int64_t j = 0; j < k; j++) {
-        int x0 = vx[j], x1 = vx[j + 1], y0 = vy[j], y1 = vy[j + 1];
-        int dx = abs(x1 - x0), dy = abs(y1 - y0);
-        int along_x = dx >= dy;
-        /* each edge is stepped from its lower end (in its major axis) so both directions round alike */
-        int back = along_x ? x0 > x1 : y0 > y1;
-        if (back) { int t = x0; x0 = x1; x1 = t; t = y0; y0 = y1; y1 = t; }
-        int steps = along_x ? dx : dy;
-        /* a zero-length edge gives one point whose minor coordinate is never read (its neighbours share its x) */
-        double slope = steps == 0 ? 0.0 : along_x ? (double)(y1 - y0) / dx : (double)(x1 - x0) / dy;
-        for (int d = 0; d <= steps; d++) {
-            int t = back ? steps - d : d;
-            if (along_x) { px[m] = t + x0; py[m] = (int)(y0 + slope * t + .5); }
-            else { py[m] = t + y0; px[m] = (int)(x0 + slope * t + .5); }
-            m++;
-        }
-    }
-    free(vx);
-    free(vy);
-    *gx = px;
-    *gy = py;
-    return m;
+/* The run boundary (column-major pixel index) where the boundary step (x0, y0) -> (x1, y1) on the 5x grid
+ * crosses a pixel-centre column, appended to pos; steps within one grid column or off the image add nothing. */
+static inline int visit(int x0, int y0, int x1, int y1, int64_t h, int64_t w, Runs *pos) {
+    if (x1 == x0) return 0;
+    int gx = x1 < x0 ? x1 : x1 - 1;
+    /* xd below is an integer exactly when gx - 2 is a multiple of 5: skip the others before the float test */
+    if ((((int64_t)gx - 2) % 5 + 5) % 5 != 0) return 0;
+    double xd = ((double)gx + .5) / GRID - .5;
+    if (floor(xd) != xd || xd < 0 || xd > (double)((uint64_t)w - 1)) return 0;  /* unsigned, as the reference */
+    double yd = (double)(y1 < y0 ? y1 : y0);
+    yd = (yd + .5) / GRID - .5;
+    if (yd < 0) yd = 0;
+    else if (yd > (double)h) yd = (double)h;
+    yd = ceil(yd);
+    if (pos->n == pos->cap && runs_reserve(pos, pos->cap * 2 + 64) < 0) return -1;
+    pos->v[pos->n++] = (uint32_t)((int)xd * (int)h + (int)yd);
+    return 0;
 }
 
-/* rleFrPoly: the uncompressed counts of one polygon part into r (r->n set). */
-static int polygon_runs(const double *xy, int64_t k, int64_t h, int64_t w, Runs *r) {
-    int *px = NULL, *py = NULL;
-    int64_t m = walk_boundary(xy, k, &px, &py);
-    if (m < 0) return -1;
-    uint32_t *pos = malloc(sizeof(uint32_t) * (size_t)(m + 1));
-    if (!pos) { free(px); free(py); return -1; }
-    int64_t n = 0;
-    for (int64_t j = 1; j < m; j++) {
-        if (px[j] == px[j - 1]) continue;
-        double xd = (double)(px[j] < px[j - 1] ? px[j] : px[j] - 1);
-        xd = (xd + .5) / GRID - .5;
-        if (floor(xd) != xd || xd < 0 || xd > (double)((uint64_t)w - 1)) continue;  /* unsigned, as the reference */
-        double yd = (double)(py[j] < py[j - 1] ? py[j] : py[j - 1]);
-        yd = (yd + .5) / GRID - .5;
-        if (yd < 0) yd = 0;
-        else if (yd > (double)h) yd = (double)h;
-        yd = ceil(yd);
-        pos[n++] = (uint32_t)((int)xd * (int)h + (int)yd);
+static inline int minor_at(int x0, double slope, int t) { return (int)(x0 + slope * t + .5); }
+
+/* The crossings of a y-major edge (dy steps, x = minor_at(t) monotone, moving at most one per step):
+ * column gx is crossed once, at the first t where x has passed it, found by bisection on the
+ * reference's own formula; only columns gx = 2 (mod 5) can pass visit's test. */
+static int y_major_crossings(int x0, int y0, int dy, double slope, int64_t h, int64_t w, Runs *pos) {
+    int ua = minor_at(x0, slope, 0), ub = minor_at(x0, slope, dy);
+    int lo = ua < ub ? ua : ub, hi = ua < ub ? ub : ua, rising = ub > ua;
+    if (lo < 2) lo = 2;
+    for (int gx = lo + (int)((((int64_t)2 - lo) % 5 + 5) % 5); gx < hi; gx += 5) {
+        int a = 0, b = dy;  /* the predicate is false at a, true at b */
+        while (b - a > 1) {
+            int m = a + (b - a) / 2, u = minor_at(x0, slope, m);
+            if (rising ? u >= gx + 1 : u <= gx) b = m;
+            else a = m;
+        }
+        if (visit(minor_at(x0, slope, b - 1), b - 1 + y0, minor_at(x0, slope, b), b + y0, h, w, pos) < 0) return -1;
     }
-    free(px);
-    free(py);
-    pos[n++] = (uint32_t)(h * w);
-    qsort(pos, (size_t)n, sizeof(uint32_t), cmp_u32);
+    return 0;
+}
+
+/* The boundary crossings of the closed polygon (k vertices): each edge walked on the 5x grid as the
+ * reference walks it (points t = 0..steps from its lower end), each point compared with the one before.
+ * Two edges meet in the same point (the major coordinate is exact, the minor one rounds to the vertex),
+ * except where a coordinate is negative and truncation differs: such a pair lies left of the image
+ * (x < 2 on the grid), so only pairs within an edge can cross a pixel column. */
+static int boundary_crossings(const double *xy, int64_t k, int64_t h, int64_t w, Runs *pos) {
+    pos->n = 0;
+    for (int64_t j = 0; j < k; j++) {
+        int64_t e = j + 1 < k ? j + 1 : 0;
+        int x0 = (int)(GRID * xy[2 * j] + .5), y0 = (int)(GRID * xy[2 * j + 1] + .5);
+        int x1 = (int)(GRID * xy[2 * e] + .5), y1 = (int)(GRID * xy[2 * e + 1] + .5);
+        int dx = abs(x1 - x0), dy = abs(y1 - y0);
+        int along_x = dx >= dy;
+        int back = along_x ? x0 > x1 : y0 > y1;
+        if (back) { int t = x0; x0 = x1; x1 = t; t = y0; y0 = y1; y1 = t; }
+        if (along_x) {
+            if (dx == 0) continue;  /* one point: nothing to cross */
+            double slope = (double)(y1 - y0) / dx;
+            /* consecutive points differ by one in x; only columns gx = 2 (mod 5) can pass visit's test */
+            int first = x0 + (int)((((int64_t)2 - x0) % 5 + 5) % 5);
+            for (int gx = first; gx < x1; gx += 5) {
+                int t = gx - x0;
+                int ya = (int)(y0 + slope * t + .5), yb = (int)(y0 + slope * (t + 1) + .5);
+                if (visit(gx, ya, gx + 1, yb, h, w, pos) < 0) return -1;
+            }
+            continue;
+        }
+        double slope = (double)(x1 - x0) / dy;
+        if (y_major_crossings(x0, y0, dy, slope, h, w, pos) < 0) return -1;
+    }
+    return 0;
+}
+
+/* rleFrPoly: the uncompressed counts of one polygon part into r (r->n set); pos is scratch. */
+static int polygon_runs(const double *xy, int64_t k, int64_t h, int64_t w, Runs *r, Runs *pos) {
+    if (boundary_crossings(xy, k, h, w, pos) < 0 || runs_reserve(pos, pos->n + 1) < 0) return -1;
+    uint32_t *v = pos->v;
+    int64_t n = pos->n;
+    v[n++] = (uint32_t)(h * w);
+    qsort(v, (size_t)n, sizeof(uint32_t), cmp_u32);
     uint32_t prev = 0;
-    for (int64_t j = 0; j < n; j++) { uint32_t t = pos[j]; pos[j] -= prev; prev = t; }
-    if (runs_reserve(r, n) < 0) { free(pos); return -1; }
+    for (int64_t j = 0; j < n; j++) { uint32_t t = v[j]; v[j] -= prev; prev = t; }
+    if (runs_reserve(r, n) < 0) return -1;
     /* a zero gap is two boundaries at one place: they cancel, so the next run joins the previous one */
     int64_t j = 0, out = 0;
-    r->v[out++] = pos[j++];
+    r->v[out++] = v[j++];
     while (j < n) {
-        if (pos[j] > 0) { r->v[out++] = pos[j++]; continue; }
+        if (v[j] > 0) { r->v[out++] = v[j++]; continue; }
         j++;
-        if (j < n) r->v[out - 1] += pos[j++];
+        if (j < n) r->v[out - 1] += v[j++];
     }
     r->n = out;
-    free(pos);
     return 0;
 }
 
@@ -159,7 +172,7 @@ static int append_string(const Runs *r, uint8_t **s, int64_t *len, int64_t *cap)
 static int annotations_to_strings(const double *coords, const int64_t *part_starts, const int64_t *ann_parts,
                                   const int64_t *sizes, Py_ssize_t a0, Py_ssize_t a1, uint8_t **s, int64_t *len,
                                   int64_t *offsets) {
-    Runs part = {0}, acc = {0}, tmp = {0};
+    Runs part = {0}, acc = {0}, tmp = {0}, pos = {0};
     int64_t cap = 0;
     int rc = 0;
     *s = NULL;
@@ -170,7 +183,7 @@ static int annotations_to_strings(const double *coords, const int64_t *part_star
         for (int64_t p = ann_parts[i]; p < ann_parts[i + 1] && rc == 0; p++) {
             int64_t k = (part_starts[p + 1] - part_starts[p]) / 2;
             Runs *dst = p == ann_parts[i] ? &acc : &part;
-            if (polygon_runs(coords + part_starts[p], k, h, w, dst) < 0) { rc = -1; break; }
+            if (polygon_runs(coords + part_starts[p], k, h, w, dst, &pos) < 0) { rc = -1; break; }
             if (dst == &acc) continue;
             if (runs_reserve(&tmp, acc.n + part.n) < 0) { rc = -1; break; }
             union_runs(&acc, &part, &tmp);
@@ -188,6 +201,7 @@ static int annotations_to_strings(const double *coords, const int64_t *part_star
     free(part.v);
     free(acc.v);
     free(tmp.v);
+    free(pos.v);
     return rc;
 }
 
