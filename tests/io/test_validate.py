@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -271,18 +270,18 @@ def val2017_scale(seed: int = 0, n_images: int = 5000, n_anns: int = 36781) -> d
     return {"images": images, "annotations": annotations, "categories": categories}
 
 
-def test_validation_of_a_val2017_scale_file_is_fast() -> None:
-    """A clean val2017-scale file validates (~0.1 s quiet; benchmarks/load_bench.py measures it).
+@pytest.mark.parametrize("corrupt, expected", [
+    (lambda d: d["annotations"][36001]["segmentation"][0].__setitem__(7, "3.5"), "annotations[36001] (id 36002)"),
+    (lambda d: d["annotations"][-1].__setitem__("id", 17), "annotations[36780]"),
+    (lambda d: d["images"][4999].__setitem__("height", -480), "images[4999]"),
+])
+def test_a_val2017_scale_file_is_checked_to_its_last_record(corrupt, expected: str) -> None:
+    """Every record of a large clean file is read: one fault near its end is found and named.
 
-    The bound only catches a pathological regression (a quadratic check): timings belong to the
-    benchmarks, and this machine is shared.
+    (Its speed is measured by benchmarks/load_bench.py, never here: this machine is shared.)
     """
     data = val2017_scale()
-    seconds = []
-    for _ in range(2):
-        start = time.perf_counter()
-        problems = validate_coco(data)
-        seconds.append(time.perf_counter() - start)
-    assert problems == []
-    print(f"validate_coco on 5000 images / 36781 annotations: {min(seconds):.3f} s")
-    assert min(seconds) < 5.0
+    assert validate_coco(data) == []
+    corrupt(data)
+    errors = [p for p in validate_coco(data, "big.json") if p.severity == "error"]
+    assert len(errors) == 1 and expected in str(errors[0]), errors
