@@ -12,6 +12,7 @@ static PyMethodDef methods[] = {
     {"segm_iou_cells", native_segm_iou_cells, METH_VARARGS, "Mask IoU of a range of cells."},
     {"scan_results", native_scan_results, METH_VARARGS, "Scan a COCO results JSON into columns."},
     {"polygons_to_rles", native_polygons_to_rles, METH_VARARGS, "Compressed RLEs of polygon segmentations."},
+    {"polygon_columns", native_polygon_columns, METH_VARARGS, "Flat coordinates of polygon segmentations."},
     {NULL, NULL, 0, NULL},
 };
 

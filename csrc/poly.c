@@ -230,3 +230,64 @@ PyObject *native_polygons_to_rles(PyObject *self, PyObject *args) {
     free(offsets);
     return out;
 }
+
+/* A polygon segmentation as frPyObjects tells it (a list whose first part is a list of > 4 items), or not. */
+static int is_polygon(PyObject *s) {
+    if (!PyList_CheckExact(s) || PyList_GET_SIZE(s) == 0) return 0;
+    PyObject *first = PyList_GET_ITEM(s, 0);
+    return PyList_CheckExact(first) && PyList_GET_SIZE(first) > 4;
+}
+
+/* The value of a JSON number object (float or int, never bool) into *v; 0 when it is something else. */
+static int number_value(PyObject *o, double *v) {
+    if (PyFloat_CheckExact(o)) { *v = PyFloat_AS_DOUBLE(o); return 1; }
+    if (!PyLong_CheckExact(o)) return 0;
+    *v = PyLong_AsDouble(o);
+    if (*v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
+    return 1;
+}
+
+/* polygon_columns(segmentations): (is_polygon uint8 per row, coords float64, numbers per part int64,
+ * parts per polygon row int64) as bytes, or None when a polygon part holds anything but lists of numbers. */
+PyObject *native_polygon_columns(PyObject *self, PyObject *args) {
+    PyObject *segms;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &segms)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(segms), n_poly = 0, n_parts = 0, n_coords = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *s = PyList_GET_ITEM(segms, i);
+        if (!is_polygon(s)) continue;
+        n_poly++;
+        for (Py_ssize_t p = 0; p < PyList_GET_SIZE(s); p++) {
+            PyObject *part = PyList_GET_ITEM(s, p);
+            if (!PyList_CheckExact(part)) Py_RETURN_NONE;
+            n_parts++;
+            n_coords += PyList_GET_SIZE(part);
+        }
+    }
+    PyObject *kind = PyBytes_FromStringAndSize(NULL, n), *coords = PyBytes_FromStringAndSize(NULL, 8 * n_coords);
+    PyObject *lens = PyBytes_FromStringAndSize(NULL, 8 * n_parts), *parts = PyBytes_FromStringAndSize(NULL, 8 * n_poly);
+    if (!kind || !coords || !lens || !parts) goto fail;
+    uint8_t *k = (uint8_t *)PyBytes_AS_STRING(kind);
+    double *c = (double *)PyBytes_AS_STRING(coords);
+    int64_t *l = (int64_t *)PyBytes_AS_STRING(lens), *np_ = (int64_t *)PyBytes_AS_STRING(parts);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *s = PyList_GET_ITEM(segms, i);
+        k[i] = (uint8_t)is_polygon(s);
+        if (!k[i]) continue;
+        *np_++ = PyList_GET_SIZE(s);
+        for (Py_ssize_t p = 0; p < PyList_GET_SIZE(s); p++) {
+            PyObject *part = PyList_GET_ITEM(s, p);
+            Py_ssize_t m = PyList_GET_SIZE(part);
+            *l++ = m;
+            for (Py_ssize_t j = 0; j < m; j++)
+                if (!number_value(PyList_GET_ITEM(part, j), c++)) {
+                    Py_DECREF(kind); Py_DECREF(coords); Py_DECREF(lens); Py_DECREF(parts);
+                    Py_RETURN_NONE;
+                }
+        }
+    }
+    return Py_BuildValue("(NNNN)", kind, coords, lens, parts);
+fail:
+    Py_XDECREF(kind); Py_XDECREF(coords); Py_XDECREF(lens); Py_XDECREF(parts);
+    return NULL;
+}

@@ -9,7 +9,6 @@ report, a coordinate out of int range) takes the per-image path, which names the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain
 
 import numpy as np
 
@@ -73,10 +72,6 @@ def _row_sizes(table: GtTable, image_sizes: dict) -> np.ndarray | None:
     return hw[table.img]
 
 
-def _is_polygon(segm: object) -> bool:
-    # frPyObjects' own test: the first part's length > 4 makes every part a polygon (annToRLE)
-    return isinstance(segm, list) and len(segm) > 0 and isinstance(segm[0], list) and len(segm[0]) > 4
-
 
 def _pack_native(table: GtTable, anns: Sequence[dict], image_sizes: dict) -> PackedRles | None:
     sizes = _row_sizes(table, image_sizes)
@@ -85,54 +80,47 @@ def _pack_native(table: GtTable, anns: Sequence[dict], image_sizes: dict) -> Pac
     segms = [anns[i].get("segmentation") for i in table.ann_index.tolist()]
     if any(s is None for s in segms):
         return None
-    poly_rows = [r for r, s in enumerate(segms) if _is_polygon(s)]
-    polys = [segms[r] for r in poly_rows]
-    flat = _flatten(polys)
-    if flat is None:
+    columns = NATIVE.polygon_columns(segms)  # the polygon rows (frPyObjects' test), flattened
+    if columns is None:
         return None
-    coords, part_len, n_parts = flat
+    kind, coords, part_len, n_parts = (np.frombuffer(c, t) for c, t in
+                                       zip(columns, (np.uint8, np.float64, np.int64, np.int64)))
+    poly_rows = np.flatnonzero(kind)
     poly_sizes = np.ascontiguousarray(sizes[poly_rows]).reshape(-1, 2)
-    if _needs_checks(coords, part_len, n_parts, poly_sizes):
-        return None
     part_starts = np.zeros(len(part_len) + 1, np.int64)
     np.cumsum(part_len, out=part_starts[1:])
-    ann_parts = np.zeros(len(polys) + 1, np.int64)
+    ann_parts = np.zeros(len(n_parts) + 1, np.int64)
     np.cumsum(n_parts, out=ann_parts[1:])
+    if _needs_checks(coords, part_starts, ann_parts, poly_sizes):
+        return None
     native = _rasterize(coords, part_starts, ann_parts, poly_sizes)
-    other_rows = np.setdiff1d(np.arange(len(segms)), poly_rows)
+    other_rows = np.flatnonzero(kind == 0)
+    if not len(other_rows):
+        return native
     other = PackedRles.from_rles([segmentation_to_rle(segms[r], int(sizes[r, 0]), int(sizes[r, 1]))
                                   for r in other_rows.tolist()])
     order = np.empty(len(segms), np.int64)
-    order[np.asarray(poly_rows, np.int64)] = np.arange(len(poly_rows))
+    order[poly_rows] = np.arange(len(poly_rows))
     order[other_rows] = len(poly_rows) + np.arange(len(other_rows))
-    return concat_packed([native, other]).take(order) if len(other_rows) else native
+    return concat_packed([native, other]).take(order)
 
 
-def _flatten(polys: list) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(coords float64, numbers per part, parts per annotation), or None when a part is not a list of numbers."""
-    try:
-        n_parts = np.fromiter((len(s) for s in polys), np.int64, count=len(polys))
-        parts = list(chain.from_iterable(polys))
-        part_len = np.fromiter((len(p) for p in parts), np.int64, count=len(parts))
-        coords = np.fromiter(chain.from_iterable(parts), np.float64, count=int(part_len.sum()))
-    except (TypeError, ValueError):
-        return None
-    return coords, part_len, n_parts
-
-
-def _needs_checks(coords: np.ndarray, part_len: np.ndarray, n_parts: np.ndarray, sizes: np.ndarray) -> bool:
+def _needs_checks(coords: np.ndarray, part_starts: np.ndarray, ann_parts: np.ndarray, sizes: np.ndarray) -> bool:
     """True when a coordinate is far outside its image (`far_coordinate`, parts of > 4 numbers), not
-    finite, or beyond the rasterizer's int range (any part): the per-image path decides those."""
+    finite or beyond the rasterizer's int range (any part), or a part has an odd or zero length: the
+    per-image path decides those."""
     if not len(coords):
         return False
-    if not np.isfinite(coords).all() or np.abs(coords).max() > _INT_SAFE:
+    part_len = np.diff(part_starts)
+    if not np.isfinite(coords).all() or np.abs(coords).max() > _INT_SAFE or (part_len % 2).any() or not part_len.all():
         return True
-    coord_ann = np.repeat(np.repeat(np.arange(len(n_parts)), n_parts), part_len)
-    checked = np.repeat(part_len > 4, part_len)
-    is_x = (np.arange(len(coords)) - np.repeat(np.cumsum(part_len) - part_len, part_len)) % 2 == 0
-    side = np.where(is_x, sizes[coord_ann, 1], sizes[coord_ann, 0]).astype(np.float64)
+    starts = part_starts[:-1] // 2
+    xs, ys = coords[0::2], coords[1::2]
+    side = np.repeat(sizes[:, ::-1], np.diff(ann_parts), axis=0).astype(np.float64)  # [w, h] of each part
+    lo = np.stack([np.minimum.reduceat(xs, starts), np.minimum.reduceat(ys, starts)], 1)
+    hi = np.stack([np.maximum.reduceat(xs, starts), np.maximum.reduceat(ys, starts)], 1)
     t = POLYGON_TOLERANCE
-    far = ((coords < -t * side) | (coords > (1 + t) * side)) & checked
+    far = ((lo < -t * side) | (hi > (1 + t) * side)).any(axis=1) & (part_len > 4)
     return bool(far.any())
 
 
