@@ -13,6 +13,7 @@ static PyMethodDef methods[] = {
     {"scan_results", native_scan_results, METH_VARARGS, "Scan a COCO results JSON into columns."},
     {"polygons_to_rles", native_polygons_to_rles, METH_VARARGS, "Compressed RLEs of polygon segmentations."},
     {"polygon_columns", native_polygon_columns, METH_VARARGS, "Flat coordinates of polygon segmentations."},
+    {"screen_annotations", native_screen_annotations, METH_VARARGS, "The GT annotation screen of validation."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -285,3 +285,38 @@ def test_a_val2017_scale_file_is_checked_to_its_last_record(corrupt, expected: s
     corrupt(data)
     errors = [p for p in validate_coco(data, "big.json") if p.severity == "error"]
     assert len(errors) == 1 and expected in str(errors[0]), errors
+
+
+def _screened_both_ways(data: object, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list]:
+    fast = validate_coco(data, "f.json")
+    with monkeypatch.context() as m:
+        m.setattr(validate_module, "NATIVE", None)
+        slow = validate_coco(data, "f.json")
+    return fast, slow
+
+
+@pytest.mark.skipif(validate_module.NATIVE is None, reason="cocoseg._native is not built here")
+def test_the_compiled_screen_reports_what_the_python_screen_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every corpus case, and a large file with faults the screen must send on, give the same problems."""
+    for name in sorted(CASES):
+        raw = (CORPUS / name).read_bytes()
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        fast, slow = _screened_both_ways(data, monkeypatch)
+        assert list(map(str, fast)) == list(map(str, slow)), name
+    data = val2017_scale(n_images=300, n_anns=2000)
+    anns = data["annotations"]
+    anns[3]["bbox"][0] = True  # a bool is no number
+    anns[5]["segmentation"][0][2] = float("nan")
+    anns[7]["area"] = 2**70  # an int beyond what the C screen takes exactly (sent on; it is valid)
+    anns[9]["segmentation"][0] = anns[9]["segmentation"][0][:5]  # odd length
+    anns[11]["iscrowd"] = 2
+    anns[13]["segmentation"] = None
+    anns[15]["keypoints"] = [1, 2, 3]
+    anns[17]["image_id"] = 10**6
+    anns[19]["bbox"][2] = 10**30
+    fast, slow = _screened_both_ways(data, monkeypatch)
+    assert list(map(str, fast)) == list(map(str, slow))
+    assert len(fast) >= 8
