@@ -14,6 +14,7 @@ static PyMethodDef methods[] = {
     {"polygons_to_rles", native_polygons_to_rles, METH_VARARGS, "Compressed RLEs of polygon segmentations."},
     {"polygon_columns", native_polygon_columns, METH_VARARGS, "Flat coordinates of polygon segmentations."},
     {"screen_annotations", native_screen_annotations, METH_VARARGS, "The GT annotation screen of validation."},
+    {"gt_columns", native_gt_columns, METH_VARARGS, "The evaluator's GT columns of parsed annotations."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,4 +22,5 @@ PyObject *native_scan_results(PyObject *self, PyObject *args);
 PyObject *native_polygons_to_rles(PyObject *self, PyObject *args);
 PyObject *native_polygon_columns(PyObject *self, PyObject *args);
 PyObject *native_screen_annotations(PyObject *self, PyObject *args);
+PyObject *native_gt_columns(PyObject *self, PyObject *args);
 #endif

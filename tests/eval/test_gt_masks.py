@@ -133,3 +133,23 @@ def test_real_coco_polygons_equal_pycocotools(coco_mini: Path) -> None:
     slow = gt_masks._pack_per_image(ev.table, ev.gt.annotations, ev.image_sizes, ev.gt.source)
     assert len(fast) > 100
     assert np.array_equal(fast.chars, slow.chars) and np.array_equal(fast.offsets, slow.offsets)
+
+
+@needs_native
+def test_gt_table_columns_equal_the_python_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cocoseg.eval import tables
+    from cocoseg.eval.params import EvalParams
+
+    anns = [_ann(1, 2, [[1, 1, 15, 2, 10, 40]]), _ann(2, 1, [[0, 0, 39, 0, 39, 29]]), _ann(3, 1, [[2, 2, 9, 2, 9, 9]])]
+    anns[0]["bbox"], anns[0]["iscrowd"] = [1.5, 2, 3.25, 4], 1
+    del anns[1]["area"]  # completed from the segmentation
+    del anns[2]["bbox"]
+    data = json.loads(_write_gt(tmp_path, anns).read_text())
+    gt = CocoDataset.from_dict(data, file="gt.json", validate=False)
+    params = EvalParams.create("segm").resolved(gt.image_ids, [1])
+    fast = tables.build_gt_table(gt, params)
+    monkeypatch.setattr(tables, "NATIVE", None)
+    slow = tables.build_gt_table(gt, params)
+    for name in ("img", "cat", "ann_index", "boxes_xywh", "areas", "iscrowd", "ignore", "image_starts"):
+        assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
+    assert fast.iscrowd.tolist() == [False, False, True] and fast.areas[0] > 0
