@@ -277,8 +277,7 @@ def _finish_annotations(anns: list, ids: list, detailed: list[int], keypoint_row
                         counts: dict | None, file: str, out: list[Problem]) -> None:
     """After the screen: the keypoints it left, the detailed checks, the checks across annotations."""
     if keypoint_rows:
-        detailed = sorted(detailed + [i for i in keypoint_rows
-                                      if not _keypoints_pass(anns[i], counts[anns[i]["category_id"]])])
+        detailed = sorted(detailed + [i for i in keypoint_rows if not _keypoints_screened(anns[i], counts)])
     for i in detailed:
         _annotation_in_detail(anns, i, sizes, counts, file, out)
     _duplicate_annotation_ids(ids, file, out)
@@ -308,6 +307,14 @@ def _polygons_pass(segmentation: list, side: int) -> bool:
         if min(polygon) < lo or max(polygon) > hi:
             return False
     return True
+
+
+def _keypoints_screened(ann: dict, counts: dict) -> bool:
+    """`_keypoints_pass` as the screen runs it: a value it cannot compare fails it."""
+    try:
+        return _keypoints_pass(ann, counts[ann["category_id"]])
+    except (TypeError, OverflowError):
+        return False
 
 
 def _keypoints_pass(ann: dict, count: int | None) -> bool:
