@@ -97,7 +97,10 @@ def _ann(i: int, image_id: int, segmentation: object) -> dict:
             "iscrowd": int(isinstance(segmentation, dict)), "segmentation": segmentation}
 
 
-def test_mixed_gt_masks_equal_the_per_image_pycocotools_path(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [4096, 2])
+def test_mixed_gt_masks_equal_the_per_image_pycocotools_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             chunk: int) -> None:
+    monkeypatch.setattr(gt_masks, "_CHUNK", chunk)
     rle = coco_mask.encode(np.asfortranarray(np.eye(30, 40, dtype=np.uint8)))
     anns = [_ann(1, 2, [[1, 1, 15, 2, 10, 40]]), _ann(2, 1, {"size": [30, 40], "counts": rle["counts"].decode()}),
             _ann(3, 1, [[0, 0, 39, 0, 39, 29], [5, 5, 9, 5, 9, 9, 5, 9]]),

@@ -20,6 +20,7 @@ from cocoseg.masks.polygons import POLYGON_TOLERANCE, far_coordinate, far_messag
 from cocoseg.masks.rle import segmentation_to_rle
 from cocoseg.native import NATIVE
 
+_CHUNK = 4096  # GT rows rasterized per call
 _INT_SAFE = 4.0e8  # |coordinate| * 5 (the rasterizer's grid) must stay an int
 
 
@@ -80,29 +81,42 @@ def _pack_native(table: GtTable, anns: Sequence[dict], image_sizes: dict) -> Pac
     segms = [anns[i].get("segmentation") for i in table.ann_index.tolist()]
     if any(s is None for s in segms):
         return None
-    columns = NATIVE.polygon_columns(segms)  # the polygon rows (frPyObjects' test), flattened
-    if columns is None:
-        return None
-    kind, coords, part_len, n_parts = (np.frombuffer(c, t) for c, t in
-                                       zip(columns, (np.uint8, np.float64, np.int64, np.int64)))
-    poly_rows = np.flatnonzero(kind)
-    poly_sizes = np.ascontiguousarray(sizes[poly_rows]).reshape(-1, 2)
-    part_starts = np.zeros(len(part_len) + 1, np.int64)
-    np.cumsum(part_len, out=part_starts[1:])
-    ann_parts = np.zeros(len(n_parts) + 1, np.int64)
-    np.cumsum(n_parts, out=ann_parts[1:])
-    if _needs_checks(coords, part_starts, ann_parts, poly_sizes):
-        return None
-    native = _rasterize(coords, part_starts, ann_parts, poly_sizes)
+    kinds, packed = [], []
+    for a in range(0, len(segms), _CHUNK):  # in chunks: the flat coordinates stay a few MB
+        chunk = _pack_polygons(segms[a:a + _CHUNK], sizes[a:a + _CHUNK])
+        if chunk is None:
+            return None
+        kinds.append(chunk[0])
+        packed.append(chunk[1])
+    kind = np.concatenate(kinds) if kinds else np.zeros(0, np.uint8)
+    native = concat_packed(packed)
     other_rows = np.flatnonzero(kind == 0)
     if not len(other_rows):
         return native
+    poly_rows = np.flatnonzero(kind)
     other = PackedRles.from_rles([segmentation_to_rle(segms[r], int(sizes[r, 0]), int(sizes[r, 1]))
                                   for r in other_rows.tolist()])
     order = np.empty(len(segms), np.int64)
     order[poly_rows] = np.arange(len(poly_rows))
     order[other_rows] = len(poly_rows) + np.arange(len(other_rows))
     return concat_packed([native, other]).take(order)
+
+
+def _pack_polygons(segms: list, sizes: np.ndarray) -> tuple[np.ndarray, PackedRles] | None:
+    """(is-polygon flag per row, packed RLEs of the polygon rows) of some rows, or None for the per-image path."""
+    columns = NATIVE.polygon_columns(segms)  # the polygon rows (frPyObjects' test), flattened
+    if columns is None:
+        return None
+    kind, coords, part_len, n_parts = (np.frombuffer(c, t) for c, t in
+                                       zip(columns, (np.uint8, np.float64, np.int64, np.int64)))
+    poly_sizes = np.ascontiguousarray(sizes[np.flatnonzero(kind)]).reshape(-1, 2)
+    part_starts = np.zeros(len(part_len) + 1, np.int64)
+    np.cumsum(part_len, out=part_starts[1:])
+    ann_parts = np.zeros(len(n_parts) + 1, np.int64)
+    np.cumsum(n_parts, out=ann_parts[1:])
+    if _needs_checks(coords, part_starts, ann_parts, poly_sizes):
+        return None
+    return kind, _rasterize(coords, part_starts, ann_parts, poly_sizes)
 
 
 def _needs_checks(coords: np.ndarray, part_starts: np.ndarray, ann_parts: np.ndarray, sizes: np.ndarray) -> bool:
