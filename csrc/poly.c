@@ -21,9 +21,27 @@ static int runs_reserve(Runs *r, int64_t cap) {
     return 0;
 }
 
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
+/* Ascending sort of v[0:n] (tmp: room for n): insertion sort when short, else LSD radix by bytes. */
+static void sort_u32(uint32_t *v, int64_t n, uint32_t *tmp) {
+    if (n < 48) {
+        for (int64_t i = 1; i < n; i++) {
+            uint32_t x = v[i];
+            int64_t j = i;
+            while (j > 0 && v[j - 1] > x) { v[j] = v[j - 1]; j--; }
+            v[j] = x;
+        }
+        return;
+    }
+    uint32_t *src = v, *dst = tmp;
+    for (int shift = 0; shift < 32; shift += 8) {
+        int64_t count[257] = {0};
+        for (int64_t i = 0; i < n; i++) count[((src[i] >> shift) & 0xFF) + 1]++;
+        if (count[((src[0] >> shift) & 0xFF) + 1] == n) continue;  /* one byte value: nothing to move */
+        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+        for (int64_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 0xFF]++] = src[i];
+        uint32_t *t = src; src = dst; dst = t;
+    }
+    if (src != v) memcpy(v, src, sizeof(uint32_t) * (size_t)n);
 }
 
 /* The run boundary (column-major pixel index) where the boundary step (x0, y0) -> (x1, y1) on the 5x grid
@@ -105,7 +123,8 @@ static int polygon_runs(const double *xy, int64_t k, int64_t h, int64_t w, Runs 
     uint32_t *v = pos->v;
     int64_t n = pos->n;
     v[n++] = (uint32_t)(h * w);
-    qsort(v, (size_t)n, sizeof(uint32_t), cmp_u32);
+    if (runs_reserve(r, n) < 0) return -1;
+    sort_u32(v, n, r->v);
     uint32_t prev = 0;
     for (int64_t j = 0; j < n; j++) { uint32_t t = v[j]; v[j] -= prev; prev = t; }
     if (runs_reserve(r, n) < 0) return -1;
