@@ -21,4 +21,8 @@ PyObject *native_rle_totals(PyObject *self, PyObject *args);
 PyObject *native_gather(PyObject *self, PyObject *args);
 PyObject *native_segm_iou_cells(PyObject *self, PyObject *args);
 PyObject *native_scan_results(PyObject *self, PyObject *args);
+PyObject *native_polygons_to_rles(PyObject *self, PyObject *args);
+PyObject *native_polygon_columns(PyObject *self, PyObject *args);
+PyObject *native_screen_annotations(PyObject *self, PyObject *args);
+PyObject *native_gt_columns(PyObject *self, PyObject *args);
 #endif

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from cocoseg.errors import CocosegError, DataError, Problem
+from cocoseg.errors import CocosegError
 from cocoseg.eval import gt_cache
 from cocoseg.eval.detections import image_detections, ready_for
+from cocoseg.eval.gt_masks import pack_gt_masks
 from cocoseg.eval.inputs import as_dataset, as_results, iou_type_of
 from cocoseg.eval.params import AreaRanges, EvalParams
 from cocoseg.eval.pipeline import accumulate, evaluate_batch
@@ -20,8 +21,7 @@ from cocoseg.eval.summary import mean_valid, per_class_rows, summary_items
 from cocoseg.eval.tables import distinct, positions
 from cocoseg.io.dataset import CocoDataset
 from cocoseg.io.results import DetectionResults, ResultsSource, empty_results, load_results
-from cocoseg.masks.packed_rle import PackedRles, concat_packed, segmentations_to_rles
-from cocoseg.masks.polygons import far_coordinate, far_message
+from cocoseg.masks.packed_rle import PackedRles, concat_packed
 
 _FLUSH_IMAGES = 256  # images buffered by add() before they are matched in one batch
 
@@ -171,15 +171,7 @@ class Evaluator:
         return self._gt_packed.take(rows)
 
     def _pack_gt_masks(self) -> PackedRles:
-        table, anns, rles = self.table, self.gt.annotations, []
-        for img in np.flatnonzero(np.diff(table.image_starts)).tolist():
-            image_id = int(table.image_ids[img])
-            if image_id not in self.image_sizes:
-                raise CocosegError(f"image {image_id} has no height/width: segm evaluation needs them")
-            h, w = self.image_sizes[image_id]
-            rows = table.ann_index[table.image_starts[img]:table.image_starts[img + 1]].tolist()
-            rles.extend(segmentations_to_rles([_segmentation(anns[i], self.gt.source, h, w) for i in rows], h, w))
-        return PackedRles.from_rles(rles)
+        return pack_gt_masks(self.table, self.gt.annotations, self.image_sizes, self.gt.source)
 
     def _note_dropped(self, res: DetectionResults) -> None:
         cats = np.asarray(self.params.category_ids)
@@ -187,22 +179,6 @@ class Evaluator:
         if unknown.any():
             self.notes.append(f"{int(unknown.sum())} detections of categories not evaluated were left out "
                               f"(e.g. category_id {int(res.category_ids[unknown][0])})")
-
-
-def _segmentation(ann: dict, file: str, h: int, w: int) -> object:
-    """The annotation's segmentation; one clear error when a GT for segm evaluation has none, or a polygon
-    reaching far outside its image (pycocotools would rasterize that whole range)."""
-    if "segmentation" not in ann:
-        raise DataError([Problem(file, f"annotation id {ann.get('id')}", "segmentation",
-                                 "is missing: segm evaluation needs a mask for every GT annotation "
-                                 "(evaluate this file with iou_type='bbox')")])
-    segm = ann["segmentation"]
-    for k, part in enumerate(segm if isinstance(segm, list) else ()):
-        far = far_coordinate(part, w, h) if isinstance(part, list) and len(part) > 4 else None
-        if far is not None:
-            raise DataError([Problem(file, f"annotation id {ann.get('id')}", f"segmentation[{k}]",
-                                     far_message(far, w, h))])
-    return segm
 
 
 def _concat(parts: list[DetectionResults]) -> DetectionResults:

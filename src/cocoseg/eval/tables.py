@@ -57,17 +57,27 @@ def build_gt_table(gt: CocoDataset, params: EvalParams) -> GtTable:
     category_ids = np.asarray(params.category_ids, dtype=np.int64)
     anns = gt.annotations
     n = len(anns)
-    img_id = np.fromiter((a["image_id"] for a in anns), dtype=np.int64, count=n)
-    cat_id = np.fromiter((a["category_id"] for a in anns), dtype=np.int64, count=n)
+    columns = _native_columns(anns) if params.iou_type != "keypoints" else None
+    if columns is None:
+        img_id = np.fromiter((a["image_id"] for a in anns), dtype=np.int64, count=n)
+        cat_id = np.fromiter((a["category_id"] for a in anns), dtype=np.int64, count=n)
+    else:
+        img_id, cat_id = columns[0], columns[1]
     img = positions(image_ids, img_id)
     cat = positions(category_ids, cat_id)
     keep = np.flatnonzero((img >= 0) & (cat >= 0))
     order = keep[np.lexsort((keep, cat[keep], img[keep]))]
     sizes = {im["id"]: (im.get("height"), im.get("width")) for im in gt.images}
-    rows = [_completed(anns[i], sizes) for i in order.tolist()]
-    boxes = np.array([a["bbox"] for a in rows], dtype=np.float64).reshape(-1, 4)
-    areas = np.array([a["area"] for a in rows], dtype=np.float64)
-    crowd = np.array([bool(a.get("iscrowd", 0)) for a in rows], dtype=bool)
+    if columns is None:
+        rows = [_completed(anns[i], sizes) for i in order.tolist()]
+        boxes = np.array([a["bbox"] for a in rows], dtype=np.float64).reshape(-1, 4)
+        areas = np.array([a["area"] for a in rows], dtype=np.float64)
+        crowd = np.array([bool(a.get("iscrowd", 0)) for a in rows], dtype=bool)
+    else:
+        boxes, areas, crowd = columns[2][order], columns[3][order], columns[4][order]
+        for r in np.flatnonzero(~columns[5][order]).tolist():  # no area or bbox: completed as pycocotools needs
+            done = _completed(anns[int(order[r])], sizes)
+            boxes[r], areas[r], crowd[r] = done["bbox"], done["area"], bool(done.get("iscrowd", 0))
     ignore = crowd.copy()  # pycocotools overwrites any `ignore` key with iscrowd
     img_rows = img[order]
     table = GtTable(image_ids, category_ids, img_rows, cat[order], order.astype(np.int64), boxes, areas, crowd,
@@ -75,6 +85,20 @@ def build_gt_table(gt: CocoDataset, params: EvalParams) -> GtTable:
     if params.iou_type == "keypoints":
         _add_keypoints(table, rows, gt, params)
     return table
+
+
+def _native_columns(anns: object) -> tuple[np.ndarray, ...] | None:
+    """(image_id, category_id, boxes, areas, iscrowd, complete) of every annotation read by the C core
+    (csrc/gt_columns.c), or None where it is absent or the records are not plain JSON ones."""
+    if NATIVE is None or type(anns) is not list:
+        return None
+    out = NATIVE.gt_columns(anns)
+    if out is None:
+        return None
+    types = (np.int64, np.int64, np.float64, np.float64, np.bool_, np.bool_)
+    cols = [np.frombuffer(b, t) for b, t in zip(out, types)]
+    cols[2] = cols[2].reshape(-1, 4)
+    return tuple(cols)
 
 
 def positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ from cocoseg.io.validate_records import (
     show,
 )
 from cocoseg.masks.polygons import POLYGON_TOLERANCE
+from cocoseg.native import NATIVE
 
 __all__ = ["check_coco", "read_and_validate", "validate_coco", "validate_file"]
 
@@ -222,6 +223,10 @@ def _check_annotations(anns: list, sizes: dict | None, counts: dict | None, file
     detailed: list[int] = []
     recheck = detailed.append
     screen = _SCREEN and sizes is not None and counts is not None
+    if screen and NATIVE is not None:  # the same screen in C (csrc/gt_screen.c)
+        ids, detailed, keypoint_rows = NATIVE.screen_annotations(anns, sizes, counts, BBOX_SLACK_PX, POLYGON_TOLERANCE)
+        _finish_annotations(anns, ids, detailed, keypoint_rows, sizes, counts, file, out)
+        return
     size_of = sizes.get if sizes is not None else None
     number, slack, limit = _NUMBER, BBOX_SLACK_PX, INT_LIMIT
     for i, a in enumerate(anns):
@@ -265,6 +270,14 @@ def _check_annotations(anns: list, sizes: dict | None, counts: dict | None, file
                 recheck(i)
         except (TypeError, OverflowError):
             recheck(i)
+    _finish_annotations(anns, ids, detailed, [], sizes, counts, file, out)
+
+
+def _finish_annotations(anns: list, ids: list, detailed: list[int], keypoint_rows: list[int], sizes: dict | None,
+                        counts: dict | None, file: str, out: list[Problem]) -> None:
+    """After the screen: the keypoints it left, the detailed checks, the checks across annotations."""
+    if keypoint_rows:
+        detailed = sorted(detailed + [i for i in keypoint_rows if not _keypoints_screened(anns[i], counts)])
     for i in detailed:
         _annotation_in_detail(anns, i, sizes, counts, file, out)
     _duplicate_annotation_ids(ids, file, out)
@@ -294,6 +307,14 @@ def _polygons_pass(segmentation: list, side: int) -> bool:
         if min(polygon) < lo or max(polygon) > hi:
             return False
     return True
+
+
+def _keypoints_screened(ann: dict, counts: dict) -> bool:
+    """`_keypoints_pass` as the screen runs it: a value it cannot compare fails it."""
+    try:
+        return _keypoints_pass(ann, counts[ann["category_id"]])
+    except (TypeError, OverflowError):
+        return False
 
 
 def _keypoints_pass(ann: dict, count: int | None) -> bool:
