@@ -71,6 +71,10 @@ def test_outputs_and_metadata(model, tmp_path):
     assert meta["stride"] == "32" and json.loads(meta["imgsz"]) == [128, 160] and meta["dynamic"] == "True"
     assert meta["nc"] == "3" and meta["num_masks"] == "32"
     assert not any(n.op_type == "BatchNormalization" for n in proto.graph.node)  # exported fused
+    # the normalisation is in the graph: its first op divides the 0..255 input, and the metadata says so
+    assert meta["input_range"] == "0-255" and "0..255" in proto.graph.input[0].doc_string
+    first = next(n for n in proto.graph.node if "images" in n.input)
+    assert first.op_type == "Div"
 
 
 def test_fixed_batch_export_pads_partial_batches(model, tmp_path):

@@ -41,11 +41,9 @@ class TorchBackend:
     def __call__(self, batch_rgb: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """uint8 [B, H, W, 3] RGB -> (pred [B, 4+nc+nm, A], protos) on the model's device."""
         x = torch.from_numpy(batch_rgb).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
-        x = x.half() if self.half else x.float()  # keeps the NHWC strides: channels_last for free
-        x = x if self.channels_last else x.contiguous()
+        x = x if self.channels_last else x.contiguous()  # the NHWC strides are channels_last for free
         with torch.inference_mode():
-            pred, protos = self.model(x.div_(255.0))
-        return pred, protos
+            return self.model.infer(x)  # uint8 in: the model normalises (and casts) itself
 
 
 class Predictor:

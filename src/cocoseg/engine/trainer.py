@@ -231,8 +231,7 @@ class Trainer:
         return self._loader
 
     def _step(self, batch: dict[str, Any]) -> np.ndarray:
-        imgs = batch["img"].to(self.device, non_blocking=True).float().div_(255)
-        imgs = imgs.contiguous(memory_format=torch.channels_last)
+        imgs = batch["img"].to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, enabled=self.amp):
             outputs = self.train_model(imgs)
         loss, items = self.loss_fn(outputs, batch)
