@@ -69,7 +69,12 @@ def train(yaml_path: Path, model: str, epochs: int, lr0: float, seed: int, run: 
     cfg = TrainConfig.from_overrides({**RECIPE, "data": str(yaml_path), "model": model, "epochs": epochs,
                                       "lr0": lr0, "seed": seed, "project": str(run.parent), "name": run.name,
                                       "exist_ok": True, "val_period": epochs, **extra})
-    metrics = Trainer(cfg).train()
+    from cocoseg.engine.device import set_cpu_threads
+
+    trainer = Trainer(cfg)
+    if trainer.threads:  # torch's thread count is the application's to set
+        set_cpu_threads(trainer.threads)
+    metrics = trainer.train()
     return float(metrics["mask_map"]), run / "weights" / "last.pt"
 
 

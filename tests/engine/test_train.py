@@ -8,6 +8,7 @@ import pytest
 import torch
 import yaml
 
+from cocoseg.cli.train import start_trainer
 from cocoseg.engine.config import TrainConfig
 from cocoseg.engine.trainer import Trainer, close_mosaic_epoch
 from cocoseg.errors import CocosegError
@@ -206,8 +207,8 @@ def test_stop_after_the_checkpoint_resumes_with_its_row_threads_and_no_stale_tem
         raise KeyboardInterrupt
 
     monkeypatch.setattr(RunDir, "append_results", ctrl_c_before_row)
-    first = Trainer(_cfg(tmp_path, data, name="cut", threads="2", **common))
     threads = torch.get_num_threads()
+    first = start_trainer(_cfg(tmp_path, data, name="cut", threads="2", **common))  # sets 2, as `cocoseg train`
     try:
         with pytest.raises(KeyboardInterrupt):
             first.train()
@@ -216,11 +217,27 @@ def test_stop_after_the_checkpoint_resumes_with_its_row_threads_and_no_stale_tem
         stale.write_bytes(b"")
         monkeypatch.setattr(RunDir, "append_results", real_append)
         monkeypatch.setattr(trainer_module, "default_cpu_threads", lambda: 1)
-        resumed = Trainer(TrainConfig.from_overrides({"resume": "True", "model": str(first.run.last)},
-                                                     base=_cfg(tmp_path, data, threads="0")))
+        torch.set_num_threads(1)  # today's count differs: the resumed run must set the recorded one again
+        resumed = start_trainer(TrainConfig.from_overrides({"resume": "True", "model": str(first.run.last)},
+                                                           base=_cfg(tmp_path, data, threads="0")))
+        assert resumed.threads == 2 and torch.get_num_threads() == 2
         resumed.train()
         assert resumed.threads_used == 2  # the interrupted run's count, not today's idle cores
     finally:
         torch.set_num_threads(threads)
     assert [r["epoch"] for r in read_results(first.run.results_csv)] == ["1", "2"]
     assert not stale.exists()
+
+
+def test_the_trainer_leaves_the_thread_count_alone_and_records_the_one_in_use(tmp_path, caplog):
+    data = _tiny_data(tmp_path / "data", same_split=False)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        trainer = Trainer(_cfg(tmp_path, data, name="lib", threads="2", epochs="1", max_iters="1", val="False"))
+        assert trainer.threads == 2 and torch.get_num_threads() == 1  # constructing sets nothing
+        trainer.train()
+        assert torch.get_num_threads() == 1 and trainer.threads_used == 1  # what really ran is recorded
+        assert "training on 1 CPU threads, not the 2 this run asks for" in caplog.text
+    finally:
+        torch.set_num_threads(threads)

@@ -44,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     """Generate, train, validate, predict; print the metrics JSON last."""
     import logging
 
-    from cocoseg.cli.train import config_from, overrides
-    from cocoseg.engine.trainer import Trainer
+    from cocoseg.cli.train import config_from, overrides, start_trainer
     from cocoseg.synth import generate
 
     log = logging.getLogger("cocoseg.demo")
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     settings = {**DEMO_TRAIN, "data": str(synth.data_yaml), "project": str(out), "name": "train",
                 **overrides(args)}
     cfg = config_from(settings)
-    trainer = Trainer(cfg)
+    trainer = start_trainer(cfg)
     result = trainer.train()
     if not trainer.dist.is_main:
         return 0

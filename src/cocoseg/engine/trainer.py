@@ -51,6 +51,10 @@ class Trainer:
         if self.dist.enabled:  # every rank must write into the same folder
             run_path = Path(self.dist.broadcast(str(run_path)))
         self.cfg = cfg
+        # a resume reuses the interrupted run's thread count: CPU results depend on it. Setting torch's
+        # (process-wide) count is the application's job: `cocoseg train` calls set_cpu_threads(trainer.threads)
+        recorded = int((self.resume_ckpt or {}).get("threads_used") or 0)
+        self.threads = training_threads(cfg.threads or recorded, self.dist.world_size, self.device)
         self.run = RunDir(run_path) if self.dist.is_main else None
         self.run_path = run_path
         self.best_fitness, self.best_epoch, self.best_metrics = -1.0, -1, ValMetrics()
@@ -60,9 +64,7 @@ class Trainer:
     # ---- setup ---------------------------------------------------------------------------------
     def _setup(self) -> None:
         cfg, dist = self.cfg, self.dist
-        # a resume reuses the interrupted run's thread count: CPU results depend on it
-        recorded = int((self.resume_ckpt or {}).get("threads_used") or 0)
-        self.threads_used = _set_threads(cfg.threads or recorded, dist.world_size, self.device)
+        self.threads_used = _threads_in_use(self.threads, self.device)
         _seed_everything(cfg.seed + dist.rank, cfg.deterministic)
         image_cache = label_cache_dir() if cfg.cache_labels else None
         train = checked_split(load_split_labels(cfg.data, "train", cache=cfg.cache_labels), "train",
@@ -357,13 +359,25 @@ def _device_for(requested: str, dist: DistContext) -> torch.device:
     return device
 
 
-def _set_threads(threads: int, world: int, device: torch.device) -> int:
+def training_threads(threads: int, world: int, device: torch.device) -> int:
+    """The CPU thread count a run asks for (0 off the CPU): `threads`, or for 0 the cores other processes
+    leave idle (an oversubscribed 2-thread run is several times slower than a 1-thread one), shared among
+    the ranks of this machine."""
     if device.type != "cpu":
         return 0
-    # threads=0: the cores other processes leave idle (an oversubscribed 2-thread run is several times
-    # slower than a 1-thread one), shared among the ranks of this machine
-    n = threads if threads > 0 else max(default_cpu_threads() // world, 1)
-    torch.set_num_threads(n)
+    return threads if threads > 0 else max(default_cpu_threads() // world, 1)
+
+
+def _threads_in_use(wanted: int, device: torch.device) -> int:
+    """torch's thread count as the run starts (what the checkpoint records), with a warning when it is not
+    the count the run asks for: the library never sets it."""
+    if device.type != "cpu":
+        return 0
+    n = torch.get_num_threads()
+    if n != wanted:
+        LOGGER.warning("training on %d CPU threads, not the %d this run asks for: torch's thread count is the "
+                       "application's to set (call cocoseg.engine.device.set_cpu_threads(trainer.threads) "
+                       "before train(), as `cocoseg train` does)", n, wanted)
     LOGGER.info("CPU threads: %d", n)
     return n
 
