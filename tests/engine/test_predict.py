@@ -162,7 +162,8 @@ def test_errors(model, tmp_path):
     with pytest.raises(CocosegError, match="no such file, folder or glob"):
         Predictor(model, threads=1)(tmp_path / "nothing.jpg")
     with pytest.raises(CocosegError, match="imgsz"):
-        Predictor(model, imgsz=100, threads=1)
+        Predictor(model, imgsz=0, threads=1)
+    assert Predictor(model, imgsz=100, threads=1).imgsz == (128, 128)  # rounded up to the stride, with a warning
     (tmp_path / "notes.md").write_text("x")
     with pytest.raises(CocosegError, match="unsupported file type"):
         Predictor(model, threads=1)(tmp_path / "notes.md")

@@ -18,6 +18,7 @@ from cocoseg.engine.device import resolve_half, select_device
 from cocoseg.errors import CocosegError
 from cocoseg.io import atomic_write
 from cocoseg.models import SegmentationModel, load_model
+from cocoseg.ops.letterbox import stride_imgsz
 
 OPSET = 17
 # the graph normalises its input itself (the model's first op); exports before this key took 0..1
@@ -55,9 +56,8 @@ def export_onnx(
     dev = select_device(device)
     if half and not resolve_half(half, dev):
         raise CocosegError("half=True: float16 export needs device=cuda (float16 convolutions are not run on CPU)")
-    h, w = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
-    if h % 32 or w % 32:
-        raise CocosegError(f"imgsz: {imgsz} is not a multiple of 32")
+    size = stride_imgsz(imgsz, int(net.stride.max()))
+    h, w = (size, size) if isinstance(size, int) else size
     net = net.eval().fuse().to(dev)
     net = net.half() if half else net.float()
     dummy = torch.zeros(batch, 3, h, w, device=dev, dtype=torch.float16 if half else torch.float32)

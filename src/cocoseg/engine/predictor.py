@@ -16,7 +16,7 @@ from cocoseg.engine.device import resolve_half, select_device
 from cocoseg.engine.predict_sources import Frame, Source, iter_frames
 from cocoseg.errors import CocosegError
 from cocoseg.models import SegmentationModel, load_model
-from cocoseg.ops.letterbox import LetterboxMap, letterbox, letterbox_shape
+from cocoseg.ops.letterbox import LetterboxMap, letterbox, letterbox_shape, stride_imgsz
 from cocoseg.ops.masks import paste_masks
 from cocoseg.ops.postprocess import Detections, postprocess
 from cocoseg.ops.thresholds import PREDICT_NMS
@@ -187,10 +187,8 @@ def _make_backend(model: ModelLike, device: torch.device, half: bool, threads: i
 
 
 def _check_imgsz(imgsz: int | Sequence[int], stride: int) -> tuple[int, int]:
-    size = (imgsz, imgsz) if isinstance(imgsz, int) else tuple(imgsz)
-    if len(size) != 2 or any(int(s) <= 0 or int(s) % stride for s in size):
-        raise CocosegError(f"imgsz: expected one or two positive multiples of {stride}, got {imgsz}")
-    return int(size[0]), int(size[1])
+    size = stride_imgsz(imgsz if isinstance(imgsz, int) else tuple(imgsz), stride)
+    return (size, size) if isinstance(size, int) else size
 
 
 def _warn_skip(path: str, reason: str) -> None:

@@ -22,7 +22,7 @@ from cocoseg.data import SegmentationDataset, collate
 from cocoseg.eval.evaluator import Evaluator
 from cocoseg.io import CategoryMap, CocoDataset
 from cocoseg.masks import crop_to_rle, xyxy_to_xywh
-from cocoseg.ops.letterbox import LetterboxMap
+from cocoseg.ops.letterbox import LetterboxMap, stride_imgsz
 from cocoseg.ops.masks import paste_masks
 from cocoseg.ops.postprocess import postprocess
 from cocoseg.ops.thresholds import VAL_NMS
@@ -263,6 +263,7 @@ def validate_model(model: Any, data: str, options: ValOptions | None = None, **o
     imgsz = resolve_imgsz(model, opt.imgsz)
     if not isinstance(imgsz, int):
         raise CocosegError(f"imgsz: val takes one square size, got {imgsz}")
+    imgsz = stride_imgsz(imgsz, 32)  # the largest stride of every YOLOv8-seg scale
     dataset = SegmentationDataset(split_data.labels, imgsz, augment=False, with_masks=False)
     validator = Validator(split_data.gt, dataset, batch=opt.batch, workers=opt.workers, conf=opt.conf, iou=opt.iou,
                           max_det=opt.max_det, rect=opt.rect, rect_pad=opt.rect_pad)
