@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         key0 = f"seed{seed}/round0"
         if key0 not in results:
             yaml0 = subset_yaml(data, start_ids, args.work / f"seed{seed}-round0.yaml")
-            m, w = train(yaml0, "yolov8n-seg", args.initial_epochs, 0.003, seed, args.work / "runs" / key0.replace("/", "-"))
+            m, w = train(yaml0, "yolov8n-seg.yaml", args.initial_epochs, 0.003, seed, args.work / "runs" / key0.replace("/", "-"))
             results[key0] = {"mask_map": m, "weights": str(w), "labeled": len(start_ids)}
             _save(out, results, started)
         for strategy in args.strategies:

@@ -31,7 +31,7 @@ def _tiny_data(root: Path, num_images: int = 4, size: int = 64, same_split: bool
 
 
 def _cfg(tmp_path: Path, data: Path, **overrides: str) -> TrainConfig:
-    base = {"data": str(data), "model": "yolov8n-seg", "imgsz": "64", "batch": "4", "workers": "0", "threads": "1",
+    base = {"data": str(data), "model": "yolov8n-seg.yaml", "imgsz": "64", "batch": "4", "workers": "0", "threads": "1",
             "project": str(tmp_path / "runs"), "name": "t", "device": "cpu", "plots": "False",
             "cache_labels": "False"}
     return TrainConfig.from_overrides({**base, **overrides})
@@ -147,7 +147,7 @@ def test_cli_train_and_val_smoke(tmp_path, capsys):
     from cocoseg.cli.main import main
 
     data = _tiny_data(tmp_path / "data", same_split=False)
-    args = ["train", f"data={data}", "model=yolov8n-seg", "epochs=1", "imgsz=64", "batch=2", "workers=0",
+    args = ["train", f"data={data}", "model=yolov8n-seg.yaml", "epochs=1", "imgsz=64", "batch=2", "workers=0",
             "max_iters=2", f"project={tmp_path / 'runs'}", "name=cli", "plots=False", "threads=1", "conf=0.01"]
     assert main(args) == 0
     trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -172,7 +172,7 @@ def test_val_false_reports_null_metrics(tmp_path, capsys):
     from cocoseg.cli.main import main
 
     data = _tiny_data(tmp_path / "data", same_split=False)
-    args = ["train", f"data={data}", "model=yolov8n-seg", "epochs=1", "imgsz=64", "batch=2", "workers=0",
+    args = ["train", f"data={data}", "model=yolov8n-seg.yaml", "epochs=1", "imgsz=64", "batch=2", "workers=0",
             "max_iters=1", f"project={tmp_path / 'runs'}", "name=noval", "plots=False", "threads=1", "val=False"]
     assert main(args) == 0
     last_line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -22,7 +22,7 @@ SYNTH_IMAGES = 500
 SYNTH_SIZE = 256
 # Training recipe for a from-scratch run on 2 CPU cores (see the module docstring).
 DEMO_TRAIN = {
-    "model": "yolov8n-seg", "epochs": "15", "imgsz": "192", "batch": "8", "nbs": "8", "optimizer": "AdamW",
+    "model": "yolov8n-seg.yaml", "epochs": "15", "imgsz": "192", "batch": "8", "nbs": "8", "optimizer": "AdamW",
     "lr0": "0.003", "warmup_epochs": "0.5", "close_mosaic": "3", "val_period": "100", "workers": "1",
     "device": "cpu", "patience": "100", "cache_images": "True",
 }
