@@ -196,7 +196,7 @@ def test_failed_run_leaves_no_folder_and_keeps_the_name(tmp_path):
 
 
 def test_stop_after_the_checkpoint_resumes_with_its_row_threads_and_no_stale_temp(tmp_path, monkeypatch):
-    from cocoseg.engine import trainer as trainer_module
+    from cocoseg.engine import device as device_module
     from cocoseg.engine.runs import RunDir, read_results
 
     data = _tiny_data(tmp_path / "data", same_split=False)
@@ -216,7 +216,7 @@ def test_stop_after_the_checkpoint_resumes_with_its_row_threads_and_no_stale_tem
         stale = first.run.weights / ".last.pt.k3j_9xQz.tmp"
         stale.write_bytes(b"")
         monkeypatch.setattr(RunDir, "append_results", real_append)
-        monkeypatch.setattr(trainer_module, "default_cpu_threads", lambda: 1)
+        monkeypatch.setattr(device_module, "default_cpu_threads", lambda: 1)
         torch.set_num_threads(1)  # today's count differs: the resumed run must set the recorded one again
         resumed = start_trainer(TrainConfig.from_overrides({"resume": "True", "model": str(first.run.last)},
                                                            base=_cfg(tmp_path, data, threads="0")))

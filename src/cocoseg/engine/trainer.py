@@ -22,7 +22,7 @@ from cocoseg.data.split_labels import SplitData, load_split_labels
 from cocoseg.engine import optim
 from cocoseg.engine.checkpoints import load_model, resume_state, save_checkpoint, strip_checkpoint
 from cocoseg.engine.config import TrainConfig
-from cocoseg.engine.device import default_cpu_threads, select_device
+from cocoseg.engine.device import select_device, threads_in_use, training_threads
 from cocoseg.engine.distributed import DistContext
 from cocoseg.engine.ema import ModelEMA, unwrap
 from cocoseg.engine.model_setup import build_training_model
@@ -64,7 +64,7 @@ class Trainer:
     # ---- setup ---------------------------------------------------------------------------------
     def _setup(self) -> None:
         cfg, dist = self.cfg, self.dist
-        self.threads_used = _threads_in_use(self.threads, self.device)
+        self.threads_used = threads_in_use(self.threads, self.device)
         _seed_everything(cfg.seed + dist.rank, cfg.deterministic)
         image_cache = label_cache_dir() if cfg.cache_labels else None
         train = checked_split(load_split_labels(cfg.data, "train", cache=cfg.cache_labels), "train",
@@ -324,7 +324,6 @@ class Trainer:
         self.dist.close()
         return result
 
-
     def _final_validation(self) -> ValMetrics:
         """The stripped best.pt validated as `cocoseg val` will see it (half-precision weights)."""
         net = load_model(self.run_path / "weights" / "best.pt").to(self.device, memory_format=torch.channels_last)
@@ -357,29 +356,6 @@ def _device_for(requested: str, dist: DistContext) -> torch.device:
     if dist.enabled and device.type == "cuda":
         return torch.device("cuda", dist.local_rank)
     return device
-
-
-def training_threads(threads: int, world: int, device: torch.device) -> int:
-    """The CPU thread count a run asks for (0 off the CPU): `threads`, or for 0 the cores other processes
-    leave idle (an oversubscribed 2-thread run is several times slower than a 1-thread one), shared among
-    the ranks of this machine."""
-    if device.type != "cpu":
-        return 0
-    return threads if threads > 0 else max(default_cpu_threads() // world, 1)
-
-
-def _threads_in_use(wanted: int, device: torch.device) -> int:
-    """torch's thread count as the run starts (what the checkpoint records), with a warning when it is not
-    the count the run asks for: the library never sets it."""
-    if device.type != "cpu":
-        return 0
-    n = torch.get_num_threads()
-    if n != wanted:
-        LOGGER.warning("training on %d CPU threads, not the %d this run asks for: torch's thread count is the "
-                       "application's to set (call cocoseg.engine.device.set_cpu_threads(trainer.threads) "
-                       "before train(), as `cocoseg train` does)", n, wanted)
-    LOGGER.info("CPU threads: %d", n)
-    return n
 
 
 def _seed_everything(seed: int, deterministic: bool) -> None:
