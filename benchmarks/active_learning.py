@@ -69,7 +69,12 @@ def train(yaml_path: Path, model: str, epochs: int, lr0: float, seed: int, run: 
     cfg = TrainConfig.from_overrides({**RECIPE, "data": str(yaml_path), "model": model, "epochs": epochs,
                                       "lr0": lr0, "seed": seed, "project": str(run.parent), "name": run.name,
                                       "exist_ok": True, "val_period": epochs, **extra})
-    metrics = Trainer(cfg).train()
+    from cocoseg.engine.device import set_cpu_threads
+
+    trainer = Trainer(cfg)
+    if trainer.threads:  # torch's thread count is the application's to set
+        set_cpu_threads(trainer.threads)
+    metrics = trainer.train()
     return float(metrics["mask_map"]), run / "weights" / "last.pt"
 
 
@@ -140,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         key0 = f"seed{seed}/round0"
         if key0 not in results:
             yaml0 = subset_yaml(data, start_ids, args.work / f"seed{seed}-round0.yaml")
-            m, w = train(yaml0, "yolov8n-seg", args.initial_epochs, 0.003, seed, args.work / "runs" / key0.replace("/", "-"))
+            m, w = train(yaml0, "yolov8n-seg.yaml", args.initial_epochs, 0.003, seed, args.work / "runs" / key0.replace("/", "-"))
             results[key0] = {"mask_map": m, "weights": str(w), "labeled": len(start_ids)}
             _save(out, results, started)
         for strategy in args.strategies:

@@ -65,7 +65,7 @@ def make_data(out: Path, images: int, size: int) -> dict:
 def _train_config(args: argparse.Namespace, data: str, out: Path, name: str, epochs: int, **extra: Any) -> Any:
     from cocoseg.engine.config import TrainConfig
 
-    settings = {"data": data, "model": "yolov8n-seg", "epochs": epochs, "imgsz": args.imgsz, "batch": args.batch,
+    settings = {"data": data, "model": "yolov8n-seg.yaml", "epochs": epochs, "imgsz": args.imgsz, "batch": args.batch,
                 "workers": args.workers, "device": args.device, "project": str(out / "runs"), "name": name,
                 "plots": False, "val": False, "amp": True, "exist_ok": True, "pretrained": False, "close_mosaic": 0,
                 **extra}

@@ -149,7 +149,7 @@ def _keys(recipe: dict[str, Any], *names: str) -> list[str]:
 
 def run_cocoseg(bench: Bench, tmp: Path) -> dict:
     recipe = bench.recipe
-    cmd = [sys.executable, "-m", "cocoseg", "train", f"data={bench.ours_train_yaml}", "model=yolov8n-seg",
+    cmd = [sys.executable, "-m", "cocoseg", "train", f"data={bench.ours_train_yaml}", "model=yolov8n-seg.yaml",
            "device=cpu", "val=False", "plots=False", f"project={tmp}", "name=ours", "cache_labels=False",
            *(f"{k}={v}" for k, v in recipe.items())]
     t = time.perf_counter()

@@ -36,7 +36,7 @@ def test_two_gloo_ranks_agree_and_sharded_metrics_are_exact(tmp_path):
     from cocoseg.synth import generate
 
     data = generate(tmp_path / "data", num_images=10, seed=1, size=(64, 64), val_fraction=0.4)
-    settings = {"data": str(data.data_yaml), "model": "yolov8n-seg", "epochs": "1", "imgsz": "64", "batch": "4",
+    settings = {"data": str(data.data_yaml), "model": "yolov8n-seg.yaml", "epochs": "1", "imgsz": "64", "batch": "4",
                 "workers": "0", "threads": "1", "max_iters": "2", "project": str(tmp_path / "runs"),
                 "name": "ddp", "plots": "False", "device": "cpu", "conf": "0.01", "cache_labels": "False"}
     ctx = mp.start_processes(_worker, args=(2, _free_port(), settings, str(tmp_path)), nprocs=2, join=False,

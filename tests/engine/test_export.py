@@ -12,7 +12,6 @@ from cocoseg.cli.main import main
 from cocoseg.engine.checkpoints import save_checkpoint
 from cocoseg.engine.export import export_onnx
 from cocoseg.engine.predictor import Predictor
-from cocoseg.errors import CocosegError
 from cocoseg.masks import iou as mask_iou
 
 onnx = pytest.importorskip("onnx")
@@ -71,6 +70,10 @@ def test_outputs_and_metadata(model, tmp_path):
     assert meta["stride"] == "32" and json.loads(meta["imgsz"]) == [128, 160] and meta["dynamic"] == "True"
     assert meta["nc"] == "3" and meta["num_masks"] == "32"
     assert not any(n.op_type == "BatchNormalization" for n in proto.graph.node)  # exported fused
+    # the normalisation is in the graph: its first op divides the 0..255 input, and the metadata says so
+    assert meta["input_range"] == "0-255" and "0..255" in proto.graph.input[0].doc_string
+    first = next(n for n in proto.graph.node if "images" in n.input)
+    assert first.op_type == "Div"
 
 
 def test_fixed_batch_export_pads_partial_batches(model, tmp_path):
@@ -86,5 +89,5 @@ def test_cli_export(model, tmp_path):
     assert main(["export", f"model={weights}", "imgsz=96"]) == 0
     assert (tmp_path / "best.onnx").is_file()
     assert main(["export", f"model={weights}", "half=True"]) == 1  # float16 needs CUDA
-    with pytest.raises(CocosegError, match="multiple of 32"):
-        export_onnx(model, tmp_path / "x.onnx", imgsz=100)
+    rounded = export_onnx(model, tmp_path / "x.onnx", imgsz=100)  # rounded up to the stride, with a warning
+    assert json.loads({p.key: p.value for p in onnx.load(str(rounded)).metadata_props}["imgsz"]) == [128, 128]

@@ -39,9 +39,20 @@ def reference_style(src: Path, dst: Path) -> Path:
     return dst
 
 
+def zero_to_one_graph(model, path: Path) -> Path:
+    """An export of `model` whose graph takes 0..1 input, as the reference's (and cocoseg's older) graphs do:
+    the model's own division by 255 set to a division by 1."""
+    import copy
+
+    net = copy.deepcopy(model)
+    net.input_std.fill_(1.0)
+    return export_onnx(net, path, imgsz=160)
+
+
 def test_reference_exported_onnx_predicts_like_ours(tmp_path):
-    ours = export_onnx(helpers.calibrated_model(), tmp_path / "ours.onnx", imgsz=160)
-    theirs = reference_style(ours, tmp_path / "theirs.onnx")
+    model = helpers.calibrated_model()
+    ours = export_onnx(model, tmp_path / "ours.onnx", imgsz=160)
+    theirs = reference_style(zero_to_one_graph(model, tmp_path / "plain.onnx"), tmp_path / "theirs.onnx")
     assert "{0: 'disc'" in {p.key: p.value for p in onnx.load(str(theirs)).metadata_props}["names"]
     images = helpers.synthetic_images()
     a = Predictor(ours, imgsz=160, conf=0.3, threads=1)(images)
@@ -74,3 +85,24 @@ def test_static_onnx_letterboxes_to_its_exported_shape(tmp_path, caplog):
     for a, b in zip(torch_results, onnx_predictor(images)):
         assert len(a) == len(b) and np.array_equal(a.classes, b.classes)
         np.testing.assert_allclose(a.boxes_xyxy, b.boxes_xyxy, atol=0.05)
+
+
+def test_an_export_from_before_the_model_normalised_is_fed_0_to_1_with_a_warning(tmp_path, caplog):
+    model = helpers.calibrated_model()
+    ours = export_onnx(model, tmp_path / "ours.onnx", imgsz=160)
+    old = zero_to_one_graph(model, tmp_path / "old.onnx")
+    proto = onnx.load(str(old))
+    keep = [(p.key, p.value) for p in proto.metadata_props if p.key != "input_range"]
+    del proto.metadata_props[:]
+    for key, value in keep:
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(old))
+    images = helpers.synthetic_images()
+    new_results = Predictor(ours, imgsz=160, conf=0.3, threads=1)(images)
+    assert "before the model normalised its own input" not in caplog.text
+    old_results = Predictor(old, imgsz=160, conf=0.3, threads=1)(images)
+    assert "old.onnx: exported by cocoseg" in caplog.text and "re-export it" in caplog.text
+    for x, y in zip(new_results, old_results):
+        assert np.array_equal(x.boxes_xyxy, y.boxes_xyxy) and np.array_equal(x.classes, y.classes)
+    assert sum(len(r) for r in new_results) > 0

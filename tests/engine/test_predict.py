@@ -41,7 +41,7 @@ def calibrated_model() -> torch.nn.Module:
     torch.manual_seed(0)
     model = build_model("yolov8n-seg", num_classes=3, names=["disc", "square", "other"])
     batch = torch.stack([torch.from_numpy(cv2.resize(im, (160, 128))[..., ::-1].copy()).permute(2, 0, 1)
-                         for im in synthetic_images()]).float() / 255
+                         for im in synthetic_images()])  # uint8: the model normalises its input
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.reset_running_stats()
@@ -51,7 +51,7 @@ def calibrated_model() -> torch.nn.Module:
         model.eval()
         for branch in model.head.cls_branches:
             branch[-1].weight.mul_(2.0)
-        scores = model(batch)[0][:, 4:7]
+        scores = model.infer(batch)[0][:, 4:7]
         shift = torch.logit(scores.amax(1).flatten()).quantile(0.995).item()
         for branch in model.head.cls_branches:
             branch[-1].bias.sub_(shift)
@@ -162,7 +162,8 @@ def test_errors(model, tmp_path):
     with pytest.raises(CocosegError, match="no such file, folder or glob"):
         Predictor(model, threads=1)(tmp_path / "nothing.jpg")
     with pytest.raises(CocosegError, match="imgsz"):
-        Predictor(model, imgsz=100, threads=1)
+        Predictor(model, imgsz=0, threads=1)
+    assert Predictor(model, imgsz=100, threads=1).imgsz == (128, 128)  # rounded up to the stride, with a warning
     (tmp_path / "notes.md").write_text("x")
     with pytest.raises(CocosegError, match="unsupported file type"):
         Predictor(model, threads=1)(tmp_path / "notes.md")

@@ -23,7 +23,7 @@ def _tiny_run(tmp_path, **overrides: str):
     from cocoseg.synth import generate
 
     data = generate(tmp_path / "data", num_images=4, seed=5, size=(64, 64), val_fraction=0.25)
-    base = {"data": str(data.data_yaml), "imgsz": "64", "batch": "2", "workers": "0", "threads": "1",
+    base = {"data": str(data.data_yaml), "model": "yolov8n-seg.yaml", "imgsz": "64", "batch": "2", "workers": "0", "threads": "1",
             "project": str(tmp_path / "runs"), "device": "cpu", "plots": "False", "epochs": "1", "max_iters": "1"}
     return Trainer(TrainConfig.from_overrides({**base, **overrides})), data
 

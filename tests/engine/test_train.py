@@ -8,6 +8,7 @@ import pytest
 import torch
 import yaml
 
+from cocoseg.cli.train import start_trainer
 from cocoseg.engine.config import TrainConfig
 from cocoseg.engine.trainer import Trainer, close_mosaic_epoch
 from cocoseg.errors import CocosegError
@@ -30,7 +31,7 @@ def _tiny_data(root: Path, num_images: int = 4, size: int = 64, same_split: bool
 
 
 def _cfg(tmp_path: Path, data: Path, **overrides: str) -> TrainConfig:
-    base = {"data": str(data), "model": "yolov8n-seg", "imgsz": "64", "batch": "4", "workers": "0", "threads": "1",
+    base = {"data": str(data), "model": "yolov8n-seg.yaml", "imgsz": "64", "batch": "4", "workers": "0", "threads": "1",
             "project": str(tmp_path / "runs"), "name": "t", "device": "cpu", "plots": "False",
             "cache_labels": "False"}
     return TrainConfig.from_overrides({**base, **overrides})
@@ -146,7 +147,7 @@ def test_cli_train_and_val_smoke(tmp_path, capsys):
     from cocoseg.cli.main import main
 
     data = _tiny_data(tmp_path / "data", same_split=False)
-    args = ["train", f"data={data}", "model=yolov8n-seg", "epochs=1", "imgsz=64", "batch=2", "workers=0",
+    args = ["train", f"data={data}", "model=yolov8n-seg.yaml", "epochs=1", "imgsz=64", "batch=2", "workers=0",
             "max_iters=2", f"project={tmp_path / 'runs'}", "name=cli", "plots=False", "threads=1", "conf=0.01"]
     assert main(args) == 0
     trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -171,7 +172,7 @@ def test_val_false_reports_null_metrics(tmp_path, capsys):
     from cocoseg.cli.main import main
 
     data = _tiny_data(tmp_path / "data", same_split=False)
-    args = ["train", f"data={data}", "model=yolov8n-seg", "epochs=1", "imgsz=64", "batch=2", "workers=0",
+    args = ["train", f"data={data}", "model=yolov8n-seg.yaml", "epochs=1", "imgsz=64", "batch=2", "workers=0",
             "max_iters=1", f"project={tmp_path / 'runs'}", "name=noval", "plots=False", "threads=1", "val=False"]
     assert main(args) == 0
     last_line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -195,7 +196,7 @@ def test_failed_run_leaves_no_folder_and_keeps_the_name(tmp_path):
 
 
 def test_stop_after_the_checkpoint_resumes_with_its_row_threads_and_no_stale_temp(tmp_path, monkeypatch):
-    from cocoseg.engine import trainer as trainer_module
+    from cocoseg.engine import device as device_module
     from cocoseg.engine.runs import RunDir, read_results
 
     data = _tiny_data(tmp_path / "data", same_split=False)
@@ -206,8 +207,8 @@ def test_stop_after_the_checkpoint_resumes_with_its_row_threads_and_no_stale_tem
         raise KeyboardInterrupt
 
     monkeypatch.setattr(RunDir, "append_results", ctrl_c_before_row)
-    first = Trainer(_cfg(tmp_path, data, name="cut", threads="2", **common))
     threads = torch.get_num_threads()
+    first = start_trainer(_cfg(tmp_path, data, name="cut", threads="2", **common))  # sets 2, as `cocoseg train`
     try:
         with pytest.raises(KeyboardInterrupt):
             first.train()
@@ -215,12 +216,28 @@ def test_stop_after_the_checkpoint_resumes_with_its_row_threads_and_no_stale_tem
         stale = first.run.weights / ".last.pt.k3j_9xQz.tmp"
         stale.write_bytes(b"")
         monkeypatch.setattr(RunDir, "append_results", real_append)
-        monkeypatch.setattr(trainer_module, "default_cpu_threads", lambda: 1)
-        resumed = Trainer(TrainConfig.from_overrides({"resume": "True", "model": str(first.run.last)},
-                                                     base=_cfg(tmp_path, data, threads="0")))
+        monkeypatch.setattr(device_module, "default_cpu_threads", lambda: 1)
+        torch.set_num_threads(1)  # today's count differs: the resumed run must set the recorded one again
+        resumed = start_trainer(TrainConfig.from_overrides({"resume": "True", "model": str(first.run.last)},
+                                                           base=_cfg(tmp_path, data, threads="0")))
+        assert resumed.threads == 2 and torch.get_num_threads() == 2
         resumed.train()
         assert resumed.threads_used == 2  # the interrupted run's count, not today's idle cores
     finally:
         torch.set_num_threads(threads)
     assert [r["epoch"] for r in read_results(first.run.results_csv)] == ["1", "2"]
     assert not stale.exists()
+
+
+def test_the_trainer_leaves_the_thread_count_alone_and_records_the_one_in_use(tmp_path, caplog):
+    data = _tiny_data(tmp_path / "data", same_split=False)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        trainer = Trainer(_cfg(tmp_path, data, name="lib", threads="2", epochs="1", max_iters="1", val="False"))
+        assert trainer.threads == 2 and torch.get_num_threads() == 1  # constructing sets nothing
+        trainer.train()
+        assert torch.get_num_threads() == 1 and trainer.threads_used == 1  # what really ran is recorded
+        assert "training on 1 CPU threads, not the 2 this run asks for" in caplog.text
+    finally:
+        torch.set_num_threads(threads)

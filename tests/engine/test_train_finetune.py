@@ -41,6 +41,6 @@ def test_reference_checkpoint_fine_tunes(shared):
 
 
 def test_fresh_model_gets_the_class_prior_of_its_input_size():
-    net = build_training_model("yolov8n-seg", NAMES9, 320, None)
+    net = build_training_model("yolov8n-seg.yaml", NAMES9, 320, None)
     bias = net.head.cls_branches[0][-1].bias
     assert torch.allclose(bias, torch.full_like(bias, float(torch.log(torch.tensor(5 / 9 / (320 / 8) ** 2)))))

@@ -18,7 +18,7 @@ def test_sigkill_mid_run_then_resume(tmp_path):
     from cocoseg.synth import generate
 
     data = generate(tmp_path / "data", num_images=12, seed=4, size=(64, 64))
-    args = [f"data={data.data_yaml}", "epochs=3", "imgsz=64", "batch=2", "workers=0", "threads=1", "val=False",
+    args = [f"data={data.data_yaml}", "model=yolov8n-seg.yaml", "epochs=3", "imgsz=64", "batch=2", "workers=0", "threads=1", "val=False",
             "plots=False", f"project={tmp_path / 'runs'}", "name=k", "close_mosaic=0", "cache_labels=False"]
     proc = subprocess.Popen([sys.executable, "-m", "cocoseg", "train", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

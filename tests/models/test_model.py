@@ -1,4 +1,4 @@
-"""Output contract in train and eval mode, Conv+BN fusion, the DFL decoder, config round trip."""
+"""Input/output contract (one forward in both modes, an explicit decode), Conv+BN fusion, the DFL decoder, config."""
 from __future__ import annotations
 
 import pytest
@@ -34,8 +34,9 @@ def test_attributes(model):
 
 
 def test_train_outputs_decode_to_eval_outputs(model):
-    """The raw train-mode levels, decoded with the public ops, give exactly the eval-mode predictions."""
-    x = torch.rand(2, 3, 96, 64)
+    """forward returns the same raw outputs in train and eval mode; `infer` (forward, then the explicit
+    decode) gives what the raw levels decode to with the public ops."""
+    x = torch.rand(2, 3, 96, 64) * 255
     model.train()
     for mod in model.modules():  # train-mode outputs, but with the same (running) BN statistics
         if isinstance(mod, torch.nn.BatchNorm2d):
@@ -43,7 +44,9 @@ def test_train_outputs_decode_to_eval_outputs(model):
     with torch.no_grad():
         levels, coeffs, protos = model(x)
         model.eval()
-        pred, protos_eval = model(x)
+        eval_levels, eval_coeffs, _ = model(x)
+        pred, protos_eval = model.infer(x)
+    assert all(torch.equal(a, b) for a, b in zip(levels, eval_levels)) and torch.equal(coeffs, eval_coeffs)
     assert [tuple(t.shape) for t in levels] == [(2, 67, 12, 8), (2, 67, 6, 4), (2, 67, 3, 2)]
     anchors = 96 + 24 + 6
     assert coeffs.shape == (2, 32, anchors) and protos.shape == (2, 32, 24, 16)
@@ -69,13 +72,13 @@ def test_make_anchors_order_is_row_major_per_level():
 def test_fusion_preserves_outputs(model):
     import copy
 
-    x = torch.rand(1, 3, 64, 64)
+    x = torch.rand(1, 3, 64, 64) * 255
     model.eval()
     fused = copy.deepcopy(model).fuse()
     assert fused.is_fused and not model.is_fused
     with torch.no_grad():
-        a, pa = model(x)
-        b, pb = fused(x)
+        a, pa = model.infer(x)
+        b, pb = fused.infer(x)
     torch.testing.assert_close(a, b, atol=2e-3, rtol=1e-4)
     torch.testing.assert_close(pa, pb, atol=1e-4, rtol=1e-4)
 
@@ -104,3 +107,17 @@ def test_config_round_trip_and_errors():
         build_model("yolov8q-seg")
     with pytest.raises(CocosegError, match="names"):
         build_model("yolov8n-seg", num_classes=2, names=["a"])
+
+
+def test_the_model_normalises_uint8_range_input_itself(model):
+    """uint8 and float 0..255 give the same outputs as the network run on x / 255; the buffers stay out of
+    the state dict, so the reference's and older checkpoints still load strictly."""
+    model.eval()
+    x = torch.randint(0, 256, (1, 3, 64, 64), dtype=torch.uint8)
+    with torch.no_grad():
+        from_uint8, _ = model.infer(x)
+        from_float, _ = model.infer(x.float())
+        by_hand = model.decode(model.head(model.neck(*model.backbone(x.float() / 255))))[0]
+    assert torch.equal(from_uint8, from_float) and torch.equal(from_float, by_hand)
+    assert not any(k.startswith("input_") for k in model.state_dict())
+    assert model.input_std.flatten().tolist() == [255.0] * 3

@@ -23,7 +23,8 @@ def test_outputs_equal_the_reference_to_1e_4(ref, stem, nc):
     model, meta = import_reference_checkpoint(ref / f"{stem}.pt")
     io = np.load(ref / f"{stem}_io.npz")
     with torch.no_grad():
-        pred, protos = model(torch.from_numpy(io["input"]))
+        # the fixture holds the reference network's 0..1 input; ours takes 0..255 and divides itself
+        pred, protos = model.infer(torch.from_numpy(io["input"]) * 255)
     assert model.nc == nc and pred.shape == io["pred"].shape
     # scores, coefficients, prototypes: 1e-4 absolute; box coordinates (up to 640 px, where a float32
     # ulp is 6e-5) may differ by a few ulps with the thread count, hence the 1e-6 relative term
@@ -62,7 +63,7 @@ def test_module_path_of_pickled_classes_does_not_matter(ref, tmp_path):
     _rewrite_pickle(src, dst, to_old_layout)
     io = np.load(ref / "yolov8n-seg-nc3-ref_io.npz")
     with torch.no_grad():
-        pred, _ = load_model(dst)(torch.from_numpy(io["input"]))
+        pred, _ = load_model(dst).infer(torch.from_numpy(io["input"]) * 255)
     np.testing.assert_allclose(pred.numpy(), io["pred"], rtol=1e-6, atol=1e-4)
 
 

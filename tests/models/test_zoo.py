@@ -43,7 +43,7 @@ def test_forward_contract_at_64px(name):
     torch.manual_seed(0)
     model = build_model(name, num_classes=5).eval()
     with torch.no_grad():
-        pred, protos = model(torch.rand(1, 3, 64, 64))
+        pred, protos = model.infer(torch.rand(1, 3, 64, 64) * 255)
     assert pred.shape == (1, 4 + 5 + 32, 8 * 8 + 4 * 4 + 2 * 2)
     assert protos.shape == (1, 32, 16, 16)
     scores = pred[:, 4:9]

@@ -32,3 +32,19 @@ def test_rect_shapes_and_no_upscaling():
     assert letterbox_shape((1080, 1920), (320, 640), auto=False) == (320, 640)
     out, lb = letterbox(np.zeros((20, 30, 3), np.uint8), (64, 64), scaleup=False)
     assert lb.scale_x == 1.0 and out.shape == (64, 64, 3)
+
+
+def test_imgsz_is_rounded_up_to_the_stride_with_one_warning(caplog):
+    import pytest
+
+    from cocoseg.errors import CocosegError
+    from cocoseg.ops.letterbox import stride_imgsz
+
+    assert stride_imgsz(640) == 640 and stride_imgsz((320, 640)) == (320, 640)
+    assert not caplog.text  # nothing to say about a valid size
+    assert stride_imgsz(321) == 352 and stride_imgsz((100, 65)) == (128, 96) and stride_imgsz(33, 16) == 48
+    assert caplog.text.count("not a multiple of the model's stride") == 3
+    assert "imgsz=321 is not a multiple of the model's stride 32: using 352" in caplog.text
+    for bad in (0, -32, (640, 0), (1, 2, 3)):
+        with pytest.raises(CocosegError, match="imgsz"):
+            stride_imgsz(bad)

@@ -22,7 +22,7 @@ SYNTH_IMAGES = 500
 SYNTH_SIZE = 256
 # Training recipe for a from-scratch run on 2 CPU cores (see the module docstring).
 DEMO_TRAIN = {
-    "model": "yolov8n-seg", "epochs": "15", "imgsz": "192", "batch": "8", "nbs": "8", "optimizer": "AdamW",
+    "model": "yolov8n-seg.yaml", "epochs": "15", "imgsz": "192", "batch": "8", "nbs": "8", "optimizer": "AdamW",
     "lr0": "0.003", "warmup_epochs": "0.5", "close_mosaic": "3", "val_period": "100", "workers": "1",
     "device": "cpu", "patience": "100", "cache_images": "True",
 }
@@ -44,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     """Generate, train, validate, predict; print the metrics JSON last."""
     import logging
 
-    from cocoseg.cli.train import config_from, overrides
-    from cocoseg.engine.trainer import Trainer
+    from cocoseg.cli.train import config_from, overrides, start_trainer
     from cocoseg.synth import generate
 
     log = logging.getLogger("cocoseg.demo")
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     settings = {**DEMO_TRAIN, "data": str(synth.data_yaml), "project": str(out), "name": "train",
                 **overrides(args)}
     cfg = config_from(settings)
-    trainer = Trainer(cfg)
+    trainer = start_trainer(cfg)
     result = trainer.train()
     if not trainer.dist.is_main:
         return 0

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cocoseg.engine.config import TrainConfig
+    from cocoseg.engine.trainer import Trainer
 
 HELP = "train a YOLOv8-seg model on a dataset YAML (every hyperparameter as key=value)"
 
@@ -52,19 +53,29 @@ def config_from(settings: dict[str, str]) -> TrainConfig:
         raise UsageError(str(exc)) from None
 
 
-def run(args: argparse.Namespace) -> int:
-    """Train; prints the final metrics as one JSON line (rank 0 only under torchrun)."""
+def start_trainer(cfg: TrainConfig) -> Trainer:
+    """A Trainer with the process-wide settings the library leaves to the application: rank-0 logging
+    (other ranks report only problems) and torch's CPU thread count (the run's, or the resumed run's)."""
+    from cocoseg.engine.device import set_cpu_threads
     from cocoseg.engine.distributed import DistContext
     from cocoseg.engine.trainer import Trainer
 
-    if not DistContext.from_env().is_main:  # rank-0 logging: other ranks report only problems
+    if not DistContext.from_env().is_main:
         logging.getLogger("cocoseg").setLevel(logging.WARNING)
+    trainer = Trainer(cfg)
+    if trainer.threads:
+        set_cpu_threads(trainer.threads)
+    return trainer
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train; prints the final metrics as one JSON line (rank 0 only under torchrun)."""
     cfg = config_from(overrides(args))
     if not cfg.data and not cfg.resume:
         from cocoseg.errors import CocosegError
 
         raise CocosegError("train: data=path/to/data.yaml is required")
-    trainer = Trainer(cfg)
+    trainer = start_trainer(cfg)
     result = trainer.train()
     if trainer.dist.is_main:
         print(json.dumps(result))

@@ -8,7 +8,7 @@ from __future__ import annotations
 TRAIN_HELP: dict[str, str] = {
     # run
     "data": "dataset YAML (path, folder holding one, or a shipped name such as coco-seg.yaml)",
-    "model": "what to train: yolov8{n,s,m,l,x}-seg (.yaml: from scratch; .pt: fine-tune those weights)",
+    "model": "what to train: yolov8{n,s,m,l,x}-seg (the released .pt), its .yaml (from scratch) or a .pt to fine-tune",
     "epochs": "passes over the train split",
     "imgsz": "square input size in pixels, a multiple of 32",
     "batch": "images per iteration (across all GPUs under torchrun)",
@@ -28,7 +28,7 @@ TRAIN_HELP: dict[str, str] = {
     "close_mosaic": "turn mosaic off for the last N epochs",
     "save_period": "also save epochN.pt every N epochs (-1: never)",
     "plots": "write results.png, label and batch drawings, curves of the final validation",
-    "pretrained": "with a .pt model: load its matching weights",
+    "pretrained": "load the .pt (or released) weights that match; False: train the architecture from scratch",
     "time": "hours of training after which to stop (0: no limit; overrides epochs)",
     "max_iters": "stop each epoch after N iterations (0: no limit; for smoke tests)",
     # optimizer and schedule

@@ -1,12 +1,15 @@
 """The only place that chooses a device: cuda, then mps, then cpu; CPU thread count; half precision."""
 from __future__ import annotations
 
+import logging
 import os
 import time
 
 import torch
 
 from cocoseg.errors import CocosegError
+
+LOGGER = logging.getLogger(__name__)
 
 
 def available_cpus() -> int:
@@ -114,6 +117,29 @@ def set_cpu_threads(threads: int | None = None) -> int:
     n = threads or default_cpu_threads()
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+    return n
+
+
+def training_threads(threads: int, world: int, device: torch.device) -> int:
+    """The CPU thread count a run asks for (0 off the CPU): `threads`, or for 0 the cores other processes
+    leave idle (an oversubscribed 2-thread run is several times slower than a 1-thread one), shared among
+    the ranks of this machine."""
+    if device.type != "cpu":
+        return 0
+    return threads if threads > 0 else max(default_cpu_threads() // world, 1)
+
+
+def threads_in_use(wanted: int, device: torch.device) -> int:
+    """torch's thread count as the run starts (what the checkpoint records), with a warning when it is not
+    the count the run asks for: the library never sets it."""
+    if device.type != "cpu":
+        return 0
+    n = torch.get_num_threads()
+    if n != wanted:
+        LOGGER.warning("training on %d CPU threads, not the %d this run asks for: torch's thread count is the "
+                       "application's to set (call cocoseg.engine.device.set_cpu_threads(trainer.threads) "
+                       "before train(), as `cocoseg train` does)", n, wanted)
+    LOGGER.info("CPU threads: %d", n)
     return n
 
 

@@ -18,9 +18,13 @@ from cocoseg.engine.device import resolve_half, select_device
 from cocoseg.errors import CocosegError
 from cocoseg.io import atomic_write
 from cocoseg.models import SegmentationModel, load_model
+from cocoseg.ops.letterbox import stride_imgsz
 
 OPSET = 17
-INPUT_DOC = "images: float [B, 3, H, W], RGB, 0..1, letterboxed (gray 114 padding), H and W multiples of 32"
+# the graph normalises its input itself (the model's first op); exports before this key took 0..1
+INPUT_RANGE = "0-255"
+INPUT_DOC = ("images: float [B, 3, H, W], RGB, values 0..255 (the graph divides by 255), letterboxed (gray 114 "
+             "padding), H and W multiples of 32")
 OUTPUT_DOCS = {
     "pred": (
         "[B, 4 + nc + 32, A] per anchor: box centre x, centre y, width, height in input pixels; nc class "
@@ -52,9 +56,8 @@ def export_onnx(
     dev = select_device(device)
     if half and not resolve_half(half, dev):
         raise CocosegError("half=True: float16 export needs device=cuda (float16 convolutions are not run on CPU)")
-    h, w = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
-    if h % 32 or w % 32:
-        raise CocosegError(f"imgsz: {imgsz} is not a multiple of 32")
+    size = stride_imgsz(imgsz, int(net.stride.max()))
+    h, w = (size, size) if isinstance(size, int) else size
     net = net.eval().fuse().to(dev)
     net = net.half() if half else net.float()
     dummy = torch.zeros(batch, 3, h, w, device=dev, dtype=torch.float16 if half else torch.float32)
@@ -71,6 +74,17 @@ def _default_path(model: Any, net: SegmentationModel) -> Path:
     return Path(f"{net.config.name}.onnx")
 
 
+class _InferenceGraph(torch.nn.Module):
+    """What is exported: the model's forward followed by its decoding step (outputs pred, protos)."""
+
+    def __init__(self, net: SegmentationModel) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net.infer(images)
+
+
 def _to_onnx(net: SegmentationModel, dummy: torch.Tensor, dynamic: bool, opset: int) -> Any:
     import onnx
 
@@ -82,7 +96,7 @@ def _to_onnx(net: SegmentationModel, dummy: torch.Tensor, dynamic: bool, opset: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python values
         torch.onnx.export(
-            net, (dummy,), buffer, input_names=["images"], output_names=["pred", "protos"], dynamic_axes=axes,
+            _InferenceGraph(net), (dummy,), buffer, input_names=["images"], output_names=["pred", "protos"], dynamic_axes=axes,
             opset_version=opset, dynamo=False, do_constant_folding=True,
         )
     return onnx.load_model_from_string(buffer.getvalue())
@@ -94,7 +108,7 @@ def _add_metadata(proto: Any, net: SegmentationModel, imgsz: tuple[int, int], dy
         "names": json.dumps({str(k): v for k, v in net.names.items()}), "nc": str(net.nc),
         "num_masks": str(net.num_masks), "stride": str(int(net.stride.max())),
         "strides": json.dumps([int(s) for s in net.stride.tolist()]), "imgsz": json.dumps(list(imgsz)),
-        "dynamic": str(dynamic), "half": str(half), "outputs": json.dumps(OUTPUT_DOCS),
+        "dynamic": str(dynamic), "half": str(half), "outputs": json.dumps(OUTPUT_DOCS), "input_range": INPUT_RANGE,
     }
     channels = {"pred": 4 + net.nc + net.num_masks, "protos": net.num_masks}
     for out in proto.graph.output:  # the tracer leaves the channel dims symbolic under dynamic axes

@@ -3,11 +3,17 @@
 Both cocoseg's exports (outputs `pred`, `protos`; `names` metadata in JSON) and the reference
 implementation's (outputs `output0`, `output1`; `names` a Python dict literal such as
 "{0: 'person', 1: 'bicycle'}") load; the literal is read with `ast.literal_eval`, never executed.
+
+Input: cocoseg's exports since the model normalises itself (metadata `input_range` "0-255") take the
+letterboxed uint8 values as they are. Graphs without that key take 0..1 (the reference's exports, and
+cocoseg's older ones, which get a warning to re-export): for them this backend divides by 255.
 """
 from __future__ import annotations
 
 import ast
 import json
+import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +22,7 @@ import torch
 from cocoseg.engine.device import default_cpu_threads
 from cocoseg.errors import CocosegError
 
+LOGGER = logging.getLogger(__name__)
 
 class OnnxBackend:
     """An ONNX Runtime session over a cocoseg export (outputs `pred` and `protos`, metadata `names`)."""
@@ -45,6 +52,7 @@ class OnnxBackend:
         self.names = parse_names(meta["names"], path)
         self.num_masks = int(meta.get("num_masks", 32))
         self.stride = int(meta.get("stride", 32))
+        self.input_divisor = input_divisor(meta, path)
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.dtype = np.float16 if "float16" in inp.type else np.float32
@@ -62,7 +70,9 @@ class OnnxBackend:
         step = self.max_batch or len(batch_rgb)
         preds, protos = [], []
         for start in range(0, len(batch_rgb), step):
-            chunk = batch_rgb[start : start + step].transpose(0, 3, 1, 2).astype(self.dtype) / self.dtype(255)
+            chunk = batch_rgb[start : start + step].transpose(0, 3, 1, 2).astype(self.dtype)
+            if self.input_divisor != 1:  # a graph that takes 0..1 (see the module docstring)
+                chunk /= self.dtype(self.input_divisor)
             n = len(chunk)
             if n < step:  # a fixed-batch export: pad the last chunk
                 chunk = np.concatenate([chunk, np.zeros((step - n, *chunk.shape[1:]), chunk.dtype)])
@@ -70,6 +80,21 @@ class OnnxBackend:
             preds.append(pred[:n])
             protos.append(proto[:n])
         return (torch.from_numpy(np.concatenate(preds)).float(), torch.from_numpy(np.concatenate(protos)).float())
+
+
+def input_divisor(meta: Mapping[str, str], path: str | Path) -> float:
+    """What the uint8 input is divided by before it is fed: 1 for a graph that normalises itself
+    (`input_range` "0-255"), 255 for one that takes 0..1; an older cocoseg export is named, once."""
+    declared = meta.get("input_range")
+    if declared == "0-255":
+        return 1.0
+    if declared is not None:
+        raise CocosegError(f"{path}: metadata input_range {declared!r} is not one cocoseg knows ('0-255')")
+    if meta.get("producer") == "cocoseg":
+        LOGGER.warning("%s: exported by cocoseg %s, before the model normalised its own input: fed 0..1 as it "
+                       "expects; re-export it (`cocoseg export`) to take 0..255 like every newer export",
+                       path, meta.get("version", "?"))
+    return 255.0
 
 
 def parse_names(text: str, path: str | Path = "model") -> dict[int, str]:

@@ -2,7 +2,7 @@
 
 The export is a folder holding `model.xml` + `model.bin` (OpenVINO IR converted from the ONNX export),
 with the ONNX export's metadata (names, stride, imgsz, ...) in the IR's runtime info under `cocoseg`.
-The input handling (batch splitting, padding of a fixed batch, 0..1 scaling) is the ONNX backend's.
+The input handling (batch splitting, padding of a fixed batch, the `input_range` rule) is the ONNX backend's.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from cocoseg.engine.device import default_cpu_threads
-from cocoseg.engine.onnx_runtime import OnnxBackend
+from cocoseg.engine.onnx_runtime import OnnxBackend, input_divisor
 from cocoseg.errors import CocosegError
 
 IR_NAME = "model.xml"
@@ -76,6 +76,7 @@ class OpenVinoBackend(OnnxBackend):
         self.names = {int(k): v for k, v in json.loads(meta["names"]).items()}
         self.num_masks = int(meta.get("num_masks", 32))
         self.stride = int(meta.get("stride", 32))
+        self.input_divisor = input_divisor(meta, xml)
         self.input_name = model.input(0).get_any_name()
         self.dtype = np.float16 if model.input(0).get_element_type() == ov.Type.f16 else np.float32
         shape = model.input(0).get_partial_shape()

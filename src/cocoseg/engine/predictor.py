@@ -16,7 +16,7 @@ from cocoseg.engine.device import resolve_half, select_device
 from cocoseg.engine.predict_sources import Frame, Source, iter_frames
 from cocoseg.errors import CocosegError
 from cocoseg.models import SegmentationModel, load_model
-from cocoseg.ops.letterbox import LetterboxMap, letterbox, letterbox_shape
+from cocoseg.ops.letterbox import LetterboxMap, letterbox, letterbox_shape, stride_imgsz
 from cocoseg.ops.masks import paste_masks
 from cocoseg.ops.postprocess import Detections, postprocess
 from cocoseg.ops.thresholds import PREDICT_NMS
@@ -41,11 +41,9 @@ class TorchBackend:
     def __call__(self, batch_rgb: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """uint8 [B, H, W, 3] RGB -> (pred [B, 4+nc+nm, A], protos) on the model's device."""
         x = torch.from_numpy(batch_rgb).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
-        x = x.half() if self.half else x.float()  # keeps the NHWC strides: channels_last for free
-        x = x if self.channels_last else x.contiguous()
+        x = x if self.channels_last else x.contiguous()  # the NHWC strides are channels_last for free
         with torch.inference_mode():
-            pred, protos = self.model(x.div_(255.0))
-        return pred, protos
+            return self.model.infer(x)  # uint8 in: the model normalises (and casts) itself
 
 
 class Predictor:
@@ -189,10 +187,8 @@ def _make_backend(model: ModelLike, device: torch.device, half: bool, threads: i
 
 
 def _check_imgsz(imgsz: int | Sequence[int], stride: int) -> tuple[int, int]:
-    size = (imgsz, imgsz) if isinstance(imgsz, int) else tuple(imgsz)
-    if len(size) != 2 or any(int(s) <= 0 or int(s) % stride for s in size):
-        raise CocosegError(f"imgsz: expected one or two positive multiples of {stride}, got {imgsz}")
-    return int(size[0]), int(size[1])
+    size = stride_imgsz(imgsz if isinstance(imgsz, int) else tuple(imgsz), stride)
+    return (size, size) if isinstance(size, int) else size
 
 
 def _warn_skip(path: str, reason: str) -> None:

@@ -22,7 +22,7 @@ from cocoseg.data.split_labels import SplitData, load_split_labels
 from cocoseg.engine import optim
 from cocoseg.engine.checkpoints import load_model, resume_state, save_checkpoint, strip_checkpoint
 from cocoseg.engine.config import TrainConfig
-from cocoseg.engine.device import default_cpu_threads, select_device
+from cocoseg.engine.device import select_device, threads_in_use, training_threads
 from cocoseg.engine.distributed import DistContext
 from cocoseg.engine.ema import ModelEMA, unwrap
 from cocoseg.engine.model_setup import build_training_model
@@ -51,6 +51,10 @@ class Trainer:
         if self.dist.enabled:  # every rank must write into the same folder
             run_path = Path(self.dist.broadcast(str(run_path)))
         self.cfg = cfg
+        # a resume reuses the interrupted run's thread count: CPU results depend on it. Setting torch's
+        # (process-wide) count is the application's job: `cocoseg train` calls set_cpu_threads(trainer.threads)
+        recorded = int((self.resume_ckpt or {}).get("threads_used") or 0)
+        self.threads = training_threads(cfg.threads or recorded, self.dist.world_size, self.device)
         self.run = RunDir(run_path) if self.dist.is_main else None
         self.run_path = run_path
         self.best_fitness, self.best_epoch, self.best_metrics = -1.0, -1, ValMetrics()
@@ -60,9 +64,7 @@ class Trainer:
     # ---- setup ---------------------------------------------------------------------------------
     def _setup(self) -> None:
         cfg, dist = self.cfg, self.dist
-        # a resume reuses the interrupted run's thread count: CPU results depend on it
-        recorded = int((self.resume_ckpt or {}).get("threads_used") or 0)
-        self.threads_used = _set_threads(cfg.threads or recorded, dist.world_size, self.device)
+        self.threads_used = threads_in_use(self.threads, self.device)
         _seed_everything(cfg.seed + dist.rank, cfg.deterministic)
         image_cache = label_cache_dir() if cfg.cache_labels else None
         train = checked_split(load_split_labels(cfg.data, "train", cache=cfg.cache_labels), "train",
@@ -231,8 +233,7 @@ class Trainer:
         return self._loader
 
     def _step(self, batch: dict[str, Any]) -> np.ndarray:
-        imgs = batch["img"].to(self.device, non_blocking=True).float().div_(255)
-        imgs = imgs.contiguous(memory_format=torch.channels_last)
+        imgs = batch["img"].to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, enabled=self.amp):
             outputs = self.train_model(imgs)
         loss, items = self.loss_fn(outputs, batch)
@@ -323,7 +324,6 @@ class Trainer:
         self.dist.close()
         return result
 
-
     def _final_validation(self) -> ValMetrics:
         """The stripped best.pt validated as `cocoseg val` will see it (half-precision weights)."""
         net = load_model(self.run_path / "weights" / "best.pt").to(self.device, memory_format=torch.channels_last)
@@ -356,17 +356,6 @@ def _device_for(requested: str, dist: DistContext) -> torch.device:
     if dist.enabled and device.type == "cuda":
         return torch.device("cuda", dist.local_rank)
     return device
-
-
-def _set_threads(threads: int, world: int, device: torch.device) -> int:
-    if device.type != "cpu":
-        return 0
-    # threads=0: the cores other processes leave idle (an oversubscribed 2-thread run is several times
-    # slower than a 1-thread one), shared among the ranks of this machine
-    n = threads if threads > 0 else max(default_cpu_threads() // world, 1)
-    torch.set_num_threads(n)
-    LOGGER.info("CPU threads: %d", n)
-    return n
 
 
 def _seed_everything(seed: int, deterministic: bool) -> None:

@@ -22,7 +22,7 @@ from cocoseg.data import SegmentationDataset, collate
 from cocoseg.eval.evaluator import Evaluator
 from cocoseg.io import CategoryMap, CocoDataset
 from cocoseg.masks import crop_to_rle, xyxy_to_xywh
-from cocoseg.ops.letterbox import LetterboxMap
+from cocoseg.ops.letterbox import LetterboxMap, stride_imgsz
 from cocoseg.ops.masks import paste_masks
 from cocoseg.ops.postprocess import postprocess
 from cocoseg.ops.thresholds import VAL_NMS
@@ -99,13 +99,12 @@ class Validator:
             batches = tqdm(batches, desc="val", unit="batch", leave=False, bar_format="{l_bar}{bar:20}{r_bar}",
                            dynamic_ncols=True)
         for batch in batches:
-            imgs = batch["img"].to(device, non_blocking=True).float().div_(255)
-            imgs = imgs.contiguous(memory_format=torch.channels_last)
+            imgs = batch["img"].to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             if autocast is not None:
                 with autocast:
-                    pred, protos = model(imgs)
+                    pred, protos = model.infer(imgs)  # uint8 in: the model normalises
             else:
-                pred, protos = model(imgs)
+                pred, protos = model.infer(imgs)
             for i, det in enumerate(postprocess(pred.float(), protos.float(), self.conf, self.iou, self.max_det,
                                                 multi_label=VAL_NMS.multi_label, masks=False)):
                 self._add_image(batch, i, det, protos[i].float(), results if keep_results else None)
@@ -217,8 +216,8 @@ def results_json_path(opt: ValOptions) -> Path | None:
 
 
 class OnnxModule(torch.nn.Module):
-    """An exported ONNX model behind the validator's module interface (float [B, 3, H, W] in 0-1 ->
-    (pred, protos)), run by the predictor's ONNX Runtime backend."""
+    """An exported ONNX model behind the validator's module interface (`infer`: uint8 [B, 3, H, W] ->
+    (pred, protos)), run by the predictor's ONNX Runtime backend; the exported graph decodes itself."""
 
     def __init__(self, path: str | Path, device: torch.device):
         from cocoseg.engine.onnx_runtime import OnnxBackend
@@ -229,9 +228,8 @@ class OnnxModule(torch.nn.Module):
         fixed = self.backend.fixed_hw
         self.imgsz = fixed[0] if fixed is not None and fixed[0] == fixed[1] else None
 
-    def forward(self, imgs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        rgb = imgs.mul(255).round().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        return self.backend(rgb)
+    def infer(self, imgs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.backend(imgs.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
 
 
 def validate_model(model: Any, data: str, options: ValOptions | None = None, **overrides: Any) -> ValMetrics:
@@ -265,6 +263,7 @@ def validate_model(model: Any, data: str, options: ValOptions | None = None, **o
     imgsz = resolve_imgsz(model, opt.imgsz)
     if not isinstance(imgsz, int):
         raise CocosegError(f"imgsz: val takes one square size, got {imgsz}")
+    imgsz = stride_imgsz(imgsz, 32)  # the largest stride of every YOLOv8-seg scale
     dataset = SegmentationDataset(split_data.labels, imgsz, augment=False, with_masks=False)
     validator = Validator(split_data.gt, dataset, batch=opt.batch, workers=opt.workers, conf=opt.conf, iou=opt.iou,
                           max_det=opt.max_det, rect=opt.rect, rect_pad=opt.rect_pad)

@@ -73,7 +73,7 @@ def model_info(model: SegmentationModel, imgsz: int | tuple[int, int] = 640) -> 
         shapes: dict[str, tuple[int, ...]] = {}
         hooks = [m.register_forward_hook(_shape_hook(shapes, n)) for n, m in probe.named_modules() if n]
         with FlopCounterMode(display=False) as counter:
-            probe(torch.zeros(1, 3, h, w))
+            probe.infer(torch.zeros(1, 3, h, w))  # the deployed graph: decoding included
         for hook in hooks:
             hook.remove()
     per_module = {k.removeprefix("SegmentationModel."): sum(v.values()) for k, v in counter.get_flop_counts().items()}

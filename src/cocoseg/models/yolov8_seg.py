@@ -17,8 +17,11 @@ from cocoseg.models.config import ModelConfig
 from cocoseg.ops.boxes import dist_to_box, make_anchors
 from cocoseg.predictions.coco_names import COCO80_NAMES
 
-TrainOutput = tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]
-EvalOutput = tuple[torch.Tensor, torch.Tensor]
+RawOutput = tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]  # what forward returns, in every mode
+Decoded = tuple[torch.Tensor, torch.Tensor]  # (pred, protos): what inference and export work on
+# YOLOv8's input normalisation, applied by the model itself: (x - mean) / std on uint8-range RGB
+INPUT_MEAN = (0.0, 0.0, 0.0)
+INPUT_STD = (255.0, 255.0, 255.0)
 
 
 class Backbone(nn.Module):
@@ -95,13 +98,10 @@ class SegmentHead(nn.Module):
             box[-1].bias.fill_(1.0)
             cls[-1].bias.fill_(math.log(5 / self.nc / (imgsz / stride) ** 2))
 
-    def forward(self, features: Sequence[torch.Tensor]) -> TrainOutput | EvalOutput:
+    def forward(self, features: Sequence[torch.Tensor]) -> RawOutput:
         levels = [torch.cat((b(f), c(f)), 1) for f, b, c in zip(features, self.box_branches, self.cls_branches)]
         coeffs = torch.cat([m(f).flatten(2) for f, m in zip(features, self.coef_branches)], 2)
-        protos = self.proto(features[0])
-        if self.training:
-            return levels, coeffs, protos
-        return torch.cat((self.decode(levels), coeffs), 1), protos
+        return levels, coeffs, self.proto(features[0])
 
     def decode(self, levels: Sequence[torch.Tensor]) -> torch.Tensor:
         """Per-level raw outputs -> [B, 4 + nc, A]: boxes (cx, cy, w, h, input pixels) and sigmoid scores."""
@@ -114,7 +114,7 @@ class SegmentHead(nn.Module):
 
 
 class SegmentationModel(nn.Module):
-    """YOLOv8-seg. See the `cocoseg.models` docstring for the train/eval output contract."""
+    """YOLOv8-seg. See the `cocoseg.models` docstring for the input and output contract."""
 
     def __init__(self, cfg: ModelConfig, names: Mapping[int, str] | Sequence[str] | None = None) -> None:
         super().__init__()
@@ -124,6 +124,10 @@ class SegmentationModel(nn.Module):
         self.neck = Neck(cfg)
         self.head = SegmentHead(cfg, [cfg.ch(256), cfg.ch(512), cfg.ch(1024)])
         self.register_buffer("stride", torch.tensor(cfg.strides, dtype=torch.float32), persistent=False)
+        # not persistent: state dicts (ours, the reference's) stay as they are and load strictly
+        self.register_buffer("input_mean", torch.tensor(INPUT_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("input_std", torch.tensor(INPUT_STD).view(1, 3, 1, 1), persistent=False)
+        self.centred = any(INPUT_MEAN)
 
     @property
     def nc(self) -> int:
@@ -137,9 +141,26 @@ class SegmentationModel(nn.Module):
     def num_masks(self) -> int:
         return self.config.num_masks
 
-    def forward(self, x: torch.Tensor) -> TrainOutput | EvalOutput:
-        """Images [B, 3, H, W] (RGB, 0..1, H and W multiples of 32) -> train or eval outputs."""
-        return self.head(self.neck(*self.backbone(x)))
+    def forward(self, x: torch.Tensor) -> RawOutput:
+        """Images [B, 3, H, W] (RGB, uint8 values 0..255 of any dtype, H and W multiples of 32) -> raw
+        head outputs `(levels, coeffs, protos)`, the same in train and eval mode (see `decode`)."""
+        return self.head(self.neck(*self.backbone(self.normalize(x))))
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8-range images -> the network's input scale, (x - mean) / std, in the model's dtype."""
+        if x.dtype != self.input_std.dtype:  # uint8 in (no Cast node in a float-input export)
+            x = x.to(self.input_std.dtype)
+        return (x - self.input_mean if self.centred else x) / self.input_std
+
+    def decode(self, outputs: RawOutput) -> Decoded:
+        """Raw outputs -> `(pred [B, 4 + nc + nm, A], protos)`: boxes (cx, cy, w, h, input pixels), sigmoid
+        class scores and mask coefficients per anchor; what post-processing and the exported graphs take."""
+        levels, coeffs, protos = outputs
+        return torch.cat((self.head.decode(levels), coeffs), 1), protos
+
+    def infer(self, x: torch.Tensor) -> Decoded:
+        """`decode(forward(x))`: images -> decoded predictions, for validation, prediction and export."""
+        return self.decode(self(x))
 
     def fuse(self) -> SegmentationModel:
         """Fold every BatchNorm into its convolution, in place (for inference and export); returns self."""

@@ -6,12 +6,16 @@ module level), so the numpy-side `data` transforms use it without pulling the mo
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import cv2
 import numpy as np
 
+from cocoseg.errors import CocosegError
+
+LOGGER = logging.getLogger(__name__)
 PAD_VALUE = 114  # gray of the padding and of warped-in borders
 BoxArray = TypeVar("BoxArray", bound=Any)  # np.ndarray or torch.Tensor: the result has the input's type
 
@@ -90,3 +94,16 @@ def letterbox(
         out = np.ascontiguousarray(resized) if resized is not image else image.copy()
     lb = LetterboxMap(new_w / w0, new_h / h0, float(left), float(top), (H, W), (h0, w0))
     return out, lb
+
+
+def stride_imgsz(imgsz: int | tuple[int, int], stride: int = 32) -> int | tuple[int, int]:
+    """`imgsz` (S or (H, W)) rounded up to multiples of the model's largest `stride`, with one warning line
+    when that changes it (the reference's rule for val, predict and export); a size below 1 is an error."""
+    sizes = [imgsz] if isinstance(imgsz, int) else list(imgsz)
+    if len(sizes) not in (1, 2) or any(int(s) <= 0 for s in sizes):
+        raise CocosegError(f"imgsz: expected one or two positive sizes, got {imgsz}")
+    rounded = [int(-(-int(s) // stride) * stride) for s in sizes]
+    if rounded != [int(s) for s in sizes]:
+        shown = rounded[0] if len(rounded) == 1 else rounded
+        LOGGER.warning("imgsz=%s is not a multiple of the model's stride %d: using %s", imgsz, stride, shown)
+    return rounded[0] if isinstance(imgsz, int) else (rounded[0], rounded[-1])
