@@ -14,9 +14,9 @@ PyObject *native_bbox_iou_cells(PyObject *self, PyObject *args);
 PyObject *native_match_cells(PyObject *self, PyObject *args);
 PyObject *native_accumulate_sorted(PyObject *self, PyObject *args);
 PyObject *native_match_codes(PyObject *self, PyObject *args);
-PyObject *native_areas_boxes(PyObject *self, PyObject *args);
-PyObject *native_rle_totals(PyObject *self, PyObject *args);
+PyObject *native_rle_stats(PyObject *self, PyObject *args);
 PyObject *native_gather(PyObject *self, PyObject *args);
 PyObject *native_segm_iou_cells(PyObject *self, PyObject *args);
 PyObject *native_scan_results(PyObject *self, PyObject *args);
+PyObject *native_count_byte(PyObject *self, PyObject *args);
 #endif

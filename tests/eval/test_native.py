@@ -82,7 +82,7 @@ def test_native_scanner_equals_the_numba_scanner() -> None:
     raw = np.frombuffer(json.dumps(recs).encode(), np.uint8)
     a, b = _outputs(raw), _outputs(raw)
     assert NATIVE.scan_results(raw, *a) == scan(raw, b) == 300
-    for k in (0, 1, 2, 4):  # ids, values, flags, counts offsets (no masks here: sizes stay unset)
+    for k in (0, 1, 2, 3, 4, 6):  # ids, scores, boxes, flags, counts offsets (no masks here: sizes stay unset)
         np.testing.assert_array_equal(a[k][:300], b[k][:300])
     for bad in (b'[{"image_id": 1.5, "category_id": 1, "score": 1, "bbox": [0,0,1,1]}]', b'[{"image_id": 1,]', b'[1]'):
         buf = np.frombuffer(bad, np.uint8)
