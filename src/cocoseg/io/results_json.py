@@ -110,5 +110,17 @@ def _scan(buf: np.ndarray, counts_in_place: bool) -> ScannedColumns | None:
     if n < 0:
         return None
     image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf = out
+    if counts_in_place:
+        del out, buf
+        cnt_buf = _shrunk(cnt_buf, int(cnt_off[n]))
     return ScannedColumns(image_ids[:n], category_ids[:n], scores[:n], boxes[:n], flags[:n], seg_size[:n],
                           cnt_off[:n + 1], cnt_buf)
+
+
+def _shrunk(buf: np.ndarray, size: int) -> np.ndarray:
+    """buf cut to its first `size` bytes, the rest given back to the system where it owns its memory."""
+    try:
+        buf.resize(size, refcheck=False)  # realloc: the counts stay where they are, no copy
+    except ValueError:  # a view (a file with a BOM) or a buffer numpy does not own
+        return buf[:size]
+    return buf
