@@ -206,10 +206,30 @@ static int after_member(const Doc *d, Py_ssize_t *i, uint8_t close) {
     return -1;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* None of the 8 bytes of v is '"', '\\' or a control character (the classic has-zero/has-less bit tests). */
+static inline int plain8(uint64_t v) {
+    uint64_t q = v ^ (ONES * '"'), e = v ^ (ONES * '\\');
+    return ((((q - ONES) & ~q) | ((e - ONES) & ~e) | ((v - ONES * 32) & ~v)) & HIGHS) == 0;
+}
+
+/* The string at i copied to out[*pos:] (\\ and \/ unescaped, other escapes refused), 8 plain bytes at a
+ * time: the index after it, or -1. out may be d->b: a word is loaded before it is stored, at or before it. */
 static Py_ssize_t counts(const Doc *d, Py_ssize_t i, uint8_t *out, int64_t *pos) {
     if (i >= d->n || d->b[i] != '"') return -1;
     i++;
     while (i < d->n) {
+        uint64_t v;
+        while (i + 8 <= d->n) {
+            memcpy(&v, d->b + i, 8);
+            if (!plain8(v)) break;
+            memcpy(out + *pos, &v, 8);
+            *pos += 8;
+            i += 8;
+        }
+        if (i >= d->n) break;
         uint8_t c = d->b[i];
         if (c == '"') return i + 1;
         if (c < 32) return -1;

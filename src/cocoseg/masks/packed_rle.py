@@ -53,8 +53,10 @@ class PackedRles(Sequence):
         return cls(chars, offsets, sizes)
 
     def take(self, rows: np.ndarray) -> PackedRles:
-        """The RLEs at `rows`, packed anew."""
+        """The RLEs at `rows`, packed anew (all rows in order: these RLEs themselves, no copy)."""
         rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == len(self) and (rows == np.arange(len(rows))).all():
+            return self
         chars, offsets = _gather(self.chars, self.offsets, rows)
         return PackedRles(chars, offsets, self.sizes[rows])
 
