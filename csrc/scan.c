@@ -4,6 +4,9 @@
  * and the caller uses the standard parser. Numbers: strtod on the validated token (correctly
  * rounded, as the numba path's exact fast path and numpy's conversion are). */
 #include "native.h"
+#include "parallel.h"
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define MAX_TOKEN 32
 #define MAX_DEPTH 64
@@ -252,8 +255,10 @@ typedef struct {
     int64_t *seg_size, *cnt_off;
     uint8_t *cnt_buf;
     Py_ssize_t cap, row;
-    int64_t pos;  /* end of the current row's counts in cnt_buf */
-    int found;    /* members of the current segmentation seen: size 1, counts 2 */
+    int64_t pos;       /* end of the current row's counts in cnt_buf */
+    int found;         /* members of the current segmentation seen: size 1, counts 2 */
+    int64_t row_start; /* where the current row's counts start in cnt_buf */
+    Py_ssize_t stop;   /* > 0: stop before the first record starting at or after it */
 } Out;
 
 static Py_ssize_t object(const Doc *d, Py_ssize_t i, int level, Out *o);
@@ -287,7 +292,7 @@ static Py_ssize_t member(const Doc *d, Py_ssize_t i, int code, int level, Out *o
             return i;
         }
         if (code == 7) {  /* counts */
-            o->pos = o->cnt_off[r];
+            o->pos = o->row_start;
             o->found |= 2;
             return counts(d, i, o->cnt_buf, &o->pos);
         }
@@ -340,39 +345,157 @@ static Py_ssize_t object(const Doc *d, Py_ssize_t i, int level, Out *o) {
     }
 }
 
-static Py_ssize_t scan(const Doc *d, Out *o) {
-    Py_ssize_t i = ws(d, 0);
-    o->row = 0;
-    if (i >= d->n || d->b[i] != '[') return -1;
-    i = ws(d, i + 1);
-    if (i < d->n && d->b[i] == ']') return ws(d, i + 1) == d->n ? 0 : -1;
+/* Records from i (a record's '{') into rows o->row.. until the list closes (the index after ']') or, with
+ * o->stop, until the next record starts at or after it (that record's index). -1 invalid; -2 the list
+ * closed before o->stop. */
+static Py_ssize_t records(const Doc *d, Py_ssize_t i, Out *o) {
     for (;;) {
         Py_ssize_t r = o->row;
         if (r >= o->cap) return -1;
         o->flags[r] = 0;
-        o->pos = o->cnt_off[r];
+        o->pos = o->row_start;
         i = object(d, i, 0, o);
         if (i < 0) return -1;
-        o->cnt_off[r + 1] = (o->flags[r] & F_SEGM) ? o->pos : o->cnt_off[r];
+        if (o->flags[r] & F_SEGM) o->row_start = o->pos;
+        o->cnt_off[r + 1] = o->row_start;
         o->row++;
         int more = after_member(d, &i, ']');
         if (more < 0) return -1;
-        if (more == 0) break;
+        if (more == 0) return o->stop ? -2 : i;
+        if (o->stop && i >= o->stop) return i;
     }
-    return ws(d, i) == d->n ? o->row : -1;
 }
 
-/* scan_results(buf, image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf) -> rows, or -1.
+/* The next index >= i that looks like a record's start: '{' after '}' ',' (spaces between); n when none. */
+static Py_ssize_t record_start(const Doc *d, Py_ssize_t i) {
+    for (; i < d->n; i++) {
+        if (d->b[i] != '}') continue;
+        Py_ssize_t j = ws(d, i + 1);
+        if (j >= d->n || d->b[j] != ',') continue;
+        j = ws(d, j + 1);
+        if (j < d->n && d->b[j] == '{') return j;
+    }
+    return d->n;
+}
+
+typedef struct {
+    const Doc *d;
+    Out out[MAX_THREADS];
+    Py_ssize_t start[MAX_THREADS + 1], braces[MAX_THREADS], end[MAX_THREADS];
+} Chunks;
+
+static void count_chunks(void *ctx, Py_ssize_t t0, Py_ssize_t t1) {
+    Chunks *c = ctx;
+    for (Py_ssize_t t = t0; t < t1; t++) {
+        const uint8_t *p = c->d->b + c->start[t], *end = c->d->b + c->start[t + 1];
+        Py_ssize_t k = 0;
+        while ((p = memchr(p, '{', end - p)) != NULL) { k++; p++; }
+        c->braces[t] = k;
+    }
+}
+
+static void scan_chunks(void *ctx, Py_ssize_t t0, Py_ssize_t t1) {
+    Chunks *c = ctx;
+    for (Py_ssize_t t = t0; t < t1; t++) c->end[t] = records(c->d, c->start[t], &c->out[t]);
+}
+
+/* Chunk t's rows and counts moved down to follow chunk t - 1's (row base R, counts base C). */
+static void compact(Out *o, const Out *part, Py_ssize_t base, int64_t first, Py_ssize_t R, int64_t C) {
+    Py_ssize_t n = part->row - base;
+    int64_t len = part->row_start - first;
+    memmove(o->image_ids + R, o->image_ids + base, n * sizeof(int64_t));
+    memmove(o->category_ids + R, o->category_ids + base, n * sizeof(int64_t));
+    memmove(o->scores + R, o->scores + base, n * sizeof(double));
+    memmove(o->boxes + 4 * R, o->boxes + 4 * base, 4 * n * sizeof(double));
+    memmove(o->flags + R, o->flags + base, n);
+    memmove(o->seg_size + 2 * R, o->seg_size + 2 * base, 2 * n * sizeof(int64_t));
+    memmove(o->cnt_buf + C, o->cnt_buf + first, len);
+    for (Py_ssize_t j = 1; j <= n; j++) o->cnt_off[R + j] = o->cnt_off[base + j] - first + C;
+}
+
+/* The pages of p[used:total] given back (chunks after the first wrote rows past the rows kept). */
+static void release_tail(void *p, size_t used, size_t total) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p + used, b = (uintptr_t)p + total;
+    a = (a + page - 1) / page * page;
+    b = b / page * page;
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+static void release_tails(Out *o, size_t rows) {
+    size_t cap = (size_t)o->cap;
+    release_tail(o->image_ids, rows * 8, cap * 8);
+    release_tail(o->category_ids, rows * 8, cap * 8);
+    release_tail(o->scores, rows * 8, cap * 8);
+    release_tail(o->boxes, rows * 32, cap * 32);
+    release_tail(o->flags, rows, cap);
+    release_tail(o->seg_size, rows * 16, cap * 16);
+    release_tail(o->cnt_off, (rows + 1) * 8, (cap + 1) * 8);
+}
+
+/* The records in `threads` chunks at once: a chunk starts where a record seems to start, and counts only
+ * when the chunk before ends exactly there (then the text before it parses as it would in one pass).
+ * Rows of chunk t go after the braces before it (each record has one), counts after its first byte
+ * (in place: never over a byte another chunk reads); then both are moved together. -2 when a chunk
+ * start was not a record's (the counts may be partly overwritten: read the file anew, in one pass). */
+static Py_ssize_t scan(const Doc *d, Out *o, int threads) {
+    Py_ssize_t i = ws(d, 0);
+    if (i >= d->n || d->b[i] != '[') return -1;
+    i = ws(d, i + 1);
+    if (i < d->n && d->b[i] == ']') return ws(d, i + 1) == d->n ? 0 : -1;
+    Chunks c;
+    memset(&c, 0, sizeof c);
+    int k = 1;
+    c.d = d;
+    c.start[0] = i;
+    for (; k < threads && k < MAX_THREADS; k++) {
+        Py_ssize_t s = record_start(d, c.start[k - 1] + (d->n - i) / threads);
+        if (s >= d->n) break;
+        c.start[k] = s;
+    }
+    c.start[k] = d->n;
+    int64_t steps[MAX_THREADS + 1];
+    for (int t = 0; t <= k; t++) steps[t] = t;
+    if (k > 1) parallel_rows(count_chunks, &c, k, steps, k);
+    Py_ssize_t base = 0;
+    for (int t = 0; t < k; t++) {
+        c.out[t] = *o;
+        c.out[t].row = base;
+        base += k > 1 ? c.braces[t] : 0;
+        c.out[t].cap = t < k - 1 ? base : o->cap;
+        c.out[t].row_start = t == 0 ? 0 : c.start[t] + 1;
+        c.out[t].stop = t < k - 1 ? c.start[t + 1] : 0;
+    }
+    if (c.out[k - 1].row > o->cap) return -1;
+    parallel_rows(scan_chunks, &c, k, steps, k);
+    Py_ssize_t R = 0;
+    int64_t C = 0;
+    for (int t = 0; t < k; t++) {
+        if (c.end[t] == -1) return -1;  /* the chunks before it were verified: a real error */
+        if (c.end[t] == -2 || (t < k - 1 && c.end[t] != c.start[t + 1])) return -2;
+        Py_ssize_t first_row = t == 0 ? 0 : c.out[t - 1].cap;
+        int64_t first = t == 0 ? 0 : c.start[t] + 1;
+        if (t > 0) compact(o, &c.out[t], first_row, first, R, C);
+        R += c.out[t].row - first_row;
+        C += c.out[t].row_start - first;
+    }
+    if (k > 1) release_tails(o, (size_t)R);
+    return ws(d, c.end[k - 1]) == d->n ? R : -1;
+}
+
+/* scan_results(buf, image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf, threads) -> rows;
+ * -1 when the layout needs the full parser, -2 when a parallel scan must be redone in one thread.
  * cnt_buf may be buf itself (counts unescaped in place). */
 PyObject *native_scan_results(PyObject *self, PyObject *args) {
     Py_buffer b[9];
-    if (!PyArg_ParseTuple(args, "y*w*w*w*w*w*w*w*w*", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8]))
+    int threads;
+    if (!PyArg_ParseTuple(args, "y*w*w*w*w*w*w*w*w*i", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8],
+                          &threads))
         return NULL;
     Doc d = {b[0].buf, b[0].len};
-    Out o = {b[1].buf, b[2].buf, b[3].buf, b[4].buf, b[5].buf, b[6].buf, b[7].buf, b[8].buf, b[5].len, 0, 0, 0};
+    Out o = {b[1].buf, b[2].buf, b[3].buf, b[4].buf, b[5].buf, b[6].buf, b[7].buf, b[8].buf, b[5].len, 0, 0, 0, 0, 0};
     Py_ssize_t rows;
     Py_BEGIN_ALLOW_THREADS
-    rows = scan(&d, &o);
+    rows = scan(&d, &o, threads);
     Py_END_ALLOW_THREADS
     RELEASE(b, 9);
     return PyLong_FromSsize_t(rows);

@@ -39,7 +39,7 @@ def _same(a, b) -> None:
     for name in ("image_ids", "category_ids", "scores", "boxes_xywh", "areas"):
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), name
-    assert list(a.segmentations) == list(b.segmentations)
+    assert list(a.segmentations or []) == list(b.segmentations or [])
 
 
 def _records(rles: list[dict]) -> list[dict]:
@@ -140,3 +140,29 @@ def test_the_scanners_numbers_are_json_loads_numbers(core: str) -> None:
     want = np.array([json.loads(t) for t in texts], np.float64)
     assert res.scores.tobytes() == want.tobytes()
     assert res.boxes_xywh[:, 0].tobytes() == want.tobytes() == res.boxes_xywh[:, 3].tobytes()
+
+
+def test_a_parallel_scan_equals_one_pass_or_is_redone(tmp_path: Path, monkeypatch) -> None:
+    """Chunks start where a record seems to start; a wrong guess (inside a string) is noticed and redone."""
+    if results_json.NATIVE is None:
+        pytest.skip("the compiled core is not built here")
+    monkeypatch.setattr(results_json, "_PARALLEL_BYTES", 0)
+    rles = _masks(60, seed=7)
+    plain = _records(rles)
+    trap = [dict(r, trap="}, {" * (i % 3), nested=[{"a": 1}, {"b": [2]}]) for i, r in enumerate(plain)]
+    boxes = [{"image_id": i, "category_id": 1, "bbox": [i, 0.5, 2, 3], "score": 0.25} for i in range(500)]
+    for records in (plain, trap, boxes, plain[:1]):
+        text = json.dumps(records)
+        ref = results_from_records(json.loads(text), None, "r.json")
+        path = tmp_path / "r.json"
+        path.write_text(text)
+        for threads in (1, 2, 3, 5):
+            monkeypatch.setenv("COCOSEG_THREADS", str(threads))
+            _same(load_results(path), ref)
+            _same(scan_results_bytes(text.encode(), "r.json"), ref)
+        buf = np.frombuffer(text.encode(), np.uint8)
+        got = results_json.NATIVE.scan_results(buf, *results_json._outputs(buf), 4)
+        assert got in (len(records), -2)
+    bad = json.dumps(plain)[:-40] + "]"  # cut inside the last record: the last chunk reports it
+    assert results_json.NATIVE.scan_results(np.frombuffer(bad.encode(), np.uint8),
+                                            *results_json._outputs(np.frombuffer(bad.encode(), np.uint8)), 3) in (-1, -2)

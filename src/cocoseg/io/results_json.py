@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from cocoseg.masks.packed_rle import PackedRles
+from cocoseg.masks.threads import threads as masks_threads
 from cocoseg.native import NATIVE
 
 
@@ -88,25 +89,38 @@ class ScannedColumns:
 def scan_results_file(path: Path) -> ScannedColumns | None:
     """The columns of a results file, or None when it needs the standard parser (or cannot be read)."""
     try:
-        buf = _read_buffer(Path(path))
+        cols = _scan(_read_buffer(Path(path)), counts_in_place=True)
+        if cols is _REDO:  # a parallel scan wrote counts over the bytes, then found a chunk start wrong
+            cols = _scan(_read_buffer(Path(path)), counts_in_place=True, threads=1)
     except (OSError, EOFError, gzip.BadGzipFile):
         return None  # the standard reader reports it
-    return _scan(buf, counts_in_place=True)  # on None the caller parses the file anew
+    return cols  # on None the caller parses the file anew
 
 
 def scan_columns(raw: bytes) -> ScannedColumns | None:
     """Columns from the bytes of a results JSON, or None when the layout needs the standard parser."""
-    return _scan(np.frombuffer(raw, dtype=np.uint8), counts_in_place=False)
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    cols = _scan(buf, counts_in_place=False)
+    return _scan(buf, counts_in_place=False, threads=1) if cols is _REDO else cols
 
 
-def _scan(buf: np.ndarray, counts_in_place: bool) -> ScannedColumns | None:
+_REDO = object()
+_PARALLEL_BYTES = 1 << 23  # below this a file is scanned by one thread
+
+
+def _scan(buf: np.ndarray, counts_in_place: bool, threads: int | None = None) -> ScannedColumns | object | None:
+    """The columns, None when the layout needs the full parser, or _REDO (scan again with threads=1)."""
     out = _outputs(buf, counts_in_place)
     if NATIVE is not None:
-        n = NATIVE.scan_results(buf, *out)
+        if threads is None:
+            threads = masks_threads() if len(buf) >= _PARALLEL_BYTES else 1
+        n = NATIVE.scan_results(buf, *out, threads)
     else:
         from cocoseg.io._results_scan_numba import scan
 
         n = scan(buf, out)
+    if n == -2:
+        return _REDO
     if n < 0:
         return None
     image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf = out
