@@ -24,34 +24,6 @@ static int64_t decode_into(const uint8_t *chars, int64_t start, int64_t end, uin
     return m;
 }
 
-static void divmod_h(int64_t t, int64_t h, int64_t *q, int64_t *r) {
-    *q = t / h;
-    *r = t % h;
-}
-
-static void box_of_counts(const uint32_t *cnts, int64_t m, int64_t h, int64_t w, double *box) {
-    m = (m / 2) * 2;
-    if (m == 0 || h == 0) { box[0] = box[1] = box[2] = box[3] = 0.0; return; }
-    const int64_t mask = 0xFFFFFFFF;
-    int64_t xs = w, ys = h, xe = 0, ye = 0, cc = 0;
-    for (int64_t j = 0; j < m; j++) {
-        int64_t start = cc, run = cnts[j];
-        cc = (cc + run) & mask;
-        if (j % 2 == 0 || run == 0) continue;
-        int64_t x_start, y_start, x_end, y_end;
-        divmod_h(start, h, &x_start, &y_start);
-        divmod_h((cc - 1) & mask, h, &x_end, &y_end);
-        xs = x_start < xs ? x_start : xs;
-        xe = x_end > xe ? x_end : xe;
-        if (x_start < x_end) { ys = 0; ye = h - 1; }
-        else { ys = y_start < ys ? y_start : ys; ye = y_end > ye ? y_end : ye; }
-    }
-    box[0] = (double)xs; box[1] = (double)ys;
-    box[2] = (double)((xe - xs + 1) & mask); box[3] = (double)((ye - ys + 1) & mask);
-}
-
-#define MAX_SIDE 2147483647LL /* cocoseg.io.validate_records.MAX_SIDE: pycocotools' sides are 32-bit */
-
 /* (t / h, t % h) for 0 <= t < 2**32 by one multiplication: the float quotient is off by at most one. */
 static inline void divmod_fast(int64_t t, int64_t h, double inv_h, int64_t *q, int64_t *r) {
     int64_t a = (int64_t)((double)t * inv_h), b = t - a * h;
@@ -59,6 +31,40 @@ static inline void divmod_fast(int64_t t, int64_t h, double inv_h, int64_t *q, i
     *q = a;
     *r = b;
 }
+
+typedef struct { int64_t xs, ys, xe, ye; } Extent;
+
+/* `rleToBbox`'s step: the extent grown by the foreground run of pixels [start, cc) (h > 0). */
+static inline void grow_box(Extent *e, int64_t start, int64_t cc, int64_t h, double inv_h) {
+    int64_t x_start, y_start, x_end, y_end;
+    divmod_fast(start, h, inv_h, &x_start, &y_start);
+    divmod_fast((cc - 1) & 0xFFFFFFFF, h, inv_h, &x_end, &y_end);
+    e->xs = x_start < e->xs ? x_start : e->xs;
+    e->xe = x_end > e->xe ? x_end : e->xe;
+    if (x_start < x_end) { e->ys = 0; e->ye = h - 1; }
+    else { e->ys = y_start < e->ys ? y_start : e->ys; e->ye = y_end > e->ye ? y_end : e->ye; }
+}
+
+static void box_of_extent(const Extent *e, double *box) {
+    box[0] = (double)e->xs; box[1] = (double)e->ys;
+    box[2] = (double)((e->xe - e->xs + 1) & 0xFFFFFFFF); box[3] = (double)((e->ye - e->ys + 1) & 0xFFFFFFFF);
+}
+
+static void box_of_counts(const uint32_t *cnts, int64_t m, int64_t h, int64_t w, double *box) {
+    m = (m / 2) * 2;
+    if (m == 0 || h == 0) { box[0] = box[1] = box[2] = box[3] = 0.0; return; }
+    Extent e = {w, h, 0, 0};
+    double inv_h = 1.0 / (double)h;
+    int64_t cc = 0;
+    for (int64_t j = 0; j < m; j++) {
+        int64_t start = cc, run = cnts[j];
+        cc = (cc + run) & 0xFFFFFFFF;
+        if (j % 2 == 1 && run != 0) grow_box(&e, start, cc, h, inv_h);
+    }
+    box_of_extent(&e, box);
+}
+
+#define MAX_SIDE 2147483647LL /* cocoseg.io.validate_records.MAX_SIDE: pycocotools' sides are 32-bit */
 
 /* One pass over the counts string s[0:len] of an h x w RLE, decoding as maskApi `rleFrString` does
  * without storing the runs: *area (`rleArea`), box (`rleToBbox` of pycocotools 2.0.11), and the return
@@ -68,7 +74,7 @@ static int rle_measure(const uint8_t *s, int64_t len, int64_t h, int64_t w, doub
     const int64_t mask = 0xFFFFFFFF;
     int ok = h >= 0 && w >= 0 && h <= MAX_SIDE && w <= MAX_SIDE;
     int64_t hw = ok ? h * w : 0, total = 0, exact1 = 0, exact2 = 0, m = 0, p = 0, cc = 0;
-    int64_t xs = w, ys = h, xe = 0, ye = 0;
+    Extent e = {w, h, 0, 0};
     uint32_t prev1 = 0, prev2 = 0, a = 0;
     double inv_h = h > 0 ? 1.0 / (double)h : 0.0;
     while (p < len) {
@@ -95,24 +101,13 @@ static int rle_measure(const uint8_t *s, int64_t len, int64_t h, int64_t w, doub
         prev1 = run;
         int64_t start = cc;
         cc = (cc + run) & mask;
-        if ((m & 1) && run != 0 && h != 0) {
-            int64_t x_start, y_start, x_end, y_end;
-            divmod_fast(start, h, inv_h, &x_start, &y_start);
-            divmod_fast((cc - 1) & mask, h, inv_h, &x_end, &y_end);
-            xs = x_start < xs ? x_start : xs;
-            xe = x_end > xe ? x_end : xe;
-            if (x_start < x_end) { ys = 0; ye = h - 1; }
-            else { ys = y_start < ys ? y_start : ys; ye = y_end > ye ? y_end : ye; }
-        }
+        if ((m & 1) && run != 0 && h != 0) grow_box(&e, start, cc, h, inv_h);
         if (m & 1) a += run;
         m++;
     }
     *area = (double)a;
     if (m < 2 || h == 0) box[0] = box[1] = box[2] = box[3] = 0.0;
-    else {
-        box[0] = (double)xs; box[1] = (double)ys;
-        box[2] = (double)((xe - xs + 1) & mask); box[3] = (double)((ye - ys + 1) & mask);
-    }
+    else box_of_extent(&e, box);
     return ok && total == hw;
 }
 

@@ -1,8 +1,10 @@
 /* The results-file scanner in C: a JSON list of {image_id, category_id, score, bbox | segmentation}
  * records straight into columns, validating the JSON grammar of everything it reads or skips.
  * The same rules as cocoseg/io/results_json.py (numba, the fallback): any other layout returns -1
- * and the caller uses the standard parser. Numbers: strtod on the validated token (correctly
- * rounded, as the numba path's exact fast path and numpy's conversion are). */
+ * and the caller uses the standard parser. Numbers: Clinger's exact fast path, else strtod on the
+ * validated token (both correctly rounded, as the numba path's and numpy's conversion are). Records
+ * and their segmentation objects are read by one member loop (`object`/`member`); large files are
+ * scanned in chunks on several threads (`scan`). */
 #include "native.h"
 #include "parallel.h"
 #include <sys/mman.h>

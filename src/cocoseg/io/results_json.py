@@ -5,9 +5,10 @@ fills image_id, category_id, score, bbox and RLE (size, counts) columns. It vali
 grammar of everything it reads or skips. Anything outside the common layout (keypoints, polygon
 or uncompressed-RLE results, non-integer ids, nulls, exotic escapes, invalid JSON) makes it give
 up, and the caller falls back to the standard parser, which also produces the precise error
-messages. The scanner is C (`cocoseg._native`, csrc/scan.c), or numba without it
-(`io._results_scan_numba`); both give exactly the numbers of `json.loads`. A leaf: the loadRes
-rules are applied by `cocoseg.io.results`.
+messages. The scanner is C (`cocoseg._native`, csrc/scan.c, on several threads for large files), or
+numba without it (`io._results_scan_numba`); both give exactly the numbers of `json.loads`. A file is
+read by one `readinto` and its RLE counts are unescaped over its own bytes, so the counts are held
+once. A leaf: the loadRes rules are applied by `cocoseg.io.results`.
 """
 from __future__ import annotations
 

@@ -50,6 +50,17 @@ def _divmod(t, h, inv_h):  # pragma: no cover - compiled
     return q, r
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _grow_box(start, cc, h, inv_h, xs, ys, xe, ye):  # pragma: no cover - compiled
+    """The box (xs, ys, xe, ye) grown by the foreground run of pixels [start, cc): `rleToBbox`'s step."""
+    x_start, y_start = _divmod(start, h, inv_h)
+    x_end, y_end = _divmod((cc - 1) & 0xFFFFFFFF, h, inv_h)
+    xs, xe = min(xs, x_start), max(xe, x_end)
+    if x_start < x_end:
+        return xs, np.int64(0), xe, h - 1
+    return xs, min(ys, y_start), xe, max(ye, y_end)
+
+
 @nb.njit(cache=True, nogil=True)
 def box_of_counts(cnts, m, h, w):  # pragma: no cover - compiled
     """maskApi `rleToBbox` of pycocotools 2.0.11 for one decoded RLE: (x, y, w, h) as float64.
@@ -70,16 +81,7 @@ def box_of_counts(cnts, m, h, w):  # pragma: no cover - compiled
         cc = (cc + run) & mask
         if j % 2 == 0 or run == 0:
             continue
-        x_start, y_start = _divmod(start, h, inv_h)
-        x_end, y_end = _divmod((cc - 1) & mask, h, inv_h)
-        xs = min(xs, x_start)
-        xe = max(xe, x_end)
-        if x_start < x_end:
-            ys = 0
-            ye = h - 1
-        else:
-            ys = min(ys, y_start)
-            ye = max(ye, y_end)
+        xs, ys, xe, ye = _grow_box(start, cc, h, inv_h, xs, ys, xe, ye)
     return float(xs), float(ys), float((xe - xs + 1) & mask), float((ye - ys + 1) & mask)
 
 
@@ -126,16 +128,7 @@ def rle_measure(chars, start, end, h, w, box):  # pragma: no cover - compiled
         first = cc
         cc = (cc + run) & mask
         if m % 2 == 1 and run != 0 and h != 0:
-            x_start, y_start = _divmod(first, h, inv_h)
-            x_end, y_end = _divmod((cc - 1) & mask, h, inv_h)
-            xs = min(xs, x_start)
-            xe = max(xe, x_end)
-            if x_start < x_end:
-                ys = 0
-                ye = h - 1
-            else:
-                ys = min(ys, y_start)
-                ye = max(ye, y_end)
+            xs, ys, xe, ye = _grow_box(first, cc, h, inv_h, xs, ys, xe, ye)
         if m % 2 == 1:
             a = (a + run) & mask
         m += 1
