@@ -438,7 +438,8 @@ static void release_tails(Out *o, size_t rows) {
  * when the chunk before ends exactly there (then the text before it parses as it would in one pass).
  * Rows of chunk t go after the braces before it (each record has one), counts after its first byte
  * (in place: never over a byte another chunk reads); then both are moved together. -2 when a chunk
- * start was not a record's (the counts may be partly overwritten: read the file anew, in one pass). */
+ * start was not a record's or a chunk failed (the counts may be partly overwritten: read the file
+ * anew and scan it in one pass, which also tells a layout the full parser must read). */
 static Py_ssize_t scan(const Doc *d, Out *o, int threads) {
     Py_ssize_t i = ws(d, 0);
     if (i >= d->n || d->b[i] != '[') return -1;
@@ -472,8 +473,8 @@ static Py_ssize_t scan(const Doc *d, Out *o, int threads) {
     Py_ssize_t R = 0;
     int64_t C = 0;
     for (int t = 0; t < k; t++) {
-        if (c.end[t] == -1) return -1;  /* the chunks before it were verified: a real error */
-        if (c.end[t] == -2 || (t < k - 1 && c.end[t] != c.start[t + 1])) return -2;
+        /* a chunk that failed may have read bytes the next chunk had written over: one pass decides */
+        if (c.end[t] < 0 || (t < k - 1 && c.end[t] != c.start[t + 1])) return k > 1 ? -2 : -1;
         Py_ssize_t first_row = t == 0 ? 0 : c.out[t - 1].cap;
         int64_t first = t == 0 ? 0 : c.start[t] + 1;
         if (t > 0) compact(o, &c.out[t], first_row, first, R, C);

@@ -163,6 +163,10 @@ def test_a_parallel_scan_equals_one_pass_or_is_redone(tmp_path: Path, monkeypatc
         buf = np.frombuffer(text.encode(), np.uint8)
         got = results_json.NATIVE.scan_results(buf, *results_json._outputs(buf), 4)
         assert got in (len(records), -2)
+    late = [*plain, {"image_id": 1, "category_id": 2, "score": 0.5, "segmentation": [[1, 1, 9, 1, 9, 9, 1, 9]]}]
+    path.write_text(json.dumps(late))  # the last chunk refuses the layout after the others wrote counts in place
+    sizes = {1: (40, 30), 2: (40, 30), 3: (40, 30)}
+    _same(load_results(path, sizes), results_from_records(late, sizes, "r.json"))
     bad = json.dumps(plain)[:-40] + "]"  # cut inside the last record: the last chunk reports it
     assert results_json.NATIVE.scan_results(np.frombuffer(bad.encode(), np.uint8),
                                             *results_json._outputs(np.frombuffer(bad.encode(), np.uint8)), 3) in (-1, -2)
