@@ -8,8 +8,6 @@ static PyMethodDef methods[] = {
     {"accumulate_groups", native_accumulate_groups, METH_VARARGS, "Precision/recall of a range of categories."},
     {"group_detections", native_group_detections, METH_VARARGS, "Detections in cell and rank order, cut per cell."},
     {"cells", native_cells, METH_VARARGS, "Cell ranges of sorted GT and detection keys."},
-    {"areas_boxes", native_areas_boxes, METH_VARARGS, "Areas and boxes of packed RLEs."},
-    {"rle_totals", native_rle_totals, METH_VARARGS, "Sum of the decoded runs of each packed RLE."},
     {"gather", native_gather, METH_VARARGS, "Copy the counts of packed RLE rows."},
     {"segm_iou_cells", native_segm_iou_cells, METH_VARARGS, "Mask IoU of a range of cells."},
     {"scan_results", native_scan_results, METH_VARARGS, "Scan a COCO results JSON into columns."},
@@ -17,6 +15,8 @@ static PyMethodDef methods[] = {
     {"polygon_columns", native_polygon_columns, METH_VARARGS, "Flat coordinates of polygon segmentations."},
     {"screen_annotations", native_screen_annotations, METH_VARARGS, "The GT annotation screen of validation."},
     {"gt_columns", native_gt_columns, METH_VARARGS, "The evaluator's GT columns of parsed annotations."},
+    {"rle_stats", native_rle_stats, METH_VARARGS, "Areas, boxes and validity of packed RLEs."},
+    {"count_byte", native_count_byte, METH_VARARGS, "How many times a byte occurs in a buffer."},
     {NULL, NULL, 0, NULL},
 };
 

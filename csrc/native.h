@@ -16,8 +16,6 @@ PyObject *native_match_boxes(PyObject *self, PyObject *args);
 PyObject *native_accumulate_groups(PyObject *self, PyObject *args);
 PyObject *native_group_detections(PyObject *self, PyObject *args);
 PyObject *native_cells(PyObject *self, PyObject *args);
-PyObject *native_areas_boxes(PyObject *self, PyObject *args);
-PyObject *native_rle_totals(PyObject *self, PyObject *args);
 PyObject *native_gather(PyObject *self, PyObject *args);
 PyObject *native_segm_iou_cells(PyObject *self, PyObject *args);
 PyObject *native_scan_results(PyObject *self, PyObject *args);
@@ -25,4 +23,6 @@ PyObject *native_polygons_to_rles(PyObject *self, PyObject *args);
 PyObject *native_polygon_columns(PyObject *self, PyObject *args);
 PyObject *native_screen_annotations(PyObject *self, PyObject *args);
 PyObject *native_gt_columns(PyObject *self, PyObject *args);
+PyObject *native_rle_stats(PyObject *self, PyObject *args);
+PyObject *native_count_byte(PyObject *self, PyObject *args);
 #endif

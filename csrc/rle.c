@@ -1,7 +1,8 @@
-/* Packed compressed RLEs in C: decoding (maskApi `rleFrString`), area and box (`rleArea`,
- * pycocotools 2.0.11 `rleToBbox`), gathering rows, and the mask IoU of every evaluation cell
- * (`rleIou`). The same arithmetic as cocoseg/masks/_rle_numba.py, the fallback. */
+/* Packed compressed RLEs in C: decoding (maskApi `rleFrString`), area, box and the validator's rule in
+ * one streaming pass (`rleArea`, pycocotools 2.0.11 `rleToBbox`), gathering rows, and the mask IoU of
+ * every evaluation cell (`rleIou`). The same arithmetic as cocoseg/masks/_rle_numba.py, the fallback. */
 #include "native.h"
+#include "parallel.h"
 
 static int64_t decode_into(const uint8_t *chars, int64_t start, int64_t end, uint32_t *out) {
     int64_t m = 0, p = start;
@@ -23,82 +24,118 @@ static int64_t decode_into(const uint8_t *chars, int64_t start, int64_t end, uin
     return m;
 }
 
-static void divmod_h(int64_t t, int64_t h, int64_t *q, int64_t *r) {
-    *q = t / h;
-    *r = t % h;
+/* (t / h, t % h) for 0 <= t < 2**32 by one multiplication: the float quotient is off by at most one. */
+static inline void divmod_fast(int64_t t, int64_t h, double inv_h, int64_t *q, int64_t *r) {
+    int64_t a = (int64_t)((double)t * inv_h), b = t - a * h;
+    if (b < 0) { a--; b += h; } else if (b >= h) { a++; b -= h; }
+    *q = a;
+    *r = b;
+}
+
+typedef struct { int64_t xs, ys, xe, ye; } Extent;
+
+/* `rleToBbox`'s step: the extent grown by the foreground run of pixels [start, cc) (h > 0). */
+static inline void grow_box(Extent *e, int64_t start, int64_t cc, int64_t h, double inv_h) {
+    int64_t x_start, y_start, x_end, y_end;
+    divmod_fast(start, h, inv_h, &x_start, &y_start);
+    divmod_fast((cc - 1) & 0xFFFFFFFF, h, inv_h, &x_end, &y_end);
+    e->xs = x_start < e->xs ? x_start : e->xs;
+    e->xe = x_end > e->xe ? x_end : e->xe;
+    if (x_start < x_end) { e->ys = 0; e->ye = h - 1; }
+    else { e->ys = y_start < e->ys ? y_start : e->ys; e->ye = y_end > e->ye ? y_end : e->ye; }
+}
+
+static void box_of_extent(const Extent *e, double *box) {
+    box[0] = (double)e->xs; box[1] = (double)e->ys;
+    box[2] = (double)((e->xe - e->xs + 1) & 0xFFFFFFFF); box[3] = (double)((e->ye - e->ys + 1) & 0xFFFFFFFF);
 }
 
 static void box_of_counts(const uint32_t *cnts, int64_t m, int64_t h, int64_t w, double *box) {
     m = (m / 2) * 2;
     if (m == 0 || h == 0) { box[0] = box[1] = box[2] = box[3] = 0.0; return; }
-    const int64_t mask = 0xFFFFFFFF;
-    int64_t xs = w, ys = h, xe = 0, ye = 0, cc = 0;
+    Extent e = {w, h, 0, 0};
+    double inv_h = 1.0 / (double)h;
+    int64_t cc = 0;
     for (int64_t j = 0; j < m; j++) {
         int64_t start = cc, run = cnts[j];
+        cc = (cc + run) & 0xFFFFFFFF;
+        if (j % 2 == 1 && run != 0) grow_box(&e, start, cc, h, inv_h);
+    }
+    box_of_extent(&e, box);
+}
+
+#define MAX_SIDE 2147483647LL /* cocoseg.io.validate_records.MAX_SIDE: pycocotools' sides are 32-bit */
+
+/* One pass over the counts string s[0:len] of an h x w RLE, decoding as maskApi `rleFrString` does
+ * without storing the runs: *area (`rleArea`), box (`rleToBbox` of pycocotools 2.0.11), and the return
+ * value 1 when the string keeps the validator's rule (`rle_problems`, exact arithmetic: characters
+ * '0'..'o', no value cut off or over 12 groups, runs >= 0 summing to h*w, sides in 0..MAX_SIDE), else 0. */
+static int rle_measure(const uint8_t *s, int64_t len, int64_t h, int64_t w, double *area, double *box) {
+    const int64_t mask = 0xFFFFFFFF;
+    int ok = h >= 0 && w >= 0 && h <= MAX_SIDE && w <= MAX_SIDE;
+    int64_t hw = ok ? h * w : 0, total = 0, exact1 = 0, exact2 = 0, m = 0, p = 0, cc = 0;
+    Extent e = {w, h, 0, 0};
+    uint32_t prev1 = 0, prev2 = 0, a = 0;
+    double inv_h = h > 0 ? 1.0 / (double)h : 0.0;
+    while (p < len) {
+        int64_t x = 0;
+        int k = 0, more = 1;
+        while (more && p < len) {
+            int64_t c = ((int64_t)s[p] - 48) & 0xFF;
+            if (s[p] < 48 || s[p] > 111) ok = 0;
+            if (k < 12) x |= (c & 0x1F) << (5 * k);
+            more = (c & 0x20) != 0;
+            p++;
+            k++;
+            if (!more && (c & 0x10) && k < 13) x |= (int64_t)((uint64_t)-1 << (5 * k));
+        }
+        if (more || k > 12) ok = 0;
+        int64_t exact = x + (m > 2 ? exact2 : 0);
+        uint32_t run = (uint32_t)((x + (m > 2 ? (int64_t)prev2 : 0)) & mask);
+        if (ok) {
+            if (exact < 0 || exact > hw || (total += exact) > hw) ok = 0;
+        }
+        exact2 = exact1;
+        exact1 = exact;
+        prev2 = prev1;
+        prev1 = run;
+        int64_t start = cc;
         cc = (cc + run) & mask;
-        if (j % 2 == 0 || run == 0) continue;
-        int64_t x_start, y_start, x_end, y_end;
-        divmod_h(start, h, &x_start, &y_start);
-        divmod_h((cc - 1) & mask, h, &x_end, &y_end);
-        xs = x_start < xs ? x_start : xs;
-        xe = x_end > xe ? x_end : xe;
-        if (x_start < x_end) { ys = 0; ye = h - 1; }
-        else { ys = y_start < ys ? y_start : ys; ye = y_end > ye ? y_end : ye; }
+        if ((m & 1) && run != 0 && h != 0) grow_box(&e, start, cc, h, inv_h);
+        if (m & 1) a += run;
+        m++;
     }
-    box[0] = (double)xs; box[1] = (double)ys;
-    box[2] = (double)((xe - xs + 1) & mask); box[3] = (double)((ye - ys + 1) & mask);
+    *area = (double)a;
+    if (m < 2 || h == 0) box[0] = box[1] = box[2] = box[3] = 0.0;
+    else box_of_extent(&e, box);
+    return ok && total == hw;
 }
 
-/* A buffer of decoded runs large enough for the longest of the n RLEs at `off` (one run per character). */
-static uint32_t *counts_buffer(const int64_t *off, Py_ssize_t n) {
-    int64_t longest = 1;
-    for (Py_ssize_t i = 0; i < n; i++) longest = off[i + 1] - off[i] + 1 > longest ? off[i + 1] - off[i] + 1 : longest;
-    return malloc(sizeof(uint32_t) * longest);
+typedef struct {
+    const uint8_t *chars;
+    const int64_t *off, *sizes;
+    double *areas, *boxes;
+    uint8_t *valid;
+} Stats;
+
+static void stats_rows(void *ctx, Py_ssize_t r0, Py_ssize_t r1) {
+    Stats *st = ctx;
+    for (Py_ssize_t i = r0; i < r1; i++)
+        st->valid[i] = (uint8_t)rle_measure(st->chars + st->off[i], st->off[i + 1] - st->off[i], st->sizes[2 * i],
+                                            st->sizes[2 * i + 1], st->areas + i, st->boxes + 4 * i);
 }
 
-/* areas_boxes(chars, offsets, sizes, areas, boxes) */
-PyObject *native_areas_boxes(PyObject *self, PyObject *args) {
-    Py_buffer b[5];
-    if (!PyArg_ParseTuple(args, "y*y*y*w*w*", &b[0], &b[1], &b[2], &b[3], &b[4])) return NULL;
-    const uint8_t *chars = b[0].buf;
-    const int64_t *off = b[1].buf, *sizes = b[2].buf;
-    double *areas = b[3].buf, *boxes = b[4].buf;
-    Py_ssize_t n = b[3].len / sizeof(double);
-    uint32_t *cnts = counts_buffer(off, n);
-    if (!cnts) { RELEASE(b, 5); return PyErr_NoMemory(); }
+/* rle_stats(chars, offsets, sizes, areas, boxes, valid, threads): `rle_measure` of every packed RLE */
+PyObject *native_rle_stats(PyObject *self, PyObject *args) {
+    Py_buffer b[6];
+    int threads;
+    if (!PyArg_ParseTuple(args, "y*y*y*w*w*w*i", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &threads)) return NULL;
+    Stats st = {b[0].buf, b[1].buf, b[2].buf, b[3].buf, b[4].buf, b[5].buf};
+    Py_ssize_t n = b[5].len;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int64_t m = decode_into(chars, off[i], off[i + 1], cnts);
-        uint32_t a = 0;
-        for (int64_t j = 1; j < m; j += 2) a += cnts[j];
-        areas[i] = (double)a;
-        box_of_counts(cnts, m, sizes[2 * i], sizes[2 * i + 1], boxes + 4 * i);
-    }
+    parallel_rows(stats_rows, &st, n, st.off, threads);
     Py_END_ALLOW_THREADS
-    free(cnts);
-    RELEASE(b, 5);
-    Py_RETURN_NONE;
-}
-
-/* rle_totals(chars, offsets, totals): the sum of each RLE's decoded runs (a check: it must be h*w) */
-PyObject *native_rle_totals(PyObject *self, PyObject *args) {
-    Py_buffer b[3];
-    if (!PyArg_ParseTuple(args, "y*y*w*", &b[0], &b[1], &b[2])) return NULL;
-    const uint8_t *chars = b[0].buf;
-    const int64_t *off = b[1].buf;
-    int64_t *totals = b[2].buf;
-    Py_ssize_t n = b[2].len / sizeof(int64_t);
-    uint32_t *cnts = counts_buffer(off, n);
-    if (!cnts) { RELEASE(b, 3); return PyErr_NoMemory(); }
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int64_t m = decode_into(chars, off[i], off[i + 1], cnts), t = 0;
-        for (int64_t j = 0; j < m; j++) t += cnts[j];
-        totals[i] = t;
-    }
-    Py_END_ALLOW_THREADS
-    free(cnts);
-    RELEASE(b, 3);
+    RELEASE(b, 6);
     Py_RETURN_NONE;
 }
 

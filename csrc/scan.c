@@ -1,9 +1,14 @@
 /* The results-file scanner in C: a JSON list of {image_id, category_id, score, bbox | segmentation}
  * records straight into columns, validating the JSON grammar of everything it reads or skips.
  * The same rules as cocoseg/io/results_json.py (numba, the fallback): any other layout returns -1
- * and the caller uses the standard parser. Numbers: strtod on the validated token (correctly
- * rounded, as the numba path's exact fast path and numpy's conversion are). */
+ * and the caller uses the standard parser. Numbers: Clinger's exact fast path, else strtod on the
+ * validated token (both correctly rounded, as the numba path's and numpy's conversion are). Records
+ * and their segmentation objects are read by one member loop (`object`/`member`); large files are
+ * scanned in chunks on several threads (`scan`). */
 #include "native.h"
+#include "parallel.h"
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define MAX_TOKEN 32
 #define MAX_DEPTH 64
@@ -45,13 +50,18 @@ static Py_ssize_t string_end(const Doc *d, Py_ssize_t i) {
     return -1;
 }
 
-/* A JSON number at i: end (-1 invalid); *is_int; *value (strtod); *exact_int: an integer below 2**53 with <= 18 digits. */
-static Py_ssize_t number(const Doc *d, Py_ssize_t i, double *value, int *is_int, int *exact_int) {
+static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* A JSON number at i: end (-1 invalid); *value; *exact_int: an integer below 2**53 with <= 18 digits.
+ * A mantissa below 2**53 with a power of ten up to 22 is one correctly rounded IEEE operation (Clinger's
+ * fast path, as the numba scanner's); other numbers go through strtod, which rounds correctly too. */
+static Py_ssize_t number(const Doc *d, Py_ssize_t i, double *value, int *exact_int) {
     Py_ssize_t start = i, n = d->n;
     const uint8_t *b = d->b;
-    int digits = 0;
+    int digits = 0, frac = 0, is_int = 1, neg = 0, exp = 0, exp_neg = 0;
     uint64_t mant = 0;
-    if (i < n && b[i] == '-') i++;
+    if (i < n && b[i] == '-') { neg = 1; i++; }
     if (i >= n || b[i] < '0' || b[i] > '9') return -1;
     if (b[i] == '0') {
         i++;
@@ -63,22 +73,37 @@ static Py_ssize_t number(const Doc *d, Py_ssize_t i, double *value, int *is_int,
             i++;
         }
     }
-    *is_int = 1;
+    int int_digits = digits;
     if (i < n && b[i] == '.') {
-        *is_int = 0;
+        is_int = 0;
         i++;
         if (i >= n || b[i] < '0' || b[i] > '9') return -1;
-        while (i < n && b[i] >= '0' && b[i] <= '9') i++;
+        while (i < n && b[i] >= '0' && b[i] <= '9') {
+            if (digits < 19) mant = mant * 10 + (b[i] - '0');
+            if (digits || b[i] != '0') digits++;  /* leading zeros of 0.0x add nothing to the mantissa */
+            frac++;
+            i++;
+        }
     }
     if (i < n && (b[i] == 'e' || b[i] == 'E')) {
-        *is_int = 0;
+        is_int = 0;
         i++;
-        if (i < n && (b[i] == '+' || b[i] == '-')) i++;
+        if (i < n && (b[i] == '+' || b[i] == '-')) exp_neg = b[i++] == '-';
         if (i >= n || b[i] < '0' || b[i] > '9') return -1;
-        while (i < n && b[i] >= '0' && b[i] <= '9') i++;
+        while (i < n && b[i] >= '0' && b[i] <= '9') {
+            if (exp < 100000) exp = exp * 10 + (b[i] - '0');
+            i++;
+        }
     }
     if (i - start > MAX_TOKEN) return -1;
-    *exact_int = *is_int && digits <= 18 && mant < 9007199254740992ULL;
+    *exact_int = is_int && int_digits <= 18 && mant < 9007199254740992ULL;
+    int e10 = (exp_neg ? -exp : exp) - frac;
+    if (digits <= 19 && mant <= 9007199254740992ULL && e10 >= -22 && e10 <= 22) {
+        double v = (double)mant;
+        v = e10 >= 0 ? v * POW10[e10] : v / POW10[-e10];
+        *value = neg ? -v : v;
+        return i;
+    }
     char tok[MAX_TOKEN + 1];
     memcpy(tok, b + start, i - start);
     tok[i - start] = 0;
@@ -108,7 +133,7 @@ static Py_ssize_t skip_value(const Doc *d, Py_ssize_t i) {
     uint8_t stack[MAX_DEPTH];
     int depth = 0;
     double v;
-    int a, e;
+    int e;
     for (;;) {
         i = ws(d, i);
         if (i >= d->n) return -1;
@@ -132,7 +157,7 @@ static Py_ssize_t skip_value(const Doc *d, Py_ssize_t i) {
         } else if (c == 't' || c == 'f' || c == 'n') {
             i = literal_end(d, i);
         } else {
-            i = number(d, i, &v, &a, &e);
+            i = number(d, i, &v, &e);
         }
         if (i < 0) return -1;
         for (;;) {
@@ -186,10 +211,30 @@ static int after_member(const Doc *d, Py_ssize_t *i, uint8_t close) {
     return -1;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* None of the 8 bytes of v is '"', '\\' or a control character (the classic has-zero/has-less bit tests). */
+static inline int plain8(uint64_t v) {
+    uint64_t q = v ^ (ONES * '"'), e = v ^ (ONES * '\\');
+    return ((((q - ONES) & ~q) | ((e - ONES) & ~e) | ((v - ONES * 32) & ~v)) & HIGHS) == 0;
+}
+
+/* The string at i copied to out[*pos:] (\\ and \/ unescaped, other escapes refused), 8 plain bytes at a
+ * time: the index after it, or -1. out may be d->b: a word is loaded before it is stored, at or before it. */
 static Py_ssize_t counts(const Doc *d, Py_ssize_t i, uint8_t *out, int64_t *pos) {
     if (i >= d->n || d->b[i] != '"') return -1;
     i++;
     while (i < d->n) {
+        uint64_t v;
+        while (i + 8 <= d->n) {
+            memcpy(&v, d->b + i, 8);
+            if (!plain8(v)) break;
+            memcpy(out + *pos, &v, 8);
+            *pos += 8;
+            i += 8;
+        }
+        if (i >= d->n) break;
         uint8_t c = d->b[i];
         if (c == '"') return i + 1;
         if (c < 32) return -1;
@@ -203,112 +248,272 @@ static Py_ssize_t counts(const Doc *d, Py_ssize_t i, uint8_t *out, int64_t *pos)
     return -1;
 }
 
-static Py_ssize_t segmentation(const Doc *d, Py_ssize_t i, int64_t *size, uint8_t *cnt_buf, int64_t *pos) {
+/* The columns a scan fills (see cocoseg/io/results_json.py `_outputs`); counts may be written over the
+ * bytes being read (in place): a string's characters land at or before where they were read. */
+typedef struct {
+    int64_t *image_ids, *category_ids;
+    double *scores, *boxes;
+    uint8_t *flags;
+    int64_t *seg_size, *cnt_off;
+    uint8_t *cnt_buf;
+    Py_ssize_t cap, row;
+    int64_t pos;       /* end of the current row's counts in cnt_buf */
+    int found;         /* members of the current segmentation seen: size 1, counts 2 */
+    int64_t row_start; /* where the current row's counts start in cnt_buf */
+    Py_ssize_t stop;   /* > 0: stop before the first record starting at or after it */
+} Out;
+
+static Py_ssize_t object(const Doc *d, Py_ssize_t i, int level, Out *o);
+
+/* `count` numbers [a, b, ...] at i into out (exact integers only when `ints`): the index after ']', or -1. */
+static Py_ssize_t numbers(const Doc *d, Py_ssize_t i, int count, int ints, double *out) {
+    if (i >= d->n || d->b[i] != '[') return -1;
+    i++;
+    for (int k = 0; k < count; k++) {
+        int exact;
+        i = number(d, ws(d, i), &out[k], &exact);
+        if (i < 0 || (ints && !exact)) return -1;
+        i = ws(d, i);
+        if (i >= d->n || d->b[i] != (k < count - 1 ? ',' : ']')) return -1;
+        i++;
+    }
+    return i;
+}
+
+/* The value of member `code` of a record (level 0) or of its segmentation (level 1) at i: the index after it. */
+static Py_ssize_t member(const Doc *d, Py_ssize_t i, int code, int level, Out *o) {
+    Py_ssize_t r = o->row;
+    double v[4];
+    int exact;
+    if (level == 1) {
+        if (code == 6) {  /* size */
+            i = numbers(d, i, 2, 1, v);
+            o->seg_size[2 * r] = (int64_t)v[0];
+            o->seg_size[2 * r + 1] = (int64_t)v[1];
+            o->found |= 1;
+            return i;
+        }
+        if (code == 7) {  /* counts */
+            o->pos = o->row_start;
+            o->found |= 2;
+            return counts(d, i, o->cnt_buf, &o->pos);
+        }
+        return skip_value(d, i);
+    }
+    switch (code) {
+    case 0: case 1:  /* image_id, category_id */
+        i = number(d, i, v, &exact);
+        if (!exact) return -1;
+        (code == 0 ? o->image_ids : o->category_ids)[r] = (int64_t)v[0];
+        o->flags[r] |= code == 0 ? F_IMAGE : F_CAT;
+        return i;
+    case 2:
+        o->flags[r] |= F_SCORE;
+        return number(d, i, o->scores + r, &exact);
+    case 3:  /* bbox: [x, y, w, h] or [] */
+        if (i < d->n && d->b[i] == '[') {
+            Py_ssize_t j = ws(d, i + 1);
+            if (j < d->n && d->b[j] == ']') {
+                o->flags[r] |= F_EMPTY_BOX;
+                return j + 1;
+            }
+        }
+        o->flags[r] |= F_BOX;
+        return numbers(d, i, 4, 0, o->boxes + 4 * r);
+    case 4:  /* segmentation: {"size": [h, w], "counts": "..."} */
+        o->found = 0;
+        i = object(d, i, 1, o);
+        o->flags[r] |= F_SEGM;
+        return o->found == 3 ? i : -1;
+    case 5:  /* keypoints: the full parser's */
+        return -1;
+    default:
+        return skip_value(d, i);
+    }
+}
+
+/* An object at i, each member read by `member`: the index after it, or -1. */
+static Py_ssize_t object(const Doc *d, Py_ssize_t i, int level, Out *o) {
     if (i >= d->n || d->b[i] != '{') return -1;
     i = ws(d, i + 1);
-    int found = 0;
-    int64_t start = *pos;
     for (;;) {
         int code = key(d, &i);
         if (code == -2) return -1;
-        if (code == 6) {
-            if (d->b[i] != '[') return -1;
-            for (int k = 0; k < 2; k++) {
-                double v;
-                int is_int, exact;
-                i = number(d, ws(d, i + 1), &v, &is_int, &exact);
-                if (i < 0 || !exact) return -1;
-                size[k] = (int64_t)v;
-                i = ws(d, i);
-                if (i >= d->n || d->b[i] != (k == 0 ? ',' : ']')) return -1;
-            }
-            i++;
-            found |= 1;
-        } else if (code == 7) {
-            *pos = start;
-            i = counts(d, i, cnt_buf, pos);
-            if (i < 0) return -1;
-            found |= 2;
-        } else {
-            i = skip_value(d, i);
-            if (i < 0) return -1;
-        }
+        i = member(d, i, code, level, o);
+        if (i < 0) return -1;
         int more = after_member(d, &i, '}');
         if (more < 0) return -1;
-        if (more == 0) break;
+        if (more == 0) return i;
     }
-    return found == 3 ? i : -1;
 }
 
-static Py_ssize_t scan(const Doc *d, Py_ssize_t cap, int64_t *ids, double *values, uint8_t *flags, int64_t *seg_size,
-                       int64_t *cnt_off, uint8_t *cnt_buf) {
-    Py_ssize_t row = 0, i = ws(d, 0);
-    int64_t pos = 0;
+/* Records from i (a record's '{') into rows o->row.. until the list closes (the index after ']') or, with
+ * o->stop, until the next record starts at or after it (that record's index). -1 invalid; -2 the list
+ * closed before o->stop. */
+static Py_ssize_t records(const Doc *d, Py_ssize_t i, Out *o) {
+    for (;;) {
+        Py_ssize_t r = o->row;
+        if (r >= o->cap) return -1;
+        o->flags[r] = 0;
+        o->pos = o->row_start;
+        i = object(d, i, 0, o);
+        if (i < 0) return -1;
+        if (o->flags[r] & F_SEGM) o->row_start = o->pos;
+        o->cnt_off[r + 1] = o->row_start;
+        o->row++;
+        int more = after_member(d, &i, ']');
+        if (more < 0) return -1;
+        if (more == 0) return o->stop ? -2 : i;
+        if (o->stop && i >= o->stop) return i;
+    }
+}
+
+/* The next index >= i that looks like a record's start: '{' after '}' ',' (spaces between); n when none. */
+static Py_ssize_t record_start(const Doc *d, Py_ssize_t i) {
+    for (; i < d->n; i++) {
+        if (d->b[i] != '}') continue;
+        Py_ssize_t j = ws(d, i + 1);
+        if (j >= d->n || d->b[j] != ',') continue;
+        j = ws(d, j + 1);
+        if (j < d->n && d->b[j] == '{') return j;
+    }
+    return d->n;
+}
+
+typedef struct {
+    const Doc *d;
+    Out out[MAX_THREADS];
+    Py_ssize_t start[MAX_THREADS + 1], braces[MAX_THREADS], end[MAX_THREADS];
+} Chunks;
+
+static void count_chunks(void *ctx, Py_ssize_t t0, Py_ssize_t t1) {
+    Chunks *c = ctx;
+    for (Py_ssize_t t = t0; t < t1; t++) {
+        const uint8_t *p = c->d->b + c->start[t], *end = c->d->b + c->start[t + 1];
+        Py_ssize_t k = 0;
+        while ((p = memchr(p, '{', end - p)) != NULL) { k++; p++; }
+        c->braces[t] = k;
+    }
+}
+
+static void scan_chunks(void *ctx, Py_ssize_t t0, Py_ssize_t t1) {
+    Chunks *c = ctx;
+    for (Py_ssize_t t = t0; t < t1; t++) c->end[t] = records(c->d, c->start[t], &c->out[t]);
+}
+
+/* Chunk t's rows and counts moved down to follow chunk t - 1's (row base R, counts base C). */
+static void compact(Out *o, const Out *part, Py_ssize_t base, int64_t first, Py_ssize_t R, int64_t C) {
+    Py_ssize_t n = part->row - base;
+    int64_t len = part->row_start - first;
+    memmove(o->image_ids + R, o->image_ids + base, n * sizeof(int64_t));
+    memmove(o->category_ids + R, o->category_ids + base, n * sizeof(int64_t));
+    memmove(o->scores + R, o->scores + base, n * sizeof(double));
+    memmove(o->boxes + 4 * R, o->boxes + 4 * base, 4 * n * sizeof(double));
+    memmove(o->flags + R, o->flags + base, n);
+    memmove(o->seg_size + 2 * R, o->seg_size + 2 * base, 2 * n * sizeof(int64_t));
+    memmove(o->cnt_buf + C, o->cnt_buf + first, len);
+    for (Py_ssize_t j = 1; j <= n; j++) o->cnt_off[R + j] = o->cnt_off[base + j] - first + C;
+}
+
+/* The pages of p[used:total] given back (chunks after the first wrote rows past the rows kept). */
+static void release_tail(void *p, size_t used, size_t total) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p + used, b = (uintptr_t)p + total;
+    a = (a + page - 1) / page * page;
+    b = b / page * page;
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+static void release_tails(Out *o, size_t rows) {
+    size_t cap = (size_t)o->cap;
+    release_tail(o->image_ids, rows * 8, cap * 8);
+    release_tail(o->category_ids, rows * 8, cap * 8);
+    release_tail(o->scores, rows * 8, cap * 8);
+    release_tail(o->boxes, rows * 32, cap * 32);
+    release_tail(o->flags, rows, cap);
+    release_tail(o->seg_size, rows * 16, cap * 16);
+    release_tail(o->cnt_off, (rows + 1) * 8, (cap + 1) * 8);
+}
+
+/* The records in `threads` chunks at once: a chunk starts where a record seems to start, and counts only
+ * when the chunk before ends exactly there (then the text before it parses as it would in one pass).
+ * Rows of chunk t go after the braces before it (each record has one), counts after its first byte
+ * (in place: never over a byte another chunk reads); then both are moved together. -2 when a chunk
+ * start was not a record's or a chunk failed (the counts may be partly overwritten: read the file
+ * anew and scan it in one pass, which also tells a layout the full parser must read). */
+static Py_ssize_t scan(const Doc *d, Out *o, int threads) {
+    Py_ssize_t i = ws(d, 0);
     if (i >= d->n || d->b[i] != '[') return -1;
     i = ws(d, i + 1);
     if (i < d->n && d->b[i] == ']') return ws(d, i + 1) == d->n ? 0 : -1;
-    for (;;) {
-        if (row >= cap || i >= d->n || d->b[i] != '{') return -1;
-        i = ws(d, i + 1);
-        if (i < d->n && d->b[i] == '}') return -1;
-        for (;;) {
-            int code = key(d, &i), is_int, exact;
-            double v;
-            if (code == -2 || code == 5) return -1;
-            if (code == 0 || code == 1) {
-                i = number(d, i, &v, &is_int, &exact);
-                if (i < 0 || !exact) return -1;
-                ids[2 * row + code] = (int64_t)v;
-                flags[row] |= code == 0 ? F_IMAGE : F_CAT;
-            } else if (code == 2) {
-                i = number(d, i, &values[5 * row], &is_int, &exact);
-                flags[row] |= F_SCORE;
-            } else if (code == 3) {
-                if (i >= d->n || d->b[i] != '[') return -1;
-                i = ws(d, i + 1);
-                if (i < d->n && d->b[i] == ']') {
-                    flags[row] |= F_EMPTY_BOX;
-                    i++;
-                } else {
-                    for (int k = 0; k < 4; k++) {
-                        i = number(d, i, &values[5 * row + 1 + k], &is_int, &exact);
-                        if (i < 0) return -1;
-                        i = ws(d, i);
-                        if (i >= d->n || d->b[i] != (k < 3 ? ',' : ']')) return -1;
-                        i = k < 3 ? ws(d, i + 1) : i + 1;
-                    }
-                    flags[row] |= F_BOX;
-                }
-            } else if (code == 4) {
-                pos = cnt_off[row];
-                i = segmentation(d, i, seg_size + 2 * row, cnt_buf, &pos);
-                flags[row] |= F_SEGM;
-            } else {
-                i = skip_value(d, i);
-            }
-            if (i < 0) return -1;
-            int more = after_member(d, &i, '}');
-            if (more < 0) return -1;
-            if (more == 0) break;
-        }
-        cnt_off[row + 1] = (flags[row] & F_SEGM) ? pos : cnt_off[row];
-        row++;
-        int more = after_member(d, &i, ']');
-        if (more < 0) return -1;
-        if (more == 0) break;
+    Chunks c;
+    memset(&c, 0, sizeof c);
+    int k = 1;
+    c.d = d;
+    c.start[0] = i;
+    for (; k < threads && k < MAX_THREADS; k++) {
+        Py_ssize_t s = record_start(d, c.start[k - 1] + (d->n - i) / threads);
+        if (s >= d->n) break;
+        c.start[k] = s;
     }
-    return ws(d, i) == d->n ? row : -1;
+    c.start[k] = d->n;
+    int64_t steps[MAX_THREADS + 1];
+    for (int t = 0; t <= k; t++) steps[t] = t;
+    if (k > 1) parallel_rows(count_chunks, &c, k, steps, k);
+    Py_ssize_t base = 0;
+    for (int t = 0; t < k; t++) {
+        c.out[t] = *o;
+        c.out[t].row = base;
+        base += k > 1 ? c.braces[t] : 0;
+        c.out[t].cap = t < k - 1 ? base : o->cap;
+        c.out[t].row_start = t == 0 ? 0 : c.start[t] + 1;
+        c.out[t].stop = t < k - 1 ? c.start[t + 1] : 0;
+    }
+    if (c.out[k - 1].row > o->cap) return -1;
+    parallel_rows(scan_chunks, &c, k, steps, k);
+    Py_ssize_t R = 0;
+    int64_t C = 0;
+    for (int t = 0; t < k; t++) {
+        /* a chunk that failed may have read bytes the next chunk had written over: one pass decides */
+        if (c.end[t] < 0 || (t < k - 1 && c.end[t] != c.start[t + 1])) return k > 1 ? -2 : -1;
+        Py_ssize_t first_row = t == 0 ? 0 : c.out[t - 1].cap;
+        int64_t first = t == 0 ? 0 : c.start[t] + 1;
+        if (t > 0) compact(o, &c.out[t], first_row, first, R, C);
+        R += c.out[t].row - first_row;
+        C += c.out[t].row_start - first;
+    }
+    if (k > 1) release_tails(o, (size_t)R);
+    return ws(d, c.end[k - 1]) == d->n ? R : -1;
 }
 
-/* scan_results(buf, ids, values, flags, seg_size, cnt_off, cnt_buf) -> rows, or -1 */
+/* scan_results(buf, image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf, threads) -> rows;
+ * -1 when the layout needs the full parser, -2 when a parallel scan must be redone in one thread.
+ * cnt_buf may be buf itself (counts unescaped in place). */
 PyObject *native_scan_results(PyObject *self, PyObject *args) {
-    Py_buffer b[7];
-    if (!PyArg_ParseTuple(args, "y*w*w*w*w*w*w*", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6])) return NULL;
+    Py_buffer b[9];
+    int threads;
+    if (!PyArg_ParseTuple(args, "y*w*w*w*w*w*w*w*w*i", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8],
+                          &threads))
+        return NULL;
     Doc d = {b[0].buf, b[0].len};
+    Out o = {b[1].buf, b[2].buf, b[3].buf, b[4].buf, b[5].buf, b[6].buf, b[7].buf, b[8].buf, b[5].len, 0, 0, 0, 0, 0};
     Py_ssize_t rows;
     Py_BEGIN_ALLOW_THREADS
-    rows = scan(&d, b[3].len, b[1].buf, b[2].buf, b[3].buf, b[4].buf, b[5].buf, b[6].buf);
+    rows = scan(&d, &o, threads);
     Py_END_ALLOW_THREADS
-    RELEASE(b, 7);
+    RELEASE(b, 9);
     return PyLong_FromSsize_t(rows);
+}
+
+/* count_byte(buf, byte) -> how many times byte occurs in buf */
+PyObject *native_count_byte(PyObject *self, PyObject *args) {
+    Py_buffer b;
+    int byte;
+    if (!PyArg_ParseTuple(args, "y*i", &b, &byte)) return NULL;
+    const uint8_t *p = b.buf, *end = p + b.len;
+    Py_ssize_t count = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while ((p = memchr(p, byte, end - p)) != NULL) { count++; p++; }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&b);
+    return PyLong_FromSsize_t(count);
 }

@@ -81,12 +81,12 @@ def test_native_scanner_equals_the_numba_scanner() -> None:
     recs[5]["score"] = 0.1234567890123456789  # more digits than the fast path takes
     raw = np.frombuffer(json.dumps(recs).encode(), np.uint8)
     a, b = _outputs(raw), _outputs(raw)
-    assert NATIVE.scan_results(raw, *a) == scan(raw, b) == 300
-    for k in (0, 1, 2, 4):  # ids, values, flags, counts offsets (no masks here: sizes stay unset)
+    assert NATIVE.scan_results(raw, *a, 1) == scan(raw, b) == 300
+    for k in (0, 1, 2, 3, 4, 6):  # ids, scores, boxes, flags, counts offsets (no masks here: sizes stay unset)
         np.testing.assert_array_equal(a[k][:300], b[k][:300])
     for bad in (b'[{"image_id": 1.5, "category_id": 1, "score": 1, "bbox": [0,0,1,1]}]', b'[{"image_id": 1,]', b'[1]'):
         buf = np.frombuffer(bad, np.uint8)
-        assert NATIVE.scan_results(buf, *_outputs(buf)) == -1 == scan(buf, _outputs(buf))
+        assert NATIVE.scan_results(buf, *_outputs(buf), 2) == -1 == scan(buf, _outputs(buf))
 
 
 def test_a_second_evaluation_of_the_same_file_reuses_the_gt(tmp_path: Path) -> None:

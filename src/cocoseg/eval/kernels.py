@@ -9,27 +9,15 @@ matching (`match_boxes`: no IoU array for the batch) and accumulation sorts each
 """
 from __future__ import annotations
 
-import os
 import threading
 from typing import Callable
 
 import numpy as np
 
+from cocoseg.masks.threads import threads  # the one thread-count rule (the RLE and scan loops use it too)
 from cocoseg.native import NATIVE
 
 _MIN_WORK = 200_000  # below this much work per call, one thread (the pool costs ~0.1 ms a task)
-
-
-def threads() -> int:
-    """Threads the kernels use: COCOSEG_THREADS, else the CPUs this process may run on (at most 8)."""
-    env = os.environ.get("COCOSEG_THREADS")
-    if env:
-        return max(1, int(env))
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return min(cpus, 8)
 
 
 def _split(work: np.ndarray) -> list[tuple[int, int]]:

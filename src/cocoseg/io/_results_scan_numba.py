@@ -139,18 +139,18 @@ def _segmentation(buf, i, row, seg_size, cnt_buf, pos):  # pragma: no cover - co
 
 
 @nb.njit(cache=True)
-def _slot(buf, i, row, slot, values, slow_row, slow_slot, slow_tok, n_slow):  # pragma: no cover - compiled
-    """Parse a number into values[row, slot] (or the slow list); (end, n_slow), end -1 when invalid."""
+def _slot(buf, i, dst, which, at, slow_which, slow_at, slow_tok, n_slow):  # pragma: no cover - compiled
+    """Parse a number into dst[at] (or the slow list, as column `which`); (end, n_slow), end -1 when invalid."""
     j, v, _, exact = number(buf, i)
     if j < 0:
         return -1, n_slow
     if exact:
-        values[row, slot] = v
+        dst[at] = v
     else:
-        slow_row[n_slow] = row
-        slow_slot[n_slow] = slot
-        slow_tok[n_slow, 0] = i
-        slow_tok[n_slow, 1] = j
+        slow_which[n_slow] = which
+        slow_at[n_slow] = at
+        for k in range(j - i):  # copied now: counts written in place may later cover these bytes
+            slow_tok[n_slow, k] = buf[i + k]
         n_slow += 1
     return j, n_slow
 
@@ -164,9 +164,10 @@ def _int_field(buf, i):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _scan(buf, ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_slot, slow_tok):  # pragma: no cover
+def _scan(buf, image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf,
+          slow_which, slow_at, slow_tok):  # pragma: no cover
     """Scan a JSON list of result objects into the given arrays (see `_outputs`); (rows, slow numbers),
-    rows -1 when the layout needs the full parser."""
+    rows -1 when the layout needs the full parser. cnt_buf may be buf (counts unescaped in place)."""
     cap = len(flags)
     n_slow = 0
     pos = 0
@@ -185,16 +186,20 @@ def _scan(buf, ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_sl
         i = ws(buf, i + 1)
         if i < len(buf) and buf[i] == 125:
             return fail  # an empty object lacks the required fields: let the full parser say so
+        flags[row] = 0
         while True:
             code, i = _key(buf, i)
             if code == -2 or code == 5:  # invalid, or keypoints (the full parser handles those)
                 return fail
             if code == 0 or code == 1:
                 i, v = _int_field(buf, i)
-                ids[row, code] = v
+                if code == 0:
+                    image_ids[row] = v
+                else:
+                    category_ids[row] = v
                 flags[row] |= _HAS_IMAGE if code == 0 else _HAS_CAT
             elif code == 2:
-                i, n_slow = _slot(buf, i, row, 0, values, slow_row, slow_slot, slow_tok, n_slow)
+                i, n_slow = _slot(buf, i, scores, 0, row, slow_which, slow_at, slow_tok, n_slow)
                 flags[row] |= _HAS_SCORE
             elif code == 3:
                 if i >= len(buf) or buf[i] != 91:
@@ -205,7 +210,7 @@ def _scan(buf, ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_sl
                     i += 1
                 else:
                     for k in range(4):
-                        i, n_slow = _slot(buf, i, row, 1 + k, values, slow_row, slow_slot, slow_tok, n_slow)
+                        i, n_slow = _slot(buf, i, boxes, 1, 4 * row + k, slow_which, slow_at, slow_tok, n_slow)
                         if i < 0:
                             return fail
                         i = ws(buf, i)
@@ -237,23 +242,18 @@ def _scan(buf, ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_sl
     return row, n_slow
 
 
-@nb.njit(cache=True)
-def _tokens(buf, spans):  # pragma: no cover - compiled
-    """(n, MAX_TOKEN) zero-padded copies of the number tokens at spans (start, end)."""
-    out = np.zeros((len(spans), MAX_TOKEN), dtype=np.uint8)
-    for r in range(len(spans)):
-        for k in range(spans[r, 1] - spans[r, 0]):
-            out[r, k] = buf[spans[r, 0] + k]
-    return out
-
-
 def scan(buf: np.ndarray, out: tuple) -> int:
     """Fill the `_outputs` arrays from buf; the rows, or -1 when the layout needs the full parser."""
-    ids, values, flags, seg_size, cnt_off, cnt_buf = out
+    image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf = out
     n_slots = min(5 * len(flags), len(buf) // 2 + 1)  # a number takes at least 2 bytes with its separator
-    slow_row, slow_slot, slow_tok = np.empty(n_slots, np.int64), np.empty(n_slots, np.int64), np.empty((n_slots, 2), np.int64)
-    n, n_slow = _scan(buf, ids, values, flags, seg_size, cnt_off, cnt_buf, slow_row, slow_slot, slow_tok)
+    slow_which, slow_at = np.empty(n_slots, np.int64), np.empty(n_slots, np.int64)
+    slow_tok = np.zeros((n_slots, MAX_TOKEN), np.uint8)
+    flat_boxes = boxes.reshape(-1)
+    n, n_slow = _scan(buf, image_ids, category_ids, scores, flat_boxes, flags, seg_size, cnt_off, cnt_buf,
+                      slow_which, slow_at, slow_tok)
     if n >= 0 and n_slow:
-        exact = _tokens(buf, slow_tok[:n_slow]).view(f"S{MAX_TOKEN}").ravel().astype(np.float64)
-        values[slow_row[:n_slow], slow_slot[:n_slow]] = exact
+        exact = slow_tok[:n_slow].view(f"S{MAX_TOKEN}").ravel().astype(np.float64)
+        which, at = slow_which[:n_slow], slow_at[:n_slow]
+        scores[at[which == 0]] = exact[which == 0]
+        flat_boxes[at[which == 1]] = exact[which == 1]
     return n

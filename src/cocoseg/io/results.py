@@ -28,7 +28,7 @@ from cocoseg.io.jsonio import PathLike, read_json
 from cocoseg.io.results_json import ScannedColumns, scan_columns, scan_results_file
 from cocoseg.io.scan_flags import ScanFlag
 from cocoseg.masks import xyxy_to_xywh
-from cocoseg.masks.packed_rle import PackedRles, areas_boxes
+from cocoseg.masks.packed_rle import PackedRles
 
 KINDS = ("bbox", "segm", "keypoints")
 
@@ -142,8 +142,8 @@ def complete_results(kind: str, image_ids: np.ndarray, category_ids: np.ndarray,
         areas = boxes[:, 2] * boxes[:, 3]
     elif kind == "segm":
         checks.check_packed_rles(segmentations, file)
-        areas, mask_boxes = areas_boxes(segmentations.chars, segmentations.offsets, segmentations.sizes)
-        boxes = mask_boxes if boxes is None else np.where(has_box[:, None], boxes, mask_boxes)
+        areas, mask_boxes, _ = segmentations.stats()
+        boxes = mask_boxes if boxes is None or not has_box.any() else np.where(has_box[:, None], boxes, mask_boxes)
     else:
         x, y = keypoints[:, 0::3], keypoints[:, 1::3]
         x0, x1, y0, y1 = (x.min(1), x.max(1), y.min(1), y.max(1)) if len(keypoints) else (np.zeros(0),) * 4
@@ -252,19 +252,17 @@ def complete_scanned(cols: ScannedColumns, file: str) -> DetectionResults | None
     if np.any((flags & required) != required):
         return None
     has_box, has_segm = (flags & ScanFlag.BBOX) != 0, (flags & ScanFlag.SEGMENTATION) != 0
-    image_ids, category_ids = cols.ids[:, 0].copy(), cols.ids[:, 1].copy()
-    scores, boxes = cols.values[:, 0].copy(), np.ascontiguousarray(cols.values[:, 1:5])
+    ids, cats, scores, boxes = cols.image_ids, cols.category_ids, cols.scores, cols.boxes
     if has_box[0]:
         if not has_box.all():
             return None
         packed = cols.rles()
         segms = [packed[i] if has_segm[i] else None for i in range(len(packed))] if has_segm.any() else None
-        return complete_results("bbox", image_ids, category_ids, scores, boxes=boxes, segmentations=segms, file=file)
+        return complete_results("bbox", ids, cats, scores, boxes=boxes, segmentations=segms, file=file)
     if not has_segm.all():
         return None
-    return complete_results("segm", image_ids, category_ids, scores, boxes=boxes, has_box=has_box,
-                            segmentations=cols.rles(copy=True), file=file)
-
+    return complete_results("segm", ids, cats, scores, boxes=boxes, has_box=has_box, segmentations=cols.rles(),
+                            file=file)
 
 
 def _kind_of(first: dict, file: str) -> str:

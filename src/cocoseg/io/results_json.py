@@ -5,47 +5,73 @@ fills image_id, category_id, score, bbox and RLE (size, counts) columns. It vali
 grammar of everything it reads or skips. Anything outside the common layout (keypoints, polygon
 or uncompressed-RLE results, non-integer ids, nulls, exotic escapes, invalid JSON) makes it give
 up, and the caller falls back to the standard parser, which also produces the precise error
-messages. The scanner is C (`cocoseg._native`, csrc/scan.c), or numba without it
-(`io._results_scan_numba`); both give exactly the numbers of `json.loads`. A leaf: the loadRes
-rules are applied by `cocoseg.io.results`.
+messages. The scanner is C (`cocoseg._native`, csrc/scan.c, on several threads for large files), or
+numba without it (`io._results_scan_numba`); both give exactly the numbers of `json.loads`. A file is
+read by one `readinto` and its RLE counts are unescaped over its own bytes, so the counts are held
+once. A leaf: the loadRes rules are applied by `cocoseg.io.results`.
 """
 from __future__ import annotations
 
 import gzip
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from cocoseg.masks.packed_rle import PackedRles
+from cocoseg.masks.threads import threads as masks_threads
 from cocoseg.native import NATIVE
 
 
-def _outputs(buf: np.ndarray) -> tuple:
-    """Arrays the scanner fills: ids, values (score, x, y, w, h), flags, seg_size, cnt_off, cnt_buf."""
-    cap = int(np.count_nonzero(buf == 123)) + 1  # '{' bounds the number of records
-    return (np.empty((cap, 2), np.int64), np.empty((cap, 5), np.float64), np.zeros(cap, np.uint8),
-            np.empty((cap, 2), np.int64), np.zeros(cap + 1, np.int64), np.empty(len(buf), np.uint8))
+def _outputs(buf: np.ndarray, counts_in_place: bool = False) -> tuple:
+    """Arrays the scanner fills: image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf.
+
+    Rows are bounded by the '{' in buf; untouched capacity costs no memory (pages never written). With
+    `counts_in_place` the RLE counts are unescaped over buf itself (held once, no second buffer).
+    """
+    cap = _count_byte(buf, 123) + 1
+    return (np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.float64), np.empty((cap, 4), np.float64),
+            np.empty(cap, np.uint8), np.empty((cap, 2), np.int64), np.zeros(cap + 1, np.int64),
+            buf if counts_in_place else np.empty(len(buf), np.uint8))
 
 
-def _read_bytes(path: Path) -> bytes:
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    return raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw
+def _count_byte(buf: np.ndarray, byte: int) -> int:
+    if NATIVE is not None:
+        return NATIVE.count_byte(buf, byte)
+    step = 1 << 24  # bounded temporaries
+    return sum(int(np.count_nonzero(buf[k:k + step] == byte)) for k in range(0, len(buf), step))
+
+
+def _read_buffer(path: Path) -> np.ndarray:
+    """The file's bytes in one writable array, read by one `readinto` (gzip decompressed, BOM dropped)."""
+    with open(path, "rb", buffering=0) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        buf = np.empty(size, np.uint8)
+        view, got = memoryview(buf), 0
+        while got < size:
+            k = fh.readinto(view[got:])
+            if not k:
+                buf = buf[:got]
+                break
+            got += k
+    if buf[:2].tobytes() == b"\x1f\x8b":
+        buf = np.frombuffer(bytearray(gzip.decompress(buf)), np.uint8)
+    return buf[3:] if buf[:3].tobytes() == b"\xef\xbb\xbf" else buf
 
 
 @dataclass
 class ScannedColumns:
     """The raw columns of a scanned results file (nothing completed: `io.results` applies loadRes).
 
-    ids (N, 2) [image_id, category_id]; values (N, 5) [score, x, y, w, h]; flags (N,) `ScanFlag`
-    bits; seg_size (N, 2) [h, w]; RLE counts i are cnt_buf[cnt_off[i]:cnt_off[i + 1]].
+    image_ids, category_ids, scores (N,); boxes (N, 4) [x, y, w, h]; flags (N,) `ScanFlag` bits;
+    seg_size (N, 2) [h, w]; RLE counts i are cnt_buf[cnt_off[i]:cnt_off[i + 1]].
     """
 
-    ids: np.ndarray
-    values: np.ndarray
+    image_ids: np.ndarray
+    category_ids: np.ndarray
+    scores: np.ndarray
+    boxes: np.ndarray
     flags: np.ndarray
     seg_size: np.ndarray
     cnt_off: np.ndarray
@@ -56,32 +82,60 @@ class ScannedColumns:
         """Records scanned."""
         return len(self.flags)
 
-    def rles(self, copy: bool = False) -> PackedRles:
-        """The scanned RLEs packed (rows without one are empty strings); `copy` trims the buffer."""
-        chars = self.cnt_buf[:self.cnt_off[-1]]
-        return PackedRles(chars.copy() if copy else chars, self.cnt_off, self.seg_size)
+    def rles(self) -> PackedRles:
+        """The scanned RLEs packed, over the scanner's buffer (rows without one are empty strings)."""
+        return PackedRles(self.cnt_buf[:self.cnt_off[-1]], self.cnt_off, self.seg_size)
 
 
 def scan_results_file(path: Path) -> ScannedColumns | None:
     """The columns of a results file, or None when it needs the standard parser (or cannot be read)."""
     try:
-        raw = _read_bytes(Path(path))
-    except (OSError, EOFError):
+        cols = _scan(_read_buffer(Path(path)), counts_in_place=True)
+        if cols is _REDO:  # a parallel scan wrote counts over the bytes, then found a chunk start wrong
+            cols = _scan(_read_buffer(Path(path)), counts_in_place=True, threads=1)
+    except (OSError, EOFError, gzip.BadGzipFile):
         return None  # the standard reader reports it
-    return scan_columns(raw)
+    return cols  # on None the caller parses the file anew
 
 
 def scan_columns(raw: bytes) -> ScannedColumns | None:
     """Columns from the bytes of a results JSON, or None when the layout needs the standard parser."""
     buf = np.frombuffer(raw, dtype=np.uint8)
-    out = _outputs(buf)
+    cols = _scan(buf, counts_in_place=False)
+    return _scan(buf, counts_in_place=False, threads=1) if cols is _REDO else cols
+
+
+_REDO = object()
+_PARALLEL_BYTES = 1 << 23  # below this a file is scanned by one thread
+
+
+def _scan(buf: np.ndarray, counts_in_place: bool, threads: int | None = None) -> ScannedColumns | object | None:
+    """The columns, None when the layout needs the full parser, or _REDO (scan again with threads=1)."""
+    out = _outputs(buf, counts_in_place)
     if NATIVE is not None:
-        n = NATIVE.scan_results(buf, *out)
+        if threads is None:
+            threads = masks_threads() if len(buf) >= _PARALLEL_BYTES else 1
+        n = NATIVE.scan_results(buf, *out, threads)
     else:
         from cocoseg.io._results_scan_numba import scan
 
         n = scan(buf, out)
+    if n == -2:
+        return _REDO
     if n < 0:
         return None
-    ids, values, flags, seg_size, cnt_off, cnt_buf = out
-    return ScannedColumns(ids[:n], values[:n], flags[:n], seg_size[:n], cnt_off[:n + 1], cnt_buf)
+    image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf = out
+    if counts_in_place:
+        del out, buf
+        cnt_buf = _shrunk(cnt_buf, int(cnt_off[n]))
+    return ScannedColumns(image_ids[:n], category_ids[:n], scores[:n], boxes[:n], flags[:n], seg_size[:n],
+                          cnt_off[:n + 1], cnt_buf)
+
+
+def _shrunk(buf: np.ndarray, size: int) -> np.ndarray:
+    """buf cut to its first `size` bytes, the rest given back to the system where it owns its memory."""
+    try:
+        buf.resize(size, refcheck=False)  # realloc: the counts stay where they are, no copy
+    except ValueError:  # a view (a file with a BOM) or a buffer numpy does not own
+        return buf[:size]
+    return buf

@@ -1,8 +1,9 @@
 """Many compressed RLEs in three arrays (characters, offsets, sizes), with compiled area and bbox.
 
 500k detection masks as Python dicts cost ~1 GB and seconds to build; packed they are one byte
-buffer. Area and box follow maskApi.c exactly (`rleArea`, pycocotools 2.0.11's `rleToBbox`), in
-the compiled core (`cocoseg._native`, csrc/rle.c) or its numba fallback (`masks._rle_numba`).
+buffer. Area and box follow maskApi.c exactly (`rleArea`, pycocotools 2.0.11's `rleToBbox`), computed
+with the validator's RLE rule in one pass over the counts, in the compiled core (`cocoseg._native`,
+csrc/rle.c) or its numba fallback (`masks._rle_numba`).
 """
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from cocoseg.masks.threads import threads
 from cocoseg.native import NATIVE
+
+_MIN_WORK = 1 << 20  # counts characters below which one thread does it (a thread costs ~50 us)
 
 
 class PackedRles(Sequence):
@@ -24,6 +28,7 @@ class PackedRles(Sequence):
         self.chars = np.ascontiguousarray(chars, dtype=np.uint8)
         self.offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         self.sizes = np.ascontiguousarray(sizes, dtype=np.int64).reshape(-1, 2)
+        self._stats: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.sizes)
@@ -48,18 +53,26 @@ class PackedRles(Sequence):
         return cls(chars, offsets, sizes)
 
     def take(self, rows: np.ndarray) -> PackedRles:
-        """The RLEs at `rows`, packed anew."""
+        """The RLEs at `rows`, packed anew (all rows in order: these RLEs themselves, no copy)."""
         rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == len(self) and (rows == np.arange(len(rows))).all():
+            return self
         chars, offsets = _gather(self.chars, self.offsets, rows)
         return PackedRles(chars, offsets, self.sizes[rows])
 
     def areas(self) -> np.ndarray:
         """(N,) float64 foreground pixels (maskApi `rleArea`)."""
-        return areas_boxes(self.chars, self.offsets, self.sizes)[0]
+        return self.stats()[0]
 
     def boxes(self) -> np.ndarray:
         """(N, 4) float64 [x, y, w, h] (maskApi `rleToBbox`)."""
-        return areas_boxes(self.chars, self.offsets, self.sizes)[1]
+        return self.stats()[1]
+
+    def stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`rle_stats` (areas, boxes, valid) of these RLEs, computed once."""
+        if self._stats is None:
+            self._stats = rle_stats(self.chars, self.offsets, self.sizes)
+        return self._stats
 
 
 def concat_packed(parts: Sequence[PackedRles]) -> PackedRles:
@@ -73,27 +86,24 @@ def concat_packed(parts: Sequence[PackedRles]) -> PackedRles:
 
 def areas_boxes(chars: np.ndarray, offsets: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(areas (N,), boxes (N, 4) [x, y, w, h]) of packed RLEs (maskApi `rleArea`, `rleToBbox`)."""
+    areas, boxes, _ = rle_stats(chars, offsets, sizes)
+    return areas, boxes
+
+
+def rle_stats(chars: np.ndarray, offsets: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(areas (N,), boxes (N, 4), valid (N,) bool) of packed RLEs in one pass over the counts, on
+    several threads: valid is False where the string breaks the validator's rule (`rle_problems`)."""
     chars, offsets = np.ascontiguousarray(chars, np.uint8), np.ascontiguousarray(offsets, np.int64)
     sizes = np.ascontiguousarray(sizes, np.int64).reshape(-1, 2)
     if NATIVE is None:
         from cocoseg.masks import _rle_numba
 
-        return _rle_numba.areas_boxes(chars, offsets, sizes)
-    areas, boxes = np.zeros(len(sizes)), np.zeros((len(sizes), 4))
-    NATIVE.areas_boxes(chars, offsets, sizes, areas, boxes)
-    return areas, boxes
-
-
-def rle_totals(chars: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """(N,) int64: the sum of the decoded runs of each packed RLE (h*w for a well-formed one)."""
-    chars, offsets = np.ascontiguousarray(chars, np.uint8), np.ascontiguousarray(offsets, np.int64)
-    if NATIVE is None:
-        from cocoseg.masks import _rle_numba
-
-        return _rle_numba.rle_totals(chars, offsets)
-    totals = np.zeros(len(offsets) - 1, dtype=np.int64)
-    NATIVE.rle_totals(chars, offsets, totals)
-    return totals
+        return _rle_numba.rle_stats(chars, offsets, sizes)
+    n = len(sizes)
+    areas, boxes, valid = np.empty(n), np.empty((n, 4)), np.empty(n, np.bool_)
+    work = int(offsets[-1] - offsets[0]) if n else 0
+    NATIVE.rle_stats(chars, offsets, sizes, areas, boxes, valid.view(np.uint8), threads() if work > _MIN_WORK else 1)
+    return areas, boxes, valid
 
 
 def _gather(chars: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
