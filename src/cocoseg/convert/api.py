@@ -6,13 +6,14 @@ from pathlib import Path
 from cocoseg.convert.coco_write import write_coco
 from cocoseg.convert.detect import InputSpec, open_input, split_name_of
 from cocoseg.convert.output import check_file_names
-from cocoseg.convert.output_folder import claim_output, input_paths, refuse_input_overlap
+from cocoseg.convert.output_folder import claim_output, input_paths
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
 from cocoseg.convert.splits import load_split
 from cocoseg.convert.voc_write import write_voc
 from cocoseg.convert.yolo_write import write_yolo
 from cocoseg.errors import CocosegError, DataError
 from cocoseg.io import CocoDataset
+from cocoseg.io.paths import refuse_input_overlap
 
 TARGETS = ("coco", "yolo", "voc")
 
@@ -41,12 +42,13 @@ def convert(input: str | Path | InputSpec, output: str | Path, to: str, images: 
     if unknown:
         raise CocosegError(f"no split {unknown} in {source} (has: {', '.join(spec.cfg.splits)})")
     out = Path(output)
-    refuse_input_overlap(out, input_paths(spec.cfg, source))
+    inputs = input_paths(spec.cfg, None if isinstance(input, InputSpec) else Path(input))
+    refuse_input_overlap(out, inputs)
     loaded = _load_unique(spec.cfg, names, strict, report, progress)
     if image_mode != "none":
         check_file_names(loaded)  # unsafe names first: they are the reason, not the missing images
         _check_images_found(loaded)
-    with claim_output(out, input_paths(spec.cfg, source), exist_ok, overwrite) as claim:
+    with claim_output(out, inputs, exist_ok, overwrite) as claim:
         if to == "yolo":
             write_yolo(loaded, out, task, split_parts, image_mode, progress, report, crowd)
         elif to == "voc":

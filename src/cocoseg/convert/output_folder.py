@@ -19,7 +19,7 @@ from cocoseg.convert.voc_read import SIDECAR
 from cocoseg.datasets.dataset_yaml import DataConfig, SplitSource
 from cocoseg.errors import CocosegError
 from cocoseg.io.locks import file_lock
-from cocoseg.io.paths import check_output_folder
+from cocoseg.io.paths import check_output_folder, refuse_input_overlap
 
 LOCK_NAME = ".cocoseg-convert.lock"
 DATASET_MARKERS = ("data.yaml", SIDECAR)
@@ -51,17 +51,6 @@ def _split_paths(split: SplitSource) -> list[Path]:
     for part in split.parts:
         paths += _split_paths(part)
     return paths
-
-
-def refuse_input_overlap(out: Path, inputs: Iterable[Path], option: str = "output") -> None:
-    """CocosegError when `out` is an input or contains one: writing there would overwrite the input."""
-    target = out.resolve()
-    for path in inputs:
-        resolved = Path(path).resolve()
-        if resolved == target or target in resolved.parents:
-            what = "is" if resolved == target else "contains"
-            raise CocosegError(f"{out}: the {option} {what} the input {path}; writing there would overwrite "
-                               "the input: choose another folder")
 
 
 @contextlib.contextmanager

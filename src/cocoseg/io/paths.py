@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Union
 
@@ -89,3 +90,14 @@ def write_error(path: Path, exc: OSError) -> CocosegError:
     else:
         reason = exc.strerror or str(exc)
     return CocosegError(f"{path}: cannot write: {reason} (the file was left as it was)")
+
+
+def refuse_input_overlap(out: PathLike, inputs: Iterable[PathLike], option: str = "output") -> None:
+    """CocosegError when `out` is an input or contains one: writing there would overwrite the input."""
+    target = Path(out).resolve()
+    for path in inputs:
+        resolved = Path(path).resolve()
+        if resolved == target or target in resolved.parents:
+            what = "is" if resolved == target else "contains"
+            raise CocosegError(f"{out}: the {option} {what} the input {path}; writing there would overwrite "
+                               "the input: choose another path")
