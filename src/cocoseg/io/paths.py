@@ -59,12 +59,13 @@ def file_in_the_way(path: Path) -> Path | None:
     return None
 
 
-def check_output_folder(folder: PathLike, what: str = "output folder") -> Path:
-    """`folder` as a Path, or CocosegError naming the file standing where it or one of its parents should be."""
+def check_output_folder(folder: PathLike, what: str = "output folder", target: PathLike | None = None) -> Path:
+    """`folder` as a Path, or CocosegError naming `target` (default: the folder) and the file standing where
+    the folder or one of its parents should be."""
     blocker = file_in_the_way(Path(folder))
     if blocker is not None:
-        where = "is a file" if blocker == Path(folder) else f"is under {blocker}, which is a file"
-        raise CocosegError(f"{folder}: cannot write the {what} there: it {where}, not a folder")
+        where = "it is a file" if blocker == Path(folder) else f"{blocker} is a file"
+        raise CocosegError(f"{target or folder}: cannot write the {what} there: {where}, not a folder")
     return Path(folder)
 
 
@@ -73,7 +74,7 @@ def check_output_file(path: PathLike, what: str = "output file") -> Path:
     path = Path(path)
     if path.is_dir():
         raise CocosegError(f"{path}: cannot write the {what} there: it is a folder")
-    check_output_folder(path.parent, what)
+    check_output_folder(path.parent, what, target=path)
     return path
 
 
