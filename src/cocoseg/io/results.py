@@ -27,6 +27,7 @@ from cocoseg.io import results_checks as checks
 from cocoseg.io.jsonio import PathLike, read_json
 from cocoseg.io.results_json import ScannedColumns, scan_columns, scan_results_file
 from cocoseg.io.scan_flags import ScanFlag
+from cocoseg.io.validate_records import MAX_SIDE
 from cocoseg.masks import xyxy_to_xywh
 from cocoseg.masks.packed_rle import PackedRles, areas_boxes
 
@@ -280,6 +281,9 @@ def _kind_of(first: dict, file: str) -> str:
 
 def _integer(rec: dict, key: str, i: int, file: str, problems: list[Problem]) -> int:
     value = rec.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 2**63 and value == value:
+        problems.append(Problem(file, f"result {i}", key, f"is {value}; ids must fit in a 64-bit integer"))
+        return 0
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value)
     if isinstance(value, float) and value.is_integer():
@@ -351,10 +355,12 @@ def _as_rle(segm: Any, image_id: int, sizes: dict[int, tuple[int, int]] | None) 
     """A compressed RLE with str counts; polygons and uncompressed RLE are rasterized at the image size."""
     if isinstance(segm, dict):
         size, counts = segm.get("size"), segm.get("counts")
-        if _numbers(size, 2) is None:
-            raise ValueError("RLE 'size' must be [height, width]")
+        if _numbers(size, 2) is None or not all(0 <= v <= MAX_SIDE for v in size):  # 1e19 overflowed (issue 16.5)
+            raise ValueError(f"RLE 'size' must be [height, width] (two integers from 0 to {MAX_SIDE})")
         if isinstance(counts, bytes):
-            counts = counts.decode("ascii")
+            counts = counts.decode("ascii", "replace")
+        if isinstance(counts, str) and not counts.isascii():
+            raise ValueError("RLE 'counts' holds a non-ASCII character; compressed RLE strings hold '0' to 'o'")
         if isinstance(counts, str):
             return {"size": [int(size[0]), int(size[1])], "counts": counts}
         if isinstance(counts, list):
