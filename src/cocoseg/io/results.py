@@ -24,6 +24,7 @@ import numpy as np
 from cocoseg import masks
 from cocoseg.errors import DataError, Problem
 from cocoseg.io import results_checks as checks
+from cocoseg.io.file_kinds import other_results_kind
 from cocoseg.io.jsonio import PathLike, read_json
 from cocoseg.io.results_json import ScannedColumns, scan_columns, scan_results_file
 from cocoseg.io.scan_flags import ScanFlag
@@ -213,6 +214,8 @@ def results_from_records(records: Any, image_sizes: dict[int, tuple[int, int]] |
     first = records[0]
     if not isinstance(first, dict):
         raise DataError([Problem(file, "result 0", "", f"expected an object, got {type(first).__name__}")])
+    if other_results_kind(records) is not None:  # issue 16.10: say what the file is
+        raise DataError(f"{file}: {other_results_kind(records)}")
     kind = _kind_of(first, file)
     problems: list[Problem] = []
     image_ids = np.zeros(len(records), np.int64)
