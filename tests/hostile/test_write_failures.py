@@ -86,14 +86,16 @@ def test_image_copy_on_a_full_disk(tmp_path: Path, tiny_coco, monkeypatch, capsy
 def test_checkpoint_write_on_a_full_disk(tmp_path: Path, monkeypatch) -> None:
     torch = pytest.importorskip("torch")
     from cocoseg.models.checkpoint import read_checkpoint_file, write_checkpoint_file
+    from cocoseg.models.hub import build_model, model_state
 
     target = tmp_path / "last.pt"
-    record = {"model": {"config": {}, "names": {0: "a"}, "state_dict": {"w": torch.zeros(4)}}}
+    state = model_state(build_model("yolov8n-seg"))
+    record = {"model": {**state, "state_dict": {**state["state_dict"], "w": torch.zeros(4)}}}
     write_checkpoint_file(target, record)
     before = target.read_bytes()
     _disk_full(monkeypatch)
     with pytest.raises(CocosegError, match="last.pt: cannot write: no space left"):
-        write_checkpoint_file(target, {"model": {**record["model"], "state_dict": {"w": torch.ones(4)}}})
+        write_checkpoint_file(target, {"model": {**state, "state_dict": {**state["state_dict"], "w": torch.ones(4)}}})
     monkeypatch.undo()
     assert target.read_bytes() == before and _no_temp_files(tmp_path)
     assert read_checkpoint_file(target)["model"]["state_dict"]["w"].sum() == 0

@@ -24,11 +24,9 @@ import numpy as np
 from cocoseg import masks
 from cocoseg.errors import DataError, Problem
 from cocoseg.io import results_checks as checks
-from cocoseg.io.file_kinds import other_results_kind
 from cocoseg.io.jsonio import PathLike, read_json
 from cocoseg.io.results_json import ScannedColumns, scan_columns, scan_results_file
 from cocoseg.io.scan_flags import ScanFlag
-from cocoseg.io.validate_records import MAX_SIDE
 from cocoseg.masks import xyxy_to_xywh
 from cocoseg.masks.packed_rle import PackedRles, areas_boxes
 
@@ -214,8 +212,6 @@ def results_from_records(records: Any, image_sizes: dict[int, tuple[int, int]] |
     first = records[0]
     if not isinstance(first, dict):
         raise DataError([Problem(file, "result 0", "", f"expected an object, got {type(first).__name__}")])
-    if other_results_kind(records) is not None:  # issue 16.10: say what the file is
-        raise DataError(f"{file}: {other_results_kind(records)}")
     kind = _kind_of(first, file)
     problems: list[Problem] = []
     image_ids = np.zeros(len(records), np.int64)
@@ -278,20 +274,16 @@ def _kind_of(first: dict, file: str) -> str:
         return "segm"
     if "keypoints" in first:
         return "keypoints"
-    raise DataError([Problem(file, "result 0", "", "has no bbox, segmentation or keypoints; the first result "
-                             "decides the kind of all results (pycocotools loadRes)")])
+    raise DataError([Problem(file, "result 0", "", checks.no_kind_message(first))])
 
 
 def _integer(rec: dict, key: str, i: int, file: str, problems: list[Problem]) -> int:
     value = rec.get(key)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 2**63 and value == value:
-        problems.append(Problem(file, f"result {i}", key, f"is {value}; ids must fit in a 64-bit integer"))
-        return 0
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and abs(value) < 2**63:
         return int(value)
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:  # 30 digits overflowed (16.5)
         return int(value)
-    problems.append(Problem(file, f"result {i}", key, "missing" if key not in rec else f"must be an integer, got {value!r}"))
+    problems.append(Problem(file, f"result {i}", key, "missing" if key not in rec else f"must be an integer (int64), got {value!r}"))
     return 0
 
 
@@ -358,12 +350,11 @@ def _as_rle(segm: Any, image_id: int, sizes: dict[int, tuple[int, int]] | None) 
     """A compressed RLE with str counts; polygons and uncompressed RLE are rasterized at the image size."""
     if isinstance(segm, dict):
         size, counts = segm.get("size"), segm.get("counts")
-        if _numbers(size, 2) is None or not all(0 <= v <= MAX_SIDE for v in size):  # 1e19 overflowed (issue 16.5)
-            raise ValueError(f"RLE 'size' must be [height, width] (two integers from 0 to {MAX_SIDE})")
-        if isinstance(counts, bytes):
-            counts = counts.decode("ascii", "replace")
-        if isinstance(counts, str) and not counts.isascii():
-            raise ValueError("RLE 'counts' holds a non-ASCII character; compressed RLE strings hold '0' to 'o'")
+        if _numbers(size, 2) is None:
+            raise ValueError("RLE 'size' must be [height, width]")
+        counts = counts.decode("latin-1") if isinstance(counts, bytes) else counts
+        if checks.rle_record_problem(size, counts):  # a size of 1e19 overflowed, non-ASCII counts (issue 16.5)
+            raise ValueError(checks.rle_record_problem(size, counts))
         if isinstance(counts, str):
             return {"size": [int(size[0]), int(size[1])], "counts": counts}
         if isinstance(counts, list):
