@@ -61,7 +61,7 @@ def test_convert_on_a_full_disk(tmp_path: Path, tiny_coco, monkeypatch, capsys) 
     assert main(["convert", str(src), str(out), "--to", "yolo", "--images", str(tmp_path / "imgs"), "link=False"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "a.txt: cannot write: no space left" in err
-    assert not (out / "labels" / "t" / "a.txt").exists() and _no_temp_files(out)
+    assert not out.exists()  # a failed run into a new folder leaves no folder
 
 
 def test_image_copy_on_a_full_disk(tmp_path: Path, tiny_coco, monkeypatch, capsys) -> None:
@@ -80,7 +80,7 @@ def test_image_copy_on_a_full_disk(tmp_path: Path, tiny_coco, monkeypatch, capsy
                  "--copy_images"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "a.jpg: cannot write: no space left" in err
-    assert not (out / "images" / "t" / "a.jpg").exists() and _no_temp_files(out)
+    assert not out.exists()
 
 
 def test_checkpoint_write_on_a_full_disk(tmp_path: Path, monkeypatch) -> None:

@@ -3,6 +3,7 @@
 - An output that is, or contains, an input file or folder is refused (it would overwrite the input).
 - A lock file in the folder (`.cocoseg-convert.lock`, flock) makes a second concurrent conversion fail at
   once; the kernel drops the lock of a killed run, so its left-over file is simply taken over.
+- A run that fails in a folder it created removes that folder.
 - A non-empty folder is refused unless `exist_ok` (write into it: files of the same name are replaced,
   all others kept) or `overwrite` (afterwards, remove every file this run did not write, so the folder
   holds exactly this run's output; only in a folder that holds a dataset: a data.yaml or a VOC sidecar).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +61,7 @@ def claim_output(out: str | Path, inputs: Iterable[Path] = (), exist_ok: bool = 
     """Hold `out` for one conversion: refuse inputs inside it, lock it, check it may be written (see module)."""
     out = check_output_folder(Path(out))
     refuse_input_overlap(out, inputs)
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -66,7 +69,12 @@ def claim_output(out: str | Path, inputs: Iterable[Path] = (), exist_ok: bool = 
     claim = OutputClaim(out)
     with file_lock(out / LOCK_NAME, wait=False, what=str(out)):
         before = _files_before(out, exist_ok, overwrite)
-        yield claim
+        try:
+            yield claim
+        except BaseException:
+            if created:  # a failed run into a new folder leaves no folder (it held only this run's files)
+                shutil.rmtree(out, ignore_errors=True)
+            raise
         if overwrite:
             claim.removed = _remove_unwritten(out, before)
 
