@@ -52,7 +52,7 @@ def test_convert_refuses_symlinked_output_folder(tmp_path: Path, tiny_coco, caps
     (tmp_path / "imgs").mkdir()
     cv2.imwrite(str(tmp_path / "imgs" / "a.jpg"), np.zeros((40, 40, 3), np.uint8))  # found: the link is the reason
     src = tiny_coco(tmp_path, file_name="a.jpg")
-    assert main(["convert", str(src), str(out), "--to", "yolo", "--images", str(tmp_path / "imgs")]) == 1
+    assert main(["convert", str(src), str(out), "--to", "yolo", "--images", str(tmp_path / "imgs"), "--exist_ok"]) == 1
     assert "resolves outside" in capsys.readouterr().err
     assert not any(outside.iterdir())
 

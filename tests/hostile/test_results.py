@@ -104,3 +104,17 @@ def test_segm_eval_refuses_huge_gt_coordinates(tmp_path: Path, tiny_coco) -> Non
     res = [{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": _good()}]
     with pytest.raises(DataError, match=r"id 1\)?: segmentation\[0\] has the coordinate 1e\+09"):
         evaluate(str(gt), res, iou_type="segm")
+
+
+def test_rle_of_a_box_result_is_checked_before_segm_evaluation(tmp_path: Path, tiny_coco, capsys) -> None:
+    """Issue 16.4 gap found in the 16.5 re-audit: a result with a bbox AND a garbage RLE (Detectron2 writes
+    both) was loaded as a box result, its RLE unchecked, and segm evaluation hung in _pair_iou."""
+    from cocoseg.cli.main import main
+
+    gt = tiny_coco(tmp_path)
+    res = tmp_path / "r.json"
+    res.write_text(json.dumps([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 7, 7], "score": 0.9,
+                                "segmentation": {"size": [10, 10], "counts": "zzzz"}}]))
+    assert main(["eval", str(gt), str(res), "--iou_type", "segm"]) == 1
+    err = capsys.readouterr().err
+    assert "result 0: segmentation.counts has the character 'z'" in err

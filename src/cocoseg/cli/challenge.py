@@ -25,7 +25,9 @@ def run(args: argparse.Namespace) -> int:
     from cocoseg.curate.suite import BUILTIN, load_suite, parse_slice
     from cocoseg.errors import CocosegError
     from cocoseg.io import CocoDataset
+    from cocoseg.io.paths import check_output_file, refuse_input_overlap
 
+    refuse_input_overlap(check_output_file(args.out, "subset"), [args.gt], "-o/--out")
     specs = {s.name: s for s in load_suite(args.suite)} if args.suite else {}
     if args.slice in specs:
         spec = specs[args.slice]

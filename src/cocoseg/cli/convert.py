@@ -11,7 +11,8 @@ HELP = "convert a dataset between COCO JSON, YOLO-seg/-detect and Pascal VOC (de
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `cocoseg convert`."""
     parser.add_argument("input", help="COCO JSON, dataset YAML, or a dataset folder (COCO, YOLO, VOC)")
-    parser.add_argument("output", help="output folder")
+    parser.add_argument("output", help="output folder: new or empty (see exist_ok, overwrite); never the input or "
+                                       "a folder holding it; locked while the conversion runs")
     parser.add_argument("--to", required=True, choices=("coco", "yolo", "voc"), help="output format")
     parser.add_argument("--images", default=None, help="image folder of a COCO JSON input (guessed when omitted)")
     parser.add_argument("--task", default="segment", choices=("segment", "detect"),
@@ -25,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_bool(parser, "copy_images", False, "copy images into the output instead of symlinking them")
     add_bool(parser, "link", True, "symlink images into the output; link=False with copy_images=False writes "
                                    "annotations only (COCO output then points at the original images)")
+    add_bool(parser, "exist_ok", False, "write into a non-empty output folder: files of the same name are replaced, "
+                                        "all others are kept (a non-empty folder is refused without this or overwrite)", "--exist-ok")
+    add_bool(parser, "overwrite", False, "make a used output folder exactly this run's output: afterwards remove every "
+                                         "file this run did not write (stale labels of an earlier conversion); only "
+                                         "in a folder holding a dataset (data.yaml or VOC cocoseg.json)")
     add_bool(parser, "strict", True, "stop at malformed label lines, listing each with file and line "
                                      "(False: drop and count them)")
 
@@ -46,6 +52,6 @@ def run(args: argparse.Namespace) -> int:
 
     report = convert(spec, args.output, args.to, task=args.task, split_parts=args.split_parts,
                      image_mode=image_mode, strict=args.strict, splits=splits, crowd=args.crowd,
-                     progress=progress)
+                     progress=progress, exist_ok=args.exist_ok, overwrite=args.overwrite)
     print(report)
     return 0

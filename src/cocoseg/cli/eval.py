@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from cocoseg.io import CocoDataset, write_json
     from cocoseg.io.results import load_results
 
+    _check_outputs(args)  # before a long evaluation, not after it
     start = time.perf_counter()
     gt = CocoDataset.load(args.gt)  # loaded once: the analysis re-uses both
     sizes = {im["id"]: (im["height"], im["width"]) for im in gt.images}
@@ -96,6 +97,16 @@ def run(args: argparse.Namespace) -> int:
 
         return gate(gt, results, args.iou_type, args.suite)
     return 0
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """One line naming --out or --plots when a file stands where a folder must be (or --out is a folder)."""
+    from cocoseg.io.paths import check_output_file, check_output_folder, refuse_input_overlap
+
+    if args.out:
+        refuse_input_overlap(check_output_file(args.out, "--out metrics JSON"), [args.gt, args.results], "--out")
+    if args.plots:
+        check_output_folder(args.plots, "--plots folder")
 
 
 def _write_plots(result: object, folder: Path) -> None:

@@ -16,9 +16,11 @@ def run(args: argparse.Namespace) -> int:
     """Merge left to right with CocoDataset.merge and save atomically."""
     from cocoseg.errors import UsageError
     from cocoseg.io import CocoDataset
+    from cocoseg.io.paths import check_output_file, refuse_input_overlap
 
     if len(args.inputs) < 2:
         raise UsageError("merge needs at least two datasets")
+    refuse_input_overlap(check_output_file(args.out, "merged dataset"), args.inputs, "-o/--out")
     merged = CocoDataset.load(args.inputs[0])
     for path in args.inputs[1:]:
         merged = merged.merge(CocoDataset.load(path))

@@ -79,7 +79,7 @@ def run_engine(gt_coco: Any, dt_coco: Any, p: Any) -> EngineRun | None:
         evaluator.add_results(results)
         _add_images_without_detections(evaluator, params, results, iou_type)
         state = evaluator.state()
-    except (CocosegError, KeyError, TypeError, ValueError, IndexError, AttributeError):
+    except (CocosegError, KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError):
         return None
     return EngineRun(evaluator, state, gt_anns, dt_anns, params_snapshot(p))
 

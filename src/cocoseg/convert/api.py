@@ -6,24 +6,29 @@ from pathlib import Path
 from cocoseg.convert.coco_write import write_coco
 from cocoseg.convert.detect import InputSpec, open_input, split_name_of
 from cocoseg.convert.output import check_file_names
+from cocoseg.convert.output_folder import claim_output, input_paths
 from cocoseg.convert.report import ConvertReport, Progress, no_progress
 from cocoseg.convert.splits import load_split
 from cocoseg.convert.voc_write import write_voc
 from cocoseg.convert.yolo_write import write_yolo
 from cocoseg.errors import CocosegError, DataError
 from cocoseg.io import CocoDataset
+from cocoseg.io.paths import refuse_input_overlap
 
 TARGETS = ("coco", "yolo", "voc")
 
 
 def convert(input: str | Path | InputSpec, output: str | Path, to: str, images: str | Path | None = None,
             task: str = "segment", split_parts: bool = False, image_mode: str = "link", strict: bool = True,
-            splits: list[str] | None = None, crowd: str = "auto", progress: Progress = no_progress) -> ConvertReport:
+            splits: list[str] | None = None, crowd: str = "auto", progress: Progress = no_progress,
+            exist_ok: bool = False, overwrite: bool = False) -> ConvertReport:
     """Convert a dataset (COCO JSON, dataset YAML, YOLO/COCO/VOC folder) to `to` under `output`.
 
     image_mode: 'link' (symlinks), 'copy', or 'none' (COCO output then points at the original
-    images). crowd: how YOLO output treats crowd annotations (see `write_yolo`). Returns what was
-    written, changed and dropped, per reason.
+    images). crowd: how YOLO output treats crowd annotations (see `write_yolo`). The output folder is
+    locked for the run, may not be or contain an input, and must be empty unless `exist_ok` (write
+    into it) or `overwrite` (then remove what this run did not write): see `convert.output_folder`.
+    Returns what was written, changed and dropped, per reason.
     """
     if to not in TARGETS:
         raise CocosegError(f"--to must be one of {', '.join(TARGETS)}, got {to!r}")
@@ -37,17 +42,22 @@ def convert(input: str | Path | InputSpec, output: str | Path, to: str, images: 
     if unknown:
         raise CocosegError(f"no split {unknown} in {source} (has: {', '.join(spec.cfg.splits)})")
     out = Path(output)
-    if out.resolve() == source.resolve() or (out.exists() and not out.is_dir()):
-        raise CocosegError(f"{out}: the output must be a new or existing folder other than the input")
+    inputs = input_paths(spec.cfg, None if isinstance(input, InputSpec) else Path(input))
+    refuse_input_overlap(out, inputs)
     loaded = _load_unique(spec.cfg, names, strict, report, progress)
     if image_mode != "none":
         check_file_names(loaded)  # unsafe names first: they are the reason, not the missing images
         _check_images_found(loaded)
-    if to == "yolo":
-        return write_yolo(loaded, out, task, split_parts, image_mode, progress, report, crowd)
-    if to == "voc":
-        return write_voc(loaded, out, image_mode, progress, report)
-    return write_coco(loaded, out, image_mode, progress, report)
+    with claim_output(out, inputs, exist_ok, overwrite) as claim:
+        if to == "yolo":
+            write_yolo(loaded, out, task, split_parts, image_mode, progress, report, crowd)
+        elif to == "voc":
+            write_voc(loaded, out, image_mode, progress, report)
+        else:
+            write_coco(loaded, out, image_mode, progress, report)
+    if claim.removed:
+        report.note(f"overwrite: removed {claim.removed} files of an earlier output that this run did not write")
+    return report
 
 
 def _load_unique(cfg, names: list[str], strict: bool, report: ConvertReport,

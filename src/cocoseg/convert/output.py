@@ -11,7 +11,7 @@ from cocoseg.convert.report import ConvertReport
 from cocoseg.datasets.dataset_yaml import SPLIT_KEYS
 from cocoseg.errors import DataError
 from cocoseg.io import CocoDataset
-from cocoseg.io.paths import file_name_problem
+from cocoseg.io.paths import DISK_ERRNOS, file_name_problem, write_error
 
 IMAGE_MODES = ("link", "copy", "none")
 MISSING_IMAGE = "image file missing: annotations written, image not placed"
@@ -30,8 +30,11 @@ def place_image(src: Path, dst: Path, mode: str, report: ConvertReport) -> None:
     if _same_file(src, dst):
         report.written["images (already in place)"] += 1
         return
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    except OSError as exc:
+        raise write_error(dst, exc) from None
     os.close(fd)
     try:
         os.unlink(tmp)
@@ -44,18 +47,22 @@ def place_image(src: Path, dst: Path, mode: str, report: ConvertReport) -> None:
         else:
             shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
-    except BaseException:
+    except BaseException as exc:
         if os.path.lexists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+            raise write_error(dst, exc) from None
         raise
     report.written["images linked" if mode == "link" else "images copied"] += 1
 
 
 def _same_file(src: Path, dst: Path) -> bool:
-    if not os.path.lexists(dst):
+    """True when `dst` is `src` itself (a hard link): left alone. A symlink is re-made, which also marks it
+    as this run's output for `--overwrite`."""
+    if not os.path.lexists(dst) or os.path.islink(dst):
         return False
     try:
-        return dst.resolve() == src or os.path.samefile(src, dst)
+        return os.path.samefile(src, dst)
     except OSError:
         return False
 

@@ -5,10 +5,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; concurrent downloads of one item are then the user's care
-    fcntl = None  # type: ignore[assignment]
+from cocoseg.io.locks import file_lock
 
 
 def missing_parents(dest: Path) -> list[Path]:
@@ -36,12 +33,6 @@ def remove_if_unused(dest: Path, created: list[Path]) -> None:
 
 @contextlib.contextmanager
 def item_lock(dest: Path) -> Iterator[None]:
-    lock = dest.with_name(f".{dest.name}.lock")
-    with open(lock, "a+b") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    """Hold the lock of one download item; a second download of it waits here, then finds it done."""
+    with file_lock(dest.with_name(f".{dest.name}.lock"), wait=True):
+        yield

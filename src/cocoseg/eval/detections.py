@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 
 from cocoseg import masks as cmasks
-from cocoseg.errors import CocosegError
+from cocoseg.errors import CocosegError, DataError, Problem
+from cocoseg.io import results_checks as checks
 from cocoseg.io.results import DetectionResults, complete_results
+from cocoseg.io.validate_records import rle_problems
 from cocoseg.masks.packed_rle import PackedRles
 
 
@@ -17,11 +19,27 @@ def ready_for(res: DetectionResults, iou_type: str, sizes: dict[int, tuple[int, 
     if iou_type == "segm" and not isinstance(res.segmentations, PackedRles):
         if res.kind == "keypoints":
             raise CocosegError(f"{res.source}: segm evaluation needs mask results, these are keypoint results")
-        packed = PackedRles.from_rles([_as_rle(res, i, sizes) for i in range(len(res))])
+        rles = [_as_rle(res, i, sizes) for i in range(len(res))]
+        try:
+            packed = PackedRles.from_rles(rles)
+        except (OverflowError, UnicodeEncodeError):  # a size beyond int64, a non-ASCII count: name the result
+            _refuse_bad_rles(rles, res.source)
+            raise
+        checks.check_packed_rles(packed, res.source)  # box results' RLEs were not checked (they hung _pair_iou)
         return replace(res, segmentations=packed)
     if iou_type == "keypoints" and res.keypoints is None:
         raise CocosegError(f"{res.source}: keypoints evaluation needs results with keypoints")
     return res
+
+
+def _refuse_bad_rles(rles: list[dict], file: str) -> None:
+    """DataError naming each result whose RLE breaks the validator's rule (issue 16.5)."""
+    problems: list[Problem] = []
+    for i, rle in enumerate(rles):
+        rle_problems(rle, None, lambda field, message, severity="error", i=i: problems.append(
+            Problem(file, f"result {i}", field, message)) if severity == "error" else None)
+    if problems:
+        raise DataError(problems)
 
 
 def _as_rle(res: DetectionResults, i: int, sizes: dict[int, tuple[int, int]]) -> dict:

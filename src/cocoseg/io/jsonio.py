@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Union
 
 from cocoseg.errors import DataError
+from cocoseg.io.paths import DISK_ERRNOS, write_error
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -112,18 +113,23 @@ def _decode_fast(path: Path) -> Any:
 def atomic_write(path: PathLike, write: Callable[[Any], None], mode: str = "w") -> Path:
     """Write a file through `write(handle)` into a temp file beside it, then rename over the target."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise write_error(path, exc) from None
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
             write(fh)
         os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; a dataset file should be readable by others
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:  # other OSErrors may be the writer's own reads
+            raise write_error(path, exc) from None
         raise
     return path
 

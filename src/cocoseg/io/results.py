@@ -272,17 +272,16 @@ def _kind_of(first: dict, file: str) -> str:
         return "segm"
     if "keypoints" in first:
         return "keypoints"
-    raise DataError([Problem(file, "result 0", "", "has no bbox, segmentation or keypoints; the first result "
-                             "decides the kind of all results (pycocotools loadRes)")])
+    raise DataError([Problem(file, "result 0", "", checks.no_kind_message(first))])
 
 
 def _integer(rec: dict, key: str, i: int, file: str, problems: list[Problem]) -> int:
     value = rec.get(key)
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and abs(value) < 2**63:
         return int(value)
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:  # 30 digits overflowed (16.5)
         return int(value)
-    problems.append(Problem(file, f"result {i}", key, "missing" if key not in rec else f"must be an integer, got {value!r}"))
+    problems.append(Problem(file, f"result {i}", key, "missing" if key not in rec else f"must be an integer (int64), got {value!r}"))
     return 0
 
 
@@ -351,8 +350,9 @@ def _as_rle(segm: Any, image_id: int, sizes: dict[int, tuple[int, int]] | None) 
         size, counts = segm.get("size"), segm.get("counts")
         if _numbers(size, 2) is None:
             raise ValueError("RLE 'size' must be [height, width]")
-        if isinstance(counts, bytes):
-            counts = counts.decode("ascii")
+        counts = counts.decode("latin-1") if isinstance(counts, bytes) else counts
+        if checks.rle_record_problem(size, counts):  # a size of 1e19 overflowed, non-ASCII counts (issue 16.5)
+            raise ValueError(checks.rle_record_problem(size, counts))
         if isinstance(counts, str):
             return {"size": [int(size[0]), int(size[1])], "counts": counts}
         if isinstance(counts, list):

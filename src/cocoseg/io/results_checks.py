@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from cocoseg.errors import DataError, Problem
-from cocoseg.io.validate_records import rle_problems
+from cocoseg.io.file_kinds import other_results_kind
+from cocoseg.io.validate_records import MAX_SIDE, rle_problems
 from cocoseg.masks.packed_rle import PackedRles
 from cocoseg.masks.polygons import far_coordinate, far_message
 
@@ -20,6 +21,21 @@ def _suspects(rles: PackedRles) -> np.ndarray:
     ~0.1 us an RLE); the exact per-string rule, `rle_problems`, then runs on these only for its
     messages (it costs ~60 us an RLE)."""
     return np.flatnonzero(~rles.stats()[2])
+
+
+def no_kind_message(first: dict) -> str:
+    """Why the first result gives no kind: captioning results are named (issue 16.10), else what loadRes needs."""
+    return other_results_kind([first]) or ("has no bbox, segmentation or keypoints; the first result decides the "
+                                           "kind of all results (pycocotools loadRes)")
+
+
+def rle_record_problem(size: Any, counts: Any) -> str | None:
+    """Why an RLE record cannot even be packed (a side beyond MAX_SIDE, non-ASCII counts), or None."""
+    if not all(0 <= v <= MAX_SIDE for v in size):
+        return f"RLE 'size' must be [height, width] (two integers from 0 to {MAX_SIDE})"
+    if isinstance(counts, str) and not counts.isascii():
+        return "RLE 'counts' holds a non-ASCII character; compressed RLE strings hold '0' to 'o'"
+    return None
 
 
 def check_packed_rles(rles: PackedRles, file: str) -> None:

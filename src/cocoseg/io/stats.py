@@ -77,7 +77,7 @@ def dataset_stats(ds: CocoDataset) -> DatasetStats:
         multi_part_polygons=sum(1 for p in polys if len(p) > 1),
         rle=sum(1 for s in segs if isinstance(s, dict)),
         boxes_only=sum(1 for s in segs if not s),
-        with_keypoints=sum(1 for a in anns if a.get("num_keypoints", 0) > 0),
+        with_keypoints=sum(1 for a in anns if isinstance(a.get("num_keypoints"), (int, float)) and a["num_keypoints"] > 0),
         small=int((areas < SMALL_MAX).sum()),
         medium=int(((areas >= SMALL_MAX) & (areas < MEDIUM_MAX)).sum()),
         large=int((areas >= MEDIUM_MAX).sum()),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cocoseg.errors import DataError, Problem
+from cocoseg.io.file_kinds import other_coco_kind
 from cocoseg.io.jsonio import PathLike, read_json
 from cocoseg.io.validate_records import (
     BBOX_SLACK_PX,
@@ -43,6 +44,9 @@ def validate_coco(data: Any, file: str = "<memory>") -> list[Problem]:
     if type(data) is not dict:
         out.append(Problem(file, "", "", _top_level_message(data)))
         return out
+    other = other_coco_kind(data)  # captions, panoptic: say what the file is (issue 16.10)
+    if other is not None:
+        return [Problem(file, "", "", other)]
     images = _section(data, "images", file, out)
     categories = _section(data, "categories", file, out)
     annotations = _section(data, "annotations", file, out)

@@ -74,10 +74,13 @@ def read_checkpoint_file(path: PathLike) -> dict[str, Any] | None:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # pickled modules (a reference checkpoint) or other objects
         return None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise CocosegError(f"{path}: cannot read checkpoint: {exc}") from exc
+    except (RuntimeError, EOFError, OSError) as exc:  # bad tensor offsets/strides: "resize storage"
+        raise CocosegError(f"{path}: cannot read checkpoint: {_one_line(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 - a file that is no pickle at all ("hello": KeyError in the unpickler)
+        raise CocosegError(f"{path}: not a checkpoint (torch.load: {type(exc).__name__} {_one_line(exc)})") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         return None
+    _check_layout(ckpt, path)
     if ckpt.get("format_version", 0) > CHECKPOINT_VERSION:
         raise CocosegError(f"{path}: checkpoint format {ckpt['format_version']} is newer than this cocoseg reads")
     want = ckpt.pop("tensor_digest", None)  # absent in checkpoints written before digests
@@ -85,6 +88,43 @@ def read_checkpoint_file(path: PathLike) -> dict[str, Any] | None:
         raise CocosegError(f"{path}: checkpoint is corrupted (its tensors do not match the digest written with "
                            "them); use another copy, e.g. best.pt or an epochN.pt")
     return ckpt
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _check_layout(ckpt: dict, path: PathLike) -> None:
+    """CocosegError naming the field when a cocoseg checkpoint lacks the layout of the module docstring."""
+    version = ckpt.get("format_version")
+    problem = None
+    if type(version) is not int:
+        problem = f"format_version must be an integer, got {type(version).__name__} {str(version)[:20]!r}"
+    elif not isinstance(ckpt.get("model"), dict):
+        problem = "has no 'model' record" if "model" not in ckpt else "'model' must be a record (dict)"
+    elif not isinstance(ckpt["model"].get("config"), dict) or not isinstance(ckpt["model"].get("state_dict"), dict):
+        problem = "'model' needs a 'config' and a 'state_dict' record"
+    else:
+        bad = next((k for k, v in ckpt["model"]["state_dict"].items() if not isinstance(v, torch.Tensor)), None)
+        problem = f"model.state_dict[{str(bad)[:60]!r}] is not a tensor" if bad is not None else _config_problem(
+            ckpt["model"]["config"])
+    if problem is not None:
+        raise CocosegError(f"{path}: not a valid cocoseg checkpoint: {problem}")
+
+
+def _config_problem(config: dict) -> str | None:
+    """Why the model config cannot build a network (`num_classes: "eighty"`), or None."""
+    from cocoseg.models.config import ModelConfig
+
+    for key in ("num_classes", "num_masks", "num_protos"):
+        value = config.get(key, 1)
+        if type(value) is not int or not 1 <= value <= 100_000:
+            return f"model config: {key} must be a whole number from 1 to 100000, got {str(value)[:20]!r}"
+    try:
+        ModelConfig.from_dict(config)
+    except (CocosegError, TypeError, ValueError) as exc:
+        return _one_line(exc)
+    return None
 
 
 def tensor_digest(record: Any) -> str:

@@ -31,7 +31,7 @@ def model_from_state(state: Mapping[str, Any], source: str = "<memory>") -> Segm
             model.fuse()
         model.load_state_dict(state["state_dict"])
     except (KeyError, TypeError, RuntimeError) as exc:
-        raise CocosegError(f"{source}: invalid model record in checkpoint: {exc}") from exc
+        raise CocosegError(f"{source}: invalid model record in checkpoint: {' '.join(str(exc).split())[:400]}") from exc
     return model
 
 
