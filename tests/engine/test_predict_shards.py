@@ -73,6 +73,8 @@ def _worker(rank: int, world: int, port: int, weights: str, pool: str, out_dir: 
             run_prediction(predictor, pool, out, ctx)
     except CocosegError as exc:
         (Path(out_dir) / f"error{rank}.txt").write_text(str(exc))
+    finally:  # as cli/predict does: gloo's threads alive at exit may abort the process
+        ctx.close()
 
 
 def _launch(weights, pool, out_dir, failure=""):

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     """Predict and write what was asked (see `engine.predict_run.run_prediction`)."""
     from cocoseg.engine.checkpoints import resolve_imgsz, resolve_weights
     from cocoseg.engine.device import set_cpu_threads
+    from cocoseg.engine.distributed import DistContext
     from cocoseg.engine.predict_run import PredictOutputs, run_prediction
     from cocoseg.engine.predictor import Predictor
 
@@ -73,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if predictor.device.type == "cpu":  # process-wide: the CLI's to set, not the library's
         set_cpu_threads(args.threads)
-    run_prediction(predictor, args.source[0] if len(args.source) == 1 else args.source, outputs)
+    ctx = DistContext.from_env()
+    try:
+        run_prediction(predictor, args.source[0] if len(args.source) == 1 else args.source, outputs, ctx)
+    finally:  # gloo's threads left running at exit abort the process (SIGABRT instead of the error's exit 1)
+        ctx.close()
     return 0
 
 
