@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from cocoseg.cli.args import IntList, add_bool, int_values, positive_int
-from cocoseg.ops.thresholds import PREDICT_NMS
+from cocoseg.thresholds import PREDICT_NMS
 
 HELP = "predict instance masks on images or videos; save drawings, COCO results or a pre-label dataset"
 

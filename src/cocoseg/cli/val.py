@@ -5,7 +5,7 @@ import argparse
 import json
 
 from cocoseg.cli.args import add_bool, positive_int
-from cocoseg.ops.thresholds import VAL_NMS
+from cocoseg.thresholds import VAL_NMS
 
 HELP = "evaluate a model on a dataset YAML split with the COCO-exact evaluator (box and mask mAP)"
 

@@ -1,14 +1,25 @@
-"""Training data: labels from any COCO source, seeded augmentations, masks, collate."""
-from cocoseg.data.augment_config import AugmentConfig
+"""Training data: labels from any COCO source, seeded augmentations, masks, collate.
 
-try:
-    import torch  # noqa: F401
-except ImportError:  # without the train extra: the augmentation settings only (TrainConfig, --help)
-    pass
-else:
-    from cocoseg.data.dataset import SegmentationDataset, collate
-    from cocoseg.data.labels import ImageLabels, LabelStore, cached_labels, parse_coco
-    from cocoseg.data.sample import Sample
+Names are loaded on first use (PEP 562): `cocoseg.data.augment_config` (TrainConfig's augmentation
+settings, which every CLI parser builds) must not pull torch into `cocoseg eval` or `--help`.
+"""
+from __future__ import annotations
 
-__all__ = ["AugmentConfig", "ImageLabels", "LabelStore", "Sample", "SegmentationDataset", "cached_labels", "collate",
-           "parse_coco"]
+import importlib
+from typing import Any
+
+_HOMES = {
+    "AugmentConfig": "augment_config", "SegmentationDataset": "dataset", "collate": "dataset",
+    "ImageLabels": "labels", "LabelStore": "labels", "cached_labels": "labels", "parse_coco": "labels",
+    "Sample": "sample",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'cocoseg.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"cocoseg.data.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value

@@ -19,7 +19,7 @@ from typing import Any
 
 from cocoseg.data.augment_config import AugmentConfig
 from cocoseg.errors import CocosegError
-from cocoseg.ops.thresholds import VAL_NMS
+from cocoseg.thresholds import VAL_NMS
 from cocoseg.values import FALSE_WORDS, TRUE_WORDS, closest_key
 
 

@@ -19,8 +19,8 @@ from cocoseg.models import SegmentationModel, load_model
 from cocoseg.ops.letterbox import LetterboxMap, letterbox, letterbox_shape, stride_imgsz
 from cocoseg.ops.masks import paste_masks
 from cocoseg.ops.postprocess import Detections, postprocess
-from cocoseg.ops.thresholds import PREDICT_NMS
 from cocoseg.predictions.image_predictions import InstanceMasks, Result
+from cocoseg.thresholds import PREDICT_NMS
 
 ModelLike = Union[str, Path, nn.Module]
 LOGGER = logging.getLogger(__name__)

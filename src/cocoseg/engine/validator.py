@@ -25,7 +25,7 @@ from cocoseg.masks import crop_to_rle, xyxy_to_xywh
 from cocoseg.ops.letterbox import LetterboxMap, stride_imgsz
 from cocoseg.ops.masks import paste_masks
 from cocoseg.ops.postprocess import postprocess
-from cocoseg.ops.thresholds import VAL_NMS
+from cocoseg.thresholds import VAL_NMS
 
 LOGGER = logging.getLogger(__name__)
 

@@ -1,10 +1,11 @@
-"""Ops: boxes, anchors, NMS, mask assembly, post-processing (torch); letterbox and thresholds (no torch).
+"""Ops: boxes, anchors, NMS, mask assembly, post-processing (torch); letterbox (no torch).
 
-`cocoseg.ops.letterbox` (numpy + cv2) and `cocoseg.ops.thresholds` (plain values) import without
-torch: the numpy data transforms and the CLI's `--help` use them where torch is not installed.
+`cocoseg.ops.letterbox` (numpy + cv2) imports without torch: the numpy data transforms use it where
+torch is not installed. The post-processing defaults live in `cocoseg.thresholds` (re-exported here),
+outside this package, so the CLI's parsers read them without importing torch (0.9 s).
 """
 from cocoseg.ops.letterbox import PAD_VALUE, LetterboxMap, letterbox, letterbox_shape
-from cocoseg.ops.thresholds import PREDICT_NMS, VAL_NMS, NmsSettings
+from cocoseg.thresholds import PREDICT_NMS, VAL_NMS, NmsSettings
 
 try:
     import torch  # noqa: F401

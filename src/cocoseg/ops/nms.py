@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import torch
 
 from cocoseg.ops.boxes import box_iou, cxcywh_to_xyxy
-from cocoseg.ops.thresholds import PREDICT_NMS
+from cocoseg.thresholds import PREDICT_NMS
 
 BLOCK = 512
 

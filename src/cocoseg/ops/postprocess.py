@@ -8,7 +8,7 @@ import torch
 
 from cocoseg.ops.masks import proto_masks
 from cocoseg.ops.nms import non_max_suppression
-from cocoseg.ops.thresholds import PREDICT_NMS
+from cocoseg.thresholds import PREDICT_NMS
 
 
 @dataclass
