@@ -83,3 +83,17 @@ def fake100(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(gzip.decompress((FIXTURES / "fake100" / name).read_bytes()))
     return root
+
+
+@pytest.fixture(params=["native", "numba"])
+def scan_core(request, monkeypatch) -> str:
+    """Run a results-reading test with the compiled core (when built) and with the numba fallback."""
+    from cocoseg.io import results_json
+    from cocoseg.masks import packed_rle
+
+    if request.param == "numba":
+        monkeypatch.setattr(results_json, "NATIVE", None)
+        monkeypatch.setattr(packed_rle, "NATIVE", None)
+    elif results_json.NATIVE is None:
+        pytest.skip("the compiled core is not built here")
+    return request.param

@@ -9,22 +9,11 @@ import pytest
 
 from cocoseg.errors import DataError
 from cocoseg.io import results as results_mod
-from cocoseg.io import results_json
-from cocoseg.masks import packed_rle
 from cocoseg.masks.rle import encode
 
 SIZES = {1: (10, 10)}
 
 
-@pytest.fixture(params=["native", "numba"])
-def scanner(request, monkeypatch):
-    """Run each test with the compiled scanner (when built) and with the numba fallback."""
-    if request.param == "numba":
-        monkeypatch.setattr(results_json, "NATIVE", None)
-        monkeypatch.setattr(packed_rle, "NATIVE", None)
-    elif results_json.NATIVE is None:
-        pytest.skip("the compiled core is not built here")
-    return request.param
 
 
 def _write(tmp_path: Path, segmentation, score=0.9) -> Path:
@@ -47,12 +36,12 @@ def _good() -> dict:
     ({"size": [10, 10], "counts": "PP"}, "sum to|negative|truncated"),
     ({"size": [10, 10], "counts": [5, 5]}, "sum to"),                    # uncompressed, short
 ])
-def test_rle_whose_runs_do_not_cover_the_mask(tmp_path: Path, scanner, segm, match) -> None:
+def test_rle_whose_runs_do_not_cover_the_mask(tmp_path: Path, scan_core, segm, match) -> None:
     with pytest.raises(DataError, match=f"result 1.*({match})"):
         results_mod.load_results(_write(tmp_path, segm), SIZES)
 
 
-def test_rle_of_another_size_than_its_image(tmp_path: Path, scanner) -> None:
+def test_rle_of_another_size_than_its_image(tmp_path: Path, scan_core) -> None:
     import numpy as np
 
     other = encode(np.ones((4, 25), np.uint8))
@@ -61,7 +50,7 @@ def test_rle_of_another_size_than_its_image(tmp_path: Path, scanner) -> None:
 
 
 @pytest.mark.parametrize("score", ["Infinity", "-Infinity", "NaN"])
-def test_infinite_scores_are_refused_like_nan(tmp_path: Path, scanner, score) -> None:
+def test_infinite_scores_are_refused_like_nan(tmp_path: Path, scan_core, score) -> None:
     path = _write(tmp_path, _good())
     path.write_text(path.read_text().replace("0.9", score))
     with pytest.raises(DataError, match="result 1: score must be a finite number"):

@@ -18,16 +18,6 @@ from cocoseg.masks import packed_rle
 from cocoseg.masks.packed_rle import PackedRles, rle_stats
 
 
-@pytest.fixture(params=["native", "numba"])
-def core(request, monkeypatch) -> str:
-    if request.param == "numba":
-        monkeypatch.setattr(results_json, "NATIVE", None)
-        monkeypatch.setattr(packed_rle, "NATIVE", None)
-    elif results_json.NATIVE is None:
-        pytest.skip("the compiled core is not built here")
-    return request.param
-
-
 def _masks(n: int, h: int = 40, w: int = 30, seed: int = 1) -> list[dict]:
     rng = np.random.default_rng(seed)
     bitmaps = np.asfortranarray((rng.random((h, w, n)) < np.linspace(0.05, 0.9, n)).astype(np.uint8))
@@ -48,7 +38,7 @@ def _records(rles: list[dict]) -> list[dict]:
             for i, r in enumerate(rles)]
 
 
-def test_a_file_scanned_in_place_equals_json_load(tmp_path: Path, core: str) -> None:
+def test_a_file_scanned_in_place_equals_json_load(tmp_path: Path, scan_core: str) -> None:
     rles = _masks(40)
     assert any("\\" in r["counts"] for r in rles)  # escaped in the file: the in-place copy shrinks
     records = _records(rles)
@@ -67,7 +57,7 @@ def test_a_file_scanned_in_place_equals_json_load(tmp_path: Path, core: str) -> 
         load_results(path)
 
 
-def test_a_layout_refused_after_counts_were_written_in_place_is_read_anew(tmp_path: Path, core: str) -> None:
+def test_a_layout_refused_after_counts_were_written_in_place_is_read_anew(tmp_path: Path, scan_core: str) -> None:
     records = _records(_masks(30))
     records.append({"image_id": 1, "category_id": 2, "score": 0.5, "segmentation": [[1, 1, 9, 1, 9, 9, 1, 9]]})
     path = tmp_path / "r.json"
@@ -76,7 +66,7 @@ def test_a_layout_refused_after_counts_were_written_in_place_is_read_anew(tmp_pa
     _same(load_results(path, sizes), results_from_records(records, sizes, "r.json"))
 
 
-def test_rle_sizes_are_checked_against_their_images(tmp_path: Path, core: str) -> None:
+def test_rle_sizes_are_checked_against_their_images(tmp_path: Path, scan_core: str) -> None:
     records = _records(_masks(6))
     path = tmp_path / "r.json"
     path.write_text(json.dumps(records))
@@ -127,7 +117,7 @@ def test_the_one_pass_check_is_exactly_the_validators_rule() -> None:
             assert a.tobytes() == b.tobytes()
 
 
-def test_the_scanners_numbers_are_json_loads_numbers(core: str) -> None:
+def test_the_scanners_numbers_are_json_loads_numbers(scan_core: str) -> None:
     rng = np.random.default_rng(5)
     texts = ["0.1", "0.07193", "123.456e-5", "9007199254740993", "9007199254740993.0", "1e22", "1e23", "4.9e-324",
              "1.7976931348623157e308", "-0.0", "0.30000000000000004", "1E+2", "12345678901234567890", "5e-22",
