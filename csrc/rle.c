@@ -158,11 +158,11 @@ typedef struct {
     double *box;
 } Decoded;
 
-static void decode_rows(const uint8_t *chars, const int64_t *off, const int64_t *sizes, int64_t r0, int64_t r1,
-                        Decoded *out) {
+static void decode_rows(const uint8_t *chars, const int64_t *start, const int64_t *end, const int64_t *sizes,
+                        int64_t r0, int64_t r1, Decoded *out) {
     int64_t pos = 0;
     for (int64_t r = r0; r < r1; r++) {
-        int64_t j = r - r0, m = decode_into(chars, off[r], off[r + 1], out->cnts + pos), a = 0;
+        int64_t j = r - r0, m = decode_into(chars, start[r], end[r], out->cnts + pos), a = 0;
         out->start[j] = pos;
         out->len[j] = m;
         box_of_counts(out->cnts + pos, m, sizes[2 * r], sizes[2 * r + 1], out->box + 4 * j);
@@ -206,35 +206,44 @@ static void free_decoded(Decoded *d) {
     free(d->cnts); free(d->start); free(d->len); free(d->area); free(d->box);
 }
 
-/* segm_iou_cells(dt_chars, dt_off, dt_size, gt_chars, gt_off, gt_size, gt_crowd, cell_dt, cell_gt, offsets, out, c0, c1) */
+static int64_t chars_of_rows(const int64_t *start, const int64_t *end, int64_t r0, int64_t r1) {
+    int64_t n = 0;
+    for (int64_t r = r0; r < r1; r++) n += end[r] - start[r];
+    return n;
+}
+
+/* segm_iou_cells(dt_chars, dt_start, dt_end, dt_size, gt_chars, gt_start, gt_end, gt_size, gt_crowd, cell_dt, cell_gt,
+   offsets, out, c0, c1): row r's compressed counts are chars[start[r]:end[r]], so the detections' rows can
+   point into the results' own buffer in any order (no gathered copy of the counts) */
 PyObject *native_segm_iou_cells(PyObject *self, PyObject *args) {
-    Py_buffer b[11];
+    Py_buffer b[13];
     Py_ssize_t c0, c1;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*w*nn", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7],
-                          &b[8], &b[9], &b[10], &c0, &c1))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*y*y*w*nn", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6],
+                          &b[7], &b[8], &b[9], &b[10], &b[11], &b[12], &c0, &c1))
         return NULL;
-    const uint8_t *dch = b[0].buf, *gch = b[3].buf, *crowd = b[6].buf;
-    const int64_t *doff = b[1].buf, *dsz = b[2].buf, *goff = b[4].buf, *gsz = b[5].buf;
-    const int64_t *cdt = b[7].buf, *cgt = b[8].buf, *off = b[9].buf;
-    double *out = b[10].buf;
+    const uint8_t *dch = b[0].buf, *gch = b[4].buf, *crowd = b[8].buf;
+    const int64_t *dstart = b[1].buf, *dend = b[2].buf, *dsz = b[3].buf;
+    const int64_t *gstart = b[5].buf, *gend = b[6].buf, *gsz = b[7].buf;
+    const int64_t *cdt = b[9].buf, *cgt = b[10].buf, *off = b[11].buf;
+    double *out = b[12].buf;
     int64_t ld = 0, lg = 0, md = 0, mg = 0;
     for (Py_ssize_t c = c0; c < c1; c++) {
         int64_t x;
-        x = doff[cdt[2 * c + 1]] - doff[cdt[2 * c]]; ld = x > ld ? x : ld;
-        x = goff[cgt[2 * c + 1]] - goff[cgt[2 * c]]; lg = x > lg ? x : lg;
+        x = chars_of_rows(dstart, dend, cdt[2 * c], cdt[2 * c + 1]); ld = x > ld ? x : ld;
+        x = chars_of_rows(gstart, gend, cgt[2 * c], cgt[2 * c + 1]); lg = x > lg ? x : lg;
         x = cdt[2 * c + 1] - cdt[2 * c]; md = x > md ? x : md;
         x = cgt[2 * c + 1] - cgt[2 * c]; mg = x > mg ? x : mg;
     }
     Decoded dd, gd;
     int ok_d = alloc_decoded(&dd, ld, md), ok_g = alloc_decoded(&gd, lg, mg);
-    if (!ok_d || !ok_g) { free_decoded(&dd); free_decoded(&gd); RELEASE(b, 11); return PyErr_NoMemory(); }
+    if (!ok_d || !ok_g) { free_decoded(&dd); free_decoded(&gd); RELEASE(b, 13); return PyErr_NoMemory(); }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t c = c0; c < c1; c++) {
         int64_t d0 = cdt[2 * c], d1 = cdt[2 * c + 1], g0 = cgt[2 * c], g1 = cgt[2 * c + 1];
         int64_t nd = d1 - d0, ng = g1 - g0, base = off[c];
         if (nd == 0 || ng == 0) continue;
-        decode_rows(dch, doff, dsz, d0, d1, &dd);
-        decode_rows(gch, goff, gsz, g0, g1, &gd);
+        decode_rows(dch, dstart, dend, dsz, d0, d1, &dd);
+        decode_rows(gch, gstart, gend, gsz, g0, g1, &gd);
         for (int64_t g = 0; g < ng; g++) {
             const double *bg = gd.box + 4 * g;
             for (int64_t d = 0; d < nd; d++) {
@@ -254,6 +263,6 @@ PyObject *native_segm_iou_cells(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS
     free_decoded(&dd);
     free_decoded(&gd);
-    RELEASE(b, 11);
+    RELEASE(b, 13);
     Py_RETURN_NONE;
 }

@@ -27,12 +27,13 @@ def bbox_cell_ious(dt_boxes: np.ndarray, gt_boxes: np.ndarray, gt_crowd: np.ndar
 
 
 def segm_cell_ious(dt_masks: PackedRles, gt_masks: PackedRles, gt_crowd: np.ndarray, cell_dt: np.ndarray,
-                   cell_gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(iou, base, stride) for mask cells; dt_masks / gt_masks are aligned with the cell rows."""
+                   cell_gt: np.ndarray, dt_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(iou, base, stride) for mask cells; gt_masks is aligned with the cell rows, dt_masks too or, given
+    `dt_rows`, through them (cell row r is dt_masks' row dt_rows[r])."""
     sizes = (cell_dt[:, 1] - cell_dt[:, 0]) * (cell_gt[:, 1] - cell_gt[:, 0])
     offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
-    iou = segm_iou_cells(dt_masks, gt_masks, gt_crowd, cell_dt, cell_gt, offsets)
+    iou = segm_iou_cells(dt_masks, gt_masks, gt_crowd, cell_dt, cell_gt, offsets, dt_rows)
     return iou, offsets[:-1], (cell_gt[:, 1] - cell_gt[:, 0]).astype(np.int64)
 
 

@@ -55,8 +55,9 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: DetectionResults, i
         masks = dets.segmentations if isinstance(dets.segmentations, PackedRles) else None
         if (masks is None and len(sel)) or gt_masks is None:
             raise CocosegError("segm evaluation needs masks for the detections")
-        dt_masks = masks.take(sel) if masks is not None else PackedRles.from_rles([])
-        iou, base, stride = segm_cell_ious(dt_masks, gt_masks(rows), crowd, cell_dt, cell_gt)
+        dt_masks = masks if masks is not None else PackedRles.from_rles([])
+        iou, base, stride = segm_cell_ious(dt_masks, gt_masks(rows), crowd, cell_dt, cell_gt,
+                                           sel if masks is not None else None)
     else:
         if dets.keypoints is None:
             raise CocosegError("keypoints evaluation needs keypoints for the detections")
