@@ -9,6 +9,7 @@ process (every epoch's validation, a sweep over thresholds) neither re-parses no
 """
 from __future__ import annotations
 
+import atexit
 import os
 import weakref
 from collections.abc import Callable
@@ -80,3 +81,9 @@ def clear() -> None:
     global _last_file
     _last_file = None
     _per_dataset.clear()
+
+
+# At exit the kept GT (millions of GC-tracked lists at scale) would otherwise live through the
+# collector's shutdown passes, which traverse it each time (0.06 s of a 1 s val2017 evaluation):
+# let it go first, so it is freed by reference counting once the caller's last reference goes.
+atexit.register(clear)
