@@ -134,3 +134,21 @@ def test_dataset_writers_refuse_to_write_over_an_input(tmp_path: Path, command: 
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "is the input" in err
     assert src.read_bytes() == before
+
+
+def test_a_synth_run_waits_for_the_one_writing_the_same_folder(tmp_path: Path) -> None:
+    import threading
+
+    from cocoseg.synth import generate
+    from cocoseg.synth.generate import LOCK_NAME as SYNTH_LOCK
+
+    root = tmp_path / "synth"
+    root.mkdir()
+    done = threading.Event()
+    with file_lock(root / SYNTH_LOCK):  # another run is writing here
+        worker = threading.Thread(target=lambda: (generate(root, num_images=4, seed=1, size=(64, 64)), done.set()))
+        worker.start()
+        assert not done.wait(1.0)  # it waits for the lock ...
+        assert not (root / "annotations").exists()  # ... without writing anything beside the other run
+    worker.join(60)
+    assert done.is_set() and (root / "annotations" / "instances_train.json").is_file()

@@ -14,11 +14,13 @@ import yaml
 from cocoseg import __version__
 from cocoseg.errors import CocosegError
 from cocoseg.io.jsonio import atomic_write, write_json
+from cocoseg.io.locks import file_lock
 from cocoseg.synth.annotate import annotate
 from cocoseg.synth.categories import CATEGORIES, coco_categories
 from cocoseg.synth.scene import SynthConfig, render_image
 
 SPLITS = ("train", "val")
+LOCK_NAME = ".cocoseg-synth.lock"  # held while a dataset is written (see `generate`)
 _LICENSE = {"id": 1, "name": "CC0 1.0 (synthetic images drawn by cocoseg)",
             "url": "https://creativecommons.org/publicdomain/zero/1.0/"}
 _PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 3]  # 3 ms and ~35 kB for 256x256
@@ -164,6 +166,14 @@ def generate(out_dir: str | os.PathLike[str], num_images: int = 200, seed: int =
     root = Path(out_dir)
     if root.exists() and not root.is_dir():
         raise CocosegError(f"{root}: exists and is not a folder")
+    root.mkdir(parents=True, exist_ok=True)
+    # one writer at a time (two `synth` runs, or torchrun ranks generating a missing dataset): the
+    # second waits, then writes its own complete dataset instead of mixing files with the first
+    with file_lock(root / LOCK_NAME, what=str(root)):
+        return _generate_into(root, num_images, seed, cfg, val_fraction)
+
+
+def _generate_into(root: Path, num_images: int, seed: int, cfg: SynthConfig, val_fraction: float) -> SynthResult:
     records: dict[str, list] = {s: [] for s in SPLITS}
     annotations: dict[str, list] = {s: [] for s in SPLITS}
     for index, (record, anns, image) in enumerate(_render_all(num_images, seed, cfg)):
