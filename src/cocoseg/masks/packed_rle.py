@@ -84,12 +84,6 @@ def concat_packed(parts: Sequence[PackedRles]) -> PackedRles:
     return PackedRles(np.concatenate([p.chars for p in parts]), offsets, np.concatenate([p.sizes for p in parts]))
 
 
-def areas_boxes(chars: np.ndarray, offsets: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(areas (N,), boxes (N, 4) [x, y, w, h]) of packed RLEs (maskApi `rleArea`, `rleToBbox`)."""
-    areas, boxes, _ = rle_stats(chars, offsets, sizes)
-    return areas, boxes
-
-
 def rle_stats(chars: np.ndarray, offsets: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(areas (N,), boxes (N, 4), valid (N,) bool) of packed RLEs in one pass over the counts, on
     several threads: valid is False where the string breaks the validator's rule (`rle_problems`)."""
