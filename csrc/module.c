@@ -17,6 +17,7 @@ static PyMethodDef methods[] = {
     {"gt_columns", native_gt_columns, METH_VARARGS, "The evaluator's GT columns of parsed annotations."},
     {"rle_stats", native_rle_stats, METH_VARARGS, "Areas, boxes and validity of packed RLEs."},
     {"count_byte", native_count_byte, METH_VARARGS, "How many times a byte occurs in a buffer."},
+    {"scan_gt", native_scan_gt, METH_VARARGS, "Scan a COCO GT JSON into the evaluator's columns."},
     {NULL, NULL, 0, NULL},
 };
 

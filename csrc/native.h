@@ -25,4 +25,5 @@ PyObject *native_screen_annotations(PyObject *self, PyObject *args);
 PyObject *native_gt_columns(PyObject *self, PyObject *args);
 PyObject *native_rle_stats(PyObject *self, PyObject *args);
 PyObject *native_count_byte(PyObject *self, PyObject *args);
+PyObject *native_scan_gt(PyObject *self, PyObject *args);
 #endif
