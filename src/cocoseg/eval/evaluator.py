@@ -11,7 +11,7 @@ import numpy as np
 from cocoseg.errors import CocosegError
 from cocoseg.eval import gt_cache
 from cocoseg.eval.detections import image_detections, ready_for
-from cocoseg.eval.gt_masks import pack_gt_masks
+from cocoseg.eval.gt_masks import pack_column_masks, pack_gt_masks
 from cocoseg.eval.inputs import as_dataset, as_results, iou_type_of
 from cocoseg.eval.params import AreaRanges, EvalParams
 from cocoseg.eval.pipeline import accumulate, evaluate_batch
@@ -20,6 +20,7 @@ from cocoseg.eval.state import EvalState
 from cocoseg.eval.summary import mean_valid, per_class_rows, summary_items
 from cocoseg.eval.tables import distinct, positions
 from cocoseg.io.dataset import CocoDataset
+from cocoseg.io.gt_scan import GtColumns
 from cocoseg.io.results import DetectionResults, ResultsSource, empty_results, load_results
 from cocoseg.masks.packed_rle import PackedRles, concat_packed
 
@@ -37,18 +38,32 @@ class Evaluator:
 
     def __init__(self, gt: CocoDataset | str | Path | Any, iou_type: str | None = None, *, params: EvalParams | None = None,
                  iouType: str | None = None, **param_kwargs: Any) -> None:  # noqa: N803 - pycocotools' spelling
-        # a path (kept in gt_cache for the next evaluation), CocoDataset, COCO dict or COCO object (eval.inputs)
-        self.gt = gt_cache.load_gt(gt) if isinstance(gt, (str, Path)) else as_dataset(gt)
         base = params if params is not None else EvalParams.create(iou_type_of(iou_type, iouType), **param_kwargs)
-        self.params = base.resolved(self.gt.image_ids, (c["id"] for c in self.gt.categories))
-        self.table = gt_cache.gt_table(self.gt, self.params)
-        self.image_sizes = {im["id"]: (im["height"], im["width"]) for im in self.gt.images if "height" in im}
+        # a path (kept in gt_cache for the next evaluation), CocoDataset, COCO dict or COCO object (eval.inputs).
+        # A file is read as evaluation columns where validation passes it (cocoseg.io.gt_scan); its
+        # CocoDataset is loaded only when `gt` is asked for.
+        self._gt_path = gt if isinstance(gt, (str, Path)) else None
+        columns = gt_cache.load_columns(gt) if self._gt_path is not None and base.iou_type != "keypoints" else None
+        self._gt: CocoDataset | None = None if columns is not None else \
+            gt_cache.load_gt(gt) if self._gt_path is not None else as_dataset(gt)
+        self._source: CocoDataset | GtColumns = columns if columns is not None else self._gt
+        self.params = base.resolved(self._source.image_ids, (c["id"] for c in self._source.categories))
+        self.table = gt_cache.gt_table(self._source, self.params)
+        self.image_sizes = columns.image_sizes if columns is not None else \
+            {im["id"]: (im["height"], im["width"]) for im in self._gt.images if "height" in im}
         self._gt_packed: PackedRles | None = None
         self._states: list[EvalState] = []
         self._pending: list[tuple] = []
         self._covered: set[int] = set()
         self._added = 0
         self.notes: list[str] = []
+
+    @property
+    def gt(self) -> CocoDataset:
+        """The ground truth as a CocoDataset (a GT file read as columns is loaded on first access)."""
+        if self._gt is None:
+            self._gt = gt_cache.load_gt(self._gt_path)
+        return self._gt
 
     # ---- input ---------------------------------------------------------------------------------
     def add(self, image_id: int, *, scores: Any, category_ids: Any, boxes_xyxy: Any = None, boxes_xywh: Any = None,
@@ -81,7 +96,7 @@ class Evaluator:
         The images covered are those the results name; DataError for images absent from the GT.
         """
         res = load_results(as_results(results), self.image_sizes)
-        res.check_images(self.gt.image_ids)
+        res.check_images(self._source.image_ids)
         images = distinct(res.image_ids)
         again = self._covered.intersection(images.tolist())
         if again:
@@ -149,7 +164,7 @@ class Evaluator:
             empty = evaluate_batch(self.table, params, _NO_DETECTIONS, np.searchsorted(self.table.image_ids, missing),
                                    self._gt_masks)
             state = EvalState.merge([state, empty])
-        return compute(state, self.gt, pycocotools_compat=pycocotools_compat, notes=self.notes)
+        return compute(state, self._source, pycocotools_compat=pycocotools_compat, notes=self.notes)
 
     # ---- internals -----------------------------------------------------------------------------
     def _flush(self) -> None:
@@ -167,10 +182,14 @@ class Evaluator:
     def _gt_masks(self, rows: np.ndarray) -> PackedRles:
         """RLEs of GT table rows (annToRLE), computed for the whole table on first use."""
         if self._gt_packed is None:
-            self._gt_packed = gt_cache.gt_masks(self.gt, self.params, self._pack_gt_masks)
+            self._gt_packed = gt_cache.gt_masks(self._source, self.params, self._pack_gt_masks)
         return self._gt_packed.take(rows)
 
     def _pack_gt_masks(self) -> PackedRles:
+        if isinstance(self._source, GtColumns):
+            packed = pack_column_masks(self.table, self._source)
+            if packed is not None:
+                return packed
         return pack_gt_masks(self.table, self.gt.annotations, self.image_sizes, self.gt.source)
 
     def _note_dropped(self, res: DetectionResults) -> None:
@@ -200,11 +219,11 @@ def _restricted(params: EvalParams, image_ids: np.ndarray) -> EvalParams:
     return replace(params, image_ids=tuple(int(i) for i in image_ids))
 
 
-def compute(state: EvalState, gt: CocoDataset, *, pycocotools_compat: bool = False,
+def compute(state: EvalState, gt: CocoDataset | GtColumns, *, pycocotools_compat: bool = False,
             notes: Sequence[str] = ()) -> EvalResult:
     """The metrics of a state that covers every image of its parameters (pure: nothing is kept).
 
-    `gt` gives the category names; `Evaluator.compute` adds the images a state lacks first.
+    `gt` (its `categories`) gives the category names; `Evaluator.compute` adds the images a state lacks first.
     """
     params = state.params
     if len(state.image_ids) != len(params.image_ids or ()):

@@ -15,6 +15,8 @@ import numpy as np
 from cocoseg.errors import CocosegError, DataError, Problem
 from cocoseg.eval.kernels import _run, _split
 from cocoseg.eval.tables import GtTable
+from cocoseg.io.gt_scan import GtColumns
+from cocoseg.io.id_lookup import positions
 from cocoseg.masks.packed_rle import PackedRles, concat_packed, segmentations_to_rles
 from cocoseg.masks.polygons import POLYGON_TOLERANCE, far_coordinate, far_message
 from cocoseg.masks.rle import segmentation_to_rle
@@ -89,14 +91,51 @@ def _pack_native(table: GtTable, anns: Sequence[dict], image_sizes: dict) -> Pac
         kinds.append(chunk[0])
         packed.append(chunk[1])
     kind = np.concatenate(kinds) if kinds else np.zeros(0, np.uint8)
-    native = concat_packed(packed)
+    other_rows = np.flatnonzero(kind == 0)
+    return _with_others(concat_packed(packed), kind, [segms[r] for r in other_rows.tolist()], sizes)
+
+
+def pack_column_masks(table: GtTable, gt: GtColumns) -> PackedRles | None:
+    """`pack_gt_masks` of a scanned GT file's columns (no records), or None for the dataset path: a row
+    without segmentation, or a polygon the per-image path must judge."""
+    rows = table.ann_index
+    parts = gt.ann_parts[rows]
+    sizes = _row_sizes(table, gt.image_sizes)
+    if (parts == -1).any() or sizes is None or NATIVE is None:
+        return None
+    part_starts, ann_part_starts = gt.polygon_starts()
+    poly = parts > 0
+    polygons = _ranges(ann_part_starts[rows[poly]], ann_part_starts[rows[poly] + 1])
+    coords = gt.coords[_ranges(part_starts[polygons], part_starts[polygons + 1])]
+    new_part_starts = np.zeros(len(polygons) + 1, np.int64)
+    np.cumsum(gt.part_len[polygons], out=new_part_starts[1:])
+    new_ann_parts = np.zeros(int(poly.sum()) + 1, np.int64)
+    np.cumsum(parts[poly], out=new_ann_parts[1:])
+    poly_sizes = np.ascontiguousarray(sizes[poly])
+    if _needs_checks(coords, new_part_starts, new_ann_parts, poly_sizes):
+        return None
+    native = _rasterize(np.ascontiguousarray(coords), new_part_starts, new_ann_parts, poly_sizes)
+    others = positions(gt.other_rows, rows[~poly])
+    return _with_others(native, poly.astype(np.uint8), [gt.other_segmentations[k] for k in others.tolist()], sizes)
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The indices starts[0]..ends[0], starts[1]..ends[1], ... one after another."""
+    lengths = ends - starts
+    if not len(lengths) or lengths.sum() == 0:
+        return np.zeros(0, np.int64)
+    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+
+
+def _with_others(native: PackedRles, kind: np.ndarray, other_segms: list, sizes: np.ndarray) -> PackedRles:
+    """The rows in order: polygon rows (kind 1) from `native`, the others from their segmentations (annToRLE)."""
     other_rows = np.flatnonzero(kind == 0)
     if not len(other_rows):
         return native
     poly_rows = np.flatnonzero(kind)
-    other = PackedRles.from_rles([segmentation_to_rle(segms[r], int(sizes[r, 0]), int(sizes[r, 1]))
-                                  for r in other_rows.tolist()])
-    order = np.empty(len(segms), np.int64)
+    other = PackedRles.from_rles([segmentation_to_rle(segm, int(sizes[r, 0]), int(sizes[r, 1]))
+                                  for segm, r in zip(other_segms, other_rows.tolist())])
+    order = np.empty(len(kind), np.int64)
     order[poly_rows] = np.arange(len(poly_rows))
     order[other_rows] = len(poly_rows) + np.arange(len(other_rows))
     return concat_packed([native, other]).take(order)

@@ -113,6 +113,8 @@ class EvalParams:
 
 
 def _unique_ints(values: Iterable[int], name: str) -> tuple[int, ...]:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        return tuple(sorted(set(values.tolist())))
     out = []
     for v in values:
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):

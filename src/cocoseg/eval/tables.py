@@ -15,6 +15,8 @@ from cocoseg.eval.inputs import warn_category_sigmas
 from cocoseg.eval.kernels import group_detections
 from cocoseg.eval.params import COCO_KEYPOINT_SIGMAS, EvalParams
 from cocoseg.io.dataset import CocoDataset
+from cocoseg.io.gt_scan import GtColumns
+from cocoseg.io.id_lookup import positions
 from cocoseg.native import NATIVE
 
 
@@ -51,13 +53,23 @@ class GtTable:
         return len(self.img)
 
 
-def build_gt_table(gt: CocoDataset, params: EvalParams) -> GtTable:
-    """Columns of the GT annotations in params' images and categories (params must be resolved)."""
+def build_gt_table(gt: CocoDataset | GtColumns, params: EvalParams) -> GtTable:
+    """Columns of the GT annotations in params' images and categories (params must be resolved).
+
+    `gt` is a CocoDataset or the columns of a scanned GT file (`cocoseg.io.gt_scan`; bbox and segm only).
+    """
     image_ids = np.asarray(params.image_ids, dtype=np.int64)
     category_ids = np.asarray(params.category_ids, dtype=np.int64)
-    anns = gt.annotations
+    if isinstance(gt, GtColumns):
+        if params.iou_type == "keypoints":
+            raise ValueError("keypoints evaluation needs the GT as a CocoDataset")
+        complete = np.ones(len(gt), np.bool_)
+        columns = (gt.ann_image_id, gt.ann_category_id, gt.ann_box, gt.ann_area, gt.ann_iscrowd, complete)
+        anns: list = []
+    else:
+        anns = gt.annotations
+        columns = _native_columns(anns) if params.iou_type != "keypoints" else None
     n = len(anns)
-    columns = _native_columns(anns) if params.iou_type != "keypoints" else None
     if columns is None:
         img_id = np.fromiter((a["image_id"] for a in anns), dtype=np.int64, count=n)
         cat_id = np.fromiter((a["category_id"] for a in anns), dtype=np.int64, count=n)
@@ -67,7 +79,8 @@ def build_gt_table(gt: CocoDataset, params: EvalParams) -> GtTable:
     cat = positions(category_ids, cat_id)
     keep = np.flatnonzero((img >= 0) & (cat >= 0))
     order = keep[np.lexsort((keep, cat[keep], img[keep]))]
-    sizes = {im["id"]: (im.get("height"), im.get("width")) for im in gt.images}
+    sizes = {im["id"]: (im.get("height"), im.get("width")) for im in gt.images} \
+        if columns is None or not columns[5].all() else {}
     if columns is None:
         rows = [_completed(anns[i], sizes) for i in order.tolist()]
         boxes = np.array([a["bbox"] for a in rows], dtype=np.float64).reshape(-1, 4)
@@ -99,15 +112,6 @@ def _native_columns(anns: object) -> tuple[np.ndarray, ...] | None:
     cols = [np.frombuffer(b, t) for b, t in zip(out, types)]
     cols[2] = cols[2].reshape(-1, 4)
     return tuple(cols)
-
-
-def positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Position of each id in sorted_ids, -1 where absent."""
-    if len(sorted_ids) == 0:
-        return np.full(len(ids), -1, dtype=np.int64)
-    pos = np.searchsorted(sorted_ids, ids)
-    pos_c = np.minimum(pos, len(sorted_ids) - 1)
-    return np.where(sorted_ids[pos_c] == ids, pos_c, -1).astype(np.int64)
 
 
 def distinct(ids: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ Add = Callable[..., None]  # add(field, message, severity="error")
 MAX_ID = 2**63 - 1  # ids are indexed as int64 (numpy, pycocotools' evaluation arrays)
 MAX_SIDE = 2**31 - 1  # pycocotools' C code holds image sides in 32-bit integers
 VISIBILITY = (0, 1, 2)
+_INT_ONLY = frozenset((int,))
 # The smallest integer that float() refuses (it would round to 2**1024); numpy, pycocotools and JSON
 # writers convert numbers to float, so larger integers are corrupt values, not coordinates.
 INT_LIMIT = 2**1024 - 2**970
@@ -299,6 +300,8 @@ def rle_problems(rle: dict, size: tuple[int, int] | None, add: Add) -> None:
 
 def _non_count(counts: list, add: Add) -> bool:
     """Report the first run length that is not a non-negative integer; True when there was one."""
+    if set(map(type, counts)) <= _INT_ONLY and (not counts or min(counts) >= 0):  # the common case, in C loops
+        return False
     for i, c in enumerate(counts):
         if type(c) is not int or c < 0:
             add(f"segmentation.counts[{i}]", f"must be a non-negative integer (a run length), got {kind(c)}")
