@@ -14,6 +14,7 @@
  * (references, ranges against the image size, unique ids) are left to the caller, on the columns. */
 #include "native.h"
 #include "json_scan.h"
+#include "parallel.h"
 
 #define EXACT_LIMIT 4503599627370496.0 /* 2**52: ints below it stay exact through the screen's sums */
 
@@ -43,7 +44,12 @@ typedef struct {
     Vec col[N_COLUMNS];
     Py_ssize_t cat_start, cat_end;
     int oom;
+    int threads;         /* for the annotations list */
+    struct Gt_ *parts;   /* the annotation rows of chunks 1.. (chunk 0's are in col), in order */
+    int n_parts;
 } Gt;
+
+typedef struct Gt_ { Gt g; } GtPart;
 
 static int push_i64(Gt *g, int c, int64_t x) { return push(&g->col[c], &x, 8) || (g->oom = 1, 0); }
 static int push_f64(Gt *g, int c, double x) { return push(&g->col[c], &x, 8) || (g->oom = 1, 0); }
@@ -196,6 +202,92 @@ static Py_ssize_t records(const Doc *d, Py_ssize_t i, Gt *g, Py_ssize_t (*one)(c
     }
 }
 
+/* An annotation list read on several threads. The range after the list's start is cut at points that look
+ * like a record's start ('}' ',' '{'); chunk t reads records from its point until the next record would start
+ * at or after chunk t + 1's point, or the list closes. The chunks hold when each ends exactly at the next
+ * one's point, up to the chunk that closes the list (any after it lie beyond the list: dropped); otherwise
+ * the list is read again in one pass, which also decides a list the scanner refuses. */
+typedef struct {
+    const Doc *d;
+    Gt *g[MAX_THREADS];
+    Py_ssize_t start[MAX_THREADS + 1], end[MAX_THREADS];
+    int closed[MAX_THREADS];
+} AnnChunks;
+
+/* Records from i until the list closes (*closed = 1; the index after ']') or the next record starts at or
+ * after stop (that record's index); -1 invalid. */
+static Py_ssize_t records_until(const Doc *d, Py_ssize_t i, Py_ssize_t stop, Gt *g, int *closed) {
+    for (;;) {
+        i = annotation(d, i, g);
+        if (i < 0) return -1;
+        int more = next_item(d, &i);
+        if (more < 0) return -1;
+        if (!more) { *closed = 1; return i; }
+        if (stop && i >= stop) return i;
+    }
+}
+
+static void scan_ann_chunks(void *ctx, Py_ssize_t t0, Py_ssize_t t1) {
+    AnnChunks *c = ctx;
+    for (Py_ssize_t t = t0; t < t1; t++)
+        c->end[t] = records_until(c->d, c->start[t], c->start[t + 1], c->g[t], &c->closed[t]);
+}
+
+static Py_ssize_t next_record_start(const Doc *d, Py_ssize_t i) {
+    for (; i < d->n; i++) {
+        if (d->b[i] != '}') continue;
+        Py_ssize_t j = ws(d, i + 1);
+        if (j >= d->n || d->b[j] != ',') continue;
+        j = ws(d, j + 1);
+        if (j < d->n && d->b[j] == '{') return j;
+    }
+    return d->n;
+}
+
+static void free_columns(Gt *g) {
+    for (int c = 0; c < N_COLUMNS; c++) { free(g->col[c].p); g->col[c].p = NULL; g->col[c].len = g->col[c].cap = 0; }
+}
+
+static Py_ssize_t annotations(const Doc *d, Py_ssize_t i, Gt *g) {
+    if (g->threads < 2 || i >= d->n || d->b[i] != '[') return records(d, i, g, annotation);
+    Py_ssize_t first = ws(d, i + 1);
+    if (first >= d->n || d->b[first] == ']') return records(d, i, g, annotation);
+    AnnChunks c;
+    memset(&c, 0, sizeof c);
+    c.d = d;
+    int k = 1, threads = g->threads < MAX_THREADS ? g->threads : MAX_THREADS;
+    c.start[0] = first;
+    for (; k < threads; k++) {
+        Py_ssize_t s = next_record_start(d, c.start[k - 1] + (d->n - first) / threads);
+        if (s >= d->n) break;
+        c.start[k] = s;
+    }
+    c.start[k] = 0; /* the last chunk reads to the list's end */
+    GtPart *parts = calloc(k, sizeof(GtPart));
+    if (!parts) { g->oom = 1; return -1; }
+    c.g[0] = g;
+    for (int t = 1; t < k; t++) c.g[t] = &parts[t].g;
+    int64_t steps[MAX_THREADS + 1];
+    for (int t = 0; t <= k; t++) steps[t] = t;
+    parallel_rows(scan_ann_chunks, &c, k, steps, k);
+    int used = -1;
+    for (int t = 0; t < k; t++) {
+        if (c.end[t] < 0 || c.g[t]->oom) break;
+        if (c.closed[t]) { used = t; break; }
+        if (t == k - 1 || c.end[t] != c.start[t + 1]) break;
+    }
+    for (int t = 1; t < k; t++) if (t > used) free_columns(&parts[t].g);
+    if (used < 0) { /* one pass over the list decides */
+        free(parts);
+        for (int col = ANN_ID; col < N_COLUMNS; col++) g->col[col].len = 0;
+        g->oom = 0;
+        return records(d, i, g, annotation);
+    }
+    g->parts = parts;
+    g->n_parts = used + 1;
+    return c.end[used];
+}
+
 /* The whole buffer is UTF-8 as Python's strict decoder takes it (no overlongs, surrogates or > U+10FFFF). */
 static int utf8_valid(const uint8_t *s, Py_ssize_t n) {
     Py_ssize_t i = 0;
@@ -235,7 +327,7 @@ static int scan_gt(const Doc *d, Gt *g) {
         if (code == -2 || (code >= 0 && (seen >> code) & 1)) return -1;
         if (code >= 0) seen |= 1 << code;
         if (code == 0) i = records(d, i, g, image);
-        else if (code == 1) i = records(d, i, g, annotation);
+        else if (code == 1) i = annotations(d, i, g);
         else if (code == 2) {
             if (i >= d->n || d->b[i] != '[') return -1;
             g->cat_start = i;
@@ -249,16 +341,18 @@ static int scan_gt(const Doc *d, Gt *g) {
     return seen == 7 && ws(d, i) == d->n ? 0 : -1;
 }
 
-/* scan_gt(buf) -> (img_id, img_w, img_h, ann_id, ann_image_id, ann_category_id, ann_iscrowd, ann_area, ann_box,
+/* scan_gt(buf[, threads]) -> (img_id, img_w, img_h, ann_id, ann_image_id, ann_category_id, ann_iscrowd, ann_area, ann_box,
  * ann_parts, part_len, coords, other_spans, categories_start, categories_end) as bytes and offsets (int64/float64
  * columns, offsets into buf, which starts after any byte-order mark; ann_parts -1 where an annotation has no segmentation, -2 where it is an object, whose annotation's
  * [start, end) byte offsets are in other_spans), or None when the full parser must read the file. */
 PyObject *native_scan_gt(PyObject *self, PyObject *args) {
     Py_buffer b;
-    if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
+    int threads = 1;
+    if (!PyArg_ParseTuple(args, "y*|i", &b, &threads)) return NULL;
     Doc d = {b.buf, b.len};
     Gt g;
     memset(&g, 0, sizeof g);
+    g.threads = threads;
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = utf8_valid(d.b, d.n) ? scan_gt(&d, &g) : -1;
@@ -266,9 +360,23 @@ PyObject *native_scan_gt(PyObject *self, PyObject *args) {
     PyObject *out = NULL;
     if (rc == 0) {
         out = PyTuple_New(N_COLUMNS + 2);
-        for (int c = 0; out && c < N_COLUMNS; c++) {
-            PyObject *col = PyBytes_FromStringAndSize(g.col[c].p ? (const char *)g.col[c].p : "", (Py_ssize_t)g.col[c].len);
+        for (int c = 0; out && c < N_COLUMNS; c++) { /* each column: chunk 0's rows (in g), then the others' */
+            size_t total = g.col[c].len;
+            for (int t = 1; t < g.n_parts; t++) total += g.parts[t].g.col[c].len;
+            PyObject *col = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
             if (!col) { Py_CLEAR(out); break; }
+            char *dst = PyBytes_AS_STRING(col);
+            if (g.col[c].len) memcpy(dst, g.col[c].p, g.col[c].len);
+            size_t at = g.col[c].len;
+            free(g.col[c].p);
+            g.col[c].p = NULL;
+            for (int t = 1; t < g.n_parts; t++) {
+                Vec *v = &g.parts[t].g.col[c];
+                if (v->len) memcpy(dst + at, v->p, v->len);
+                at += v->len;
+                free(v->p);
+                v->p = NULL;
+            }
             PyTuple_SET_ITEM(out, c, col);
         }
         if (out) {
@@ -276,7 +384,9 @@ PyObject *native_scan_gt(PyObject *self, PyObject *args) {
             PyTuple_SET_ITEM(out, N_COLUMNS + 1, PyLong_FromSsize_t(g.cat_end));
         }
     }
-    for (int c = 0; c < N_COLUMNS; c++) free(g.col[c].p);
+    free_columns(&g);
+    for (int t = 1; t < g.n_parts; t++) free_columns(&g.parts[t].g);
+    free(g.parts);
     PyBuffer_Release(&b);
     if (rc == 0) return out;
     if (g.oom) return PyErr_NoMemory();

@@ -179,3 +179,34 @@ def test_fuzzed_files_are_taken_only_when_valid(data: dict) -> None:
         path = Path(tmp) / "gt.json"
         path.write_text(text)
         _check(path)
+
+
+def _many(n: int, tricky: bool) -> dict:
+    """n annotations over 50 images; `tricky`: strings and nested objects that look like record starts."""
+    rng = np.random.default_rng(0)
+    images = [{"id": i + 1, "file_name": f"{i}.jpg", "width": 640, "height": 480} for i in range(50)]
+    anns = []
+    for k in range(n):
+        x, y = (float(v) for v in rng.uniform(0, 300, 2).round(2))
+        a = {"id": k + 1, "image_id": int(k % 50) + 1, "category_id": 1 + k % 2, "iscrowd": 0, "area": 100.0,
+             "bbox": [x, y, 10.5, 10], "segmentation": [[x, y, x + 10, y, x + 10, y + 10]]}
+        if tricky and k % 7 == 0:
+            a["note"] = "}, {\"id\": 5}"
+            a["parts"] = [{"a": 1}, {"b": [{"c": 2}]}]
+        if k % 11 == 0:
+            a["segmentation"] = {"size": [480, 640], "counts": [10, 20, 307170]}
+            a["iscrowd"] = 1
+        anns.append(a)
+    return {"annotations": anns, "images": images, "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}
+
+
+@pytest.mark.parametrize("tricky", [False, True])
+def test_threads_read_what_one_pass_reads(tmp_path: Path, tricky: bool) -> None:
+    raw = json.dumps(_many(3000, tricky), separators=(",", ":") if tricky else (", ", ": ")).encode()
+    one = NATIVE.scan_gt(raw, 1)
+    assert one is not None
+    for threads in (2, 3, 8):
+        assert NATIVE.scan_gt(raw, threads) == one
+    path = tmp_path / "gt.json"
+    path.write_bytes(raw)
+    assert _check(path) is not None

@@ -24,11 +24,13 @@ from cocoseg.io.jsonio import PathLike
 from cocoseg.io.validate import _annotation_in_detail, _check_categories
 from cocoseg.io.validate_records import BBOX_SLACK_PX, MAX_SIDE
 from cocoseg.masks.polygons import POLYGON_TOLERANCE
+from cocoseg.masks.threads import threads as masks_threads
 from cocoseg.native import NATIVE
 
 _INT64, _FLOAT64 = np.int64, np.float64
 _COLUMNS = ("image_ids", "widths", "heights", "ann_id", "ann_image_id", "ann_category_id", "ann_iscrowd",
             "ann_area", "ann_box", "ann_parts", "part_len", "coords", "other_spans")
+_PARALLEL_BYTES = 1 << 23  # below this a file is scanned by one thread
 _TYPES = (_INT64,) * 7 + (_FLOAT64, _FLOAT64, _INT64, _INT64, _FLOAT64, _INT64)
 
 
@@ -96,7 +98,7 @@ def scan_gt_file(path: PathLike) -> GtColumns | None:
     except OSError:
         return None  # the loader reports it
     view = memoryview(raw)[3:] if raw[:3] == b"\xef\xbb\xbf" else memoryview(raw)
-    out = NATIVE.scan_gt(view)
+    out = NATIVE.scan_gt(view, masks_threads() if len(view) >= _PARALLEL_BYTES else 1)
     if out is None:
         return None
     cols = dict(zip(_COLUMNS, (np.frombuffer(b, t) for b, t in zip(out, _TYPES))))
