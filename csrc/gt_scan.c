@@ -5,10 +5,10 @@
  * category_id, iscrowd, area, bbox and polygon segmentations; the span of the categories list) and
  * validates the JSON grammar and UTF-8 of everything it skips. It takes only the clean layout that
  * validation's screen (cocoseg/io/validate.py) passes field by field: the types it requires, each key
- * of interest once, ints exact below 2**52 where they become doubles, finite numbers, polygons of an
- * even number >= 6 of coordinates, file names without escapes. An annotation whose segmentation is an
- * object (an RLE: validation checks those in detail) is read like the others and its byte span is kept,
- * for the caller to parse and check that record alone. Anything else (keypoints in the GT, a missing
+ * of interest once, ints exact below 2**52 where they become doubles, finite numbers, polygons as lists
+ * of numbers, file names without escapes. Each annotation's byte span is kept: the records the screen
+ * would not pass (an RLE, a polygon outside its image's shorter side...) are parsed alone by the caller
+ * for validation's detailed checks. Anything else (keypoints in the GT, a missing
  * field, a float id, a duplicate key...) returns None, and the caller loads the file
  * with the full parser and validator, which report or accept it. Value checks that need other records
  * (references, ranges against the image size, unique ids) are left to the caller, on the columns. */
@@ -38,7 +38,7 @@ static int push(Vec *v, const void *x, size_t n) {
 }
 
 enum { IMG_ID, IMG_W, IMG_H, ANN_ID, ANN_IMG, ANN_CAT, ANN_CROWD, ANN_AREA, ANN_BOX, ANN_PARTS, PART_LEN, COORDS,
-       OTHER_SPANS, N_COLUMNS };
+       ANN_SPAN, N_COLUMNS };
 
 typedef struct {
     Vec col[N_COLUMNS];
@@ -128,17 +128,19 @@ static Py_ssize_t box(const Doc *d, Py_ssize_t i, double *out) {
     return i;
 }
 
-/* A polygon list [[x, y, ...], ...]: each polygon an even number >= 6 of screen numbers (validate.py
- * `_polygons_pass`; an empty list fails it too). Coordinates go to COORDS, lengths to PART_LEN. */
+/* A polygon list [[x, y, ...], ...] of screen numbers: coordinates to COORDS, lengths to PART_LEN (the
+ * screen's length and range rules are the caller's, on the columns). */
 static Py_ssize_t polygons(const Doc *d, Py_ssize_t i, Gt *g, int64_t *parts) {
     if (i >= d->n || d->b[i] != '[') return -1;
     i = ws(d, i + 1);
     *parts = 0;
+    if (i < d->n && d->b[i] == ']') return i + 1;
     for (;;) {
         if (i >= d->n || d->b[i] != '[') return -1;
         i = ws(d, i + 1);
         int64_t n = 0;
-        for (int more = 1; more;) {
+        if (i < d->n && d->b[i] == ']') i++;
+        else for (int more = 1; more;) {
             double v;
             i = screen_number(d, i, &v);
             if (i < 0 || !push_f64(g, COORDS, v)) return -1;
@@ -147,7 +149,7 @@ static Py_ssize_t polygons(const Doc *d, Py_ssize_t i, Gt *g, int64_t *parts) {
             if (more < 0) return -1;
             i = ws(d, i);
         }
-        if (n < 6 || (n & 1) || !push_i64(g, PART_LEN, n)) return -1;
+        if (!push_i64(g, PART_LEN, n)) return -1;
         (*parts)++;
         int more = next_item(d, &i);
         if (more < 0) return -1;
@@ -184,7 +186,7 @@ static Py_ssize_t annotation(const Doc *d, Py_ssize_t i, Gt *g) {
         g->oom = 1;
         return -1;
     }
-    if (parts == -2 && (!push_i64(g, OTHER_SPANS, start) || !push_i64(g, OTHER_SPANS, i))) return -1;
+    if (!push_i64(g, ANN_SPAN, start) || !push_i64(g, ANN_SPAN, i)) return -1;
     return i;
 }
 
@@ -342,9 +344,10 @@ static int scan_gt(const Doc *d, Gt *g) {
 }
 
 /* scan_gt(buf[, threads]) -> (img_id, img_w, img_h, ann_id, ann_image_id, ann_category_id, ann_iscrowd, ann_area, ann_box,
- * ann_parts, part_len, coords, other_spans, categories_start, categories_end) as bytes and offsets (int64/float64
- * columns, offsets into buf, which starts after any byte-order mark; ann_parts -1 where an annotation has no segmentation, -2 where it is an object, whose annotation's
- * [start, end) byte offsets are in other_spans), or None when the full parser must read the file. */
+ * ann_parts, part_len, coords, ann_span, categories_start, categories_end) as bytes and offsets (int64/float64
+ * columns; ann_parts -1 where an annotation has no segmentation, -2 where it is an object; ann_span each
+ * annotation's [start, end) in buf, which starts after any byte-order mark), or None when the full parser
+ * must read the file. */
 PyObject *native_scan_gt(PyObject *self, PyObject *args) {
     Py_buffer b;
     int threads = 1;

@@ -100,7 +100,6 @@ def test_unicode_names_extra_keys_bom_and_layout_are_taken(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("edit", [
     lambda d: d["annotations"][0].update(id=1.0),                       # a float id
-    lambda d: d["annotations"][0].update(id=0),                         # id 0: a warning, detailed checks
     lambda d: d["annotations"][1].update(id=d["annotations"][0]["id"]),  # duplicate annotation id
     lambda d: d["images"].append(dict(d["images"][0])),                 # duplicate image id
     lambda d: d["annotations"][0].update(image_id=999),                 # unknown image
@@ -111,7 +110,6 @@ def test_unicode_names_extra_keys_bom_and_layout_are_taken(tmp_path: Path) -> No
     lambda d: d["annotations"][0].update(bbox=[0, 0, 10000, 10]),       # beyond the image
     lambda d: d["annotations"][0].update(bbox=[0, 0, 10]),
     lambda d: d["annotations"][0].update(bbox=[0, 0, 10, 2**60]),       # an int beyond 2**52
-    lambda d: d["annotations"][0].update(segmentation=[]),
     lambda d: d["annotations"][0].update(segmentation=None),
     lambda d: d["annotations"][0].update(segmentation=[[1, 2, 3, 4, 5]]),
     lambda d: d["annotations"][0].update(segmentation=[[1, 2, 3, 4, 5, 6, 7]]),
@@ -134,6 +132,18 @@ def test_what_validation_must_judge_goes_to_the_loader(tmp_path: Path, edit: Any
     data = _clean()
     edit(data)
     assert _check(_write(tmp_path, data)) is None
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: d["annotations"][0].update(id=0),                          # warnings only: the detailed checks
+    lambda d: d["annotations"][0].update(segmentation=[]),
+    lambda d: d["annotations"][0].update(bbox=[0, 0, 641.5, 10]),
+    lambda d: d["annotations"][0].update(segmentation=[[1, 2, 3, 4, 630, 6]]),  # past the shorter side only
+])
+def test_records_the_screen_leaves_to_the_detailed_checks_are_taken_when_valid(tmp_path: Path, edit: Any) -> None:
+    data = _clean()
+    edit(data)
+    assert _check(_write(tmp_path, data)) is not None
 
 
 @pytest.mark.parametrize("text", [

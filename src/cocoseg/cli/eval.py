@@ -54,17 +54,18 @@ def _max_dets(text: str | None) -> list[int] | None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the summary (and per-class table), write JSON and plots when asked."""
-    from cocoseg.eval import evaluate
-    from cocoseg.io import CocoDataset, write_json
+    from cocoseg.eval import Evaluator
+    from cocoseg.io import write_json
     from cocoseg.io.results import load_results
 
     _check_outputs(args)  # before a long evaluation, not after it
     start = time.perf_counter()
-    gt = CocoDataset.load(args.gt)  # loaded once: the analysis re-uses both
-    sizes = {im["id"]: (im["height"], im["width"]) for im in gt.images}
-    results = load_results(args.results, sizes)
-    result = evaluate(gt, results, args.iou_type, max_dets=_max_dets(args.max_dets), use_cats=args.use_cats,
-                      pycocotools_compat=args.pycocotools_compat)
+    # The GT file is read as evaluation columns; `ev.gt` (its CocoDataset) is loaded only for the analysis
+    # or a suite. The results are loaded once: the analysis re-uses them.
+    ev = Evaluator(args.gt, args.iou_type, max_dets=_max_dets(args.max_dets), use_cats=args.use_cats)
+    results = load_results(args.results, ev.image_sizes)
+    ev.add_results(results)
+    result = ev.compute(pycocotools_compat=args.pycocotools_compat)
     log.info("evaluated %d images, %d detections in %.2f s", len(result.state.image_ids), result.state.num_dt,
              time.perf_counter() - start)
     for note in result.notes:
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.analysis or args.plots:
         from cocoseg.eval import analyze
 
-        analysis = analyze(gt, results, args.iou_type, result=result, iou_threshold=args.analysis_iou,
+        analysis = analyze(ev.gt, results, args.iou_type, result=result, iou_threshold=args.analysis_iou,
                            confidence=args.confidence, errors=args.analysis and args.tide,
                            slices=args.analysis and args.slices, occlusion_threshold=args.occlusion_iou,
                            crowded_min=args.crowded_min)
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if args.suite:
         from cocoseg.curate.suite_run import gate
 
-        return gate(gt, results, args.iou_type, args.suite)
+        return gate(ev.gt, results, args.iou_type, args.suite)
     return 0
 
 

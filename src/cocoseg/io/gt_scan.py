@@ -29,7 +29,7 @@ from cocoseg.native import NATIVE
 
 _INT64, _FLOAT64 = np.int64, np.float64
 _COLUMNS = ("image_ids", "widths", "heights", "ann_id", "ann_image_id", "ann_category_id", "ann_iscrowd",
-            "ann_area", "ann_box", "ann_parts", "part_len", "coords", "other_spans")
+            "ann_area", "ann_box", "ann_parts", "part_len", "coords", "ann_span")
 _PARALLEL_BYTES = 1 << 23  # below this a file is scanned by one thread
 _TYPES = (_INT64,) * 7 + (_FLOAT64, _FLOAT64, _INT64, _INT64, _FLOAT64, _INT64)
 
@@ -66,6 +66,7 @@ class GtColumns:
     other_rows: np.ndarray
     other_segmentations: list
     _sizes: dict | None = field(default=None, repr=False)
+    _counts: dict = field(default_factory=dict, repr=False)  # category id -> keypoint count (validation's)
 
     def __len__(self) -> int:
         return len(self.ann_id)
@@ -103,18 +104,24 @@ def scan_gt_file(path: PathLike) -> GtColumns | None:
         return None
     cols = dict(zip(_COLUMNS, (np.frombuffer(b, t) for b, t in zip(out, _TYPES))))
     cols["ann_box"] = cols["ann_box"].reshape(-1, 4)
+    spans = cols.pop("ann_span").reshape(-1, 2)
+    crowd = cols.pop("ann_iscrowd")
     try:
         categories = _decode(view[out[-2]:out[-1]])
-        spans = cols.pop("other_spans").reshape(-1, 2).tolist()
-        others = [_decode(view[a:b]) for a, b in spans]
     except ValueError:
         return None
-    file = path.name
-    columns = GtColumns(file, **{k: v for k, v in cols.items() if k != "ann_iscrowd"}, categories=categories,
-                        ann_iscrowd=cols["ann_iscrowd"] != 0, other_rows=np.flatnonzero(cols["ann_parts"] == -2),
-                        other_segmentations=[o.get("segmentation") if type(o) is dict else None for o in others])
-    if not _passes(columns, cols["ann_iscrowd"], others, file):
+    columns = GtColumns(path.name, **cols, ann_iscrowd=crowd != 0, categories=categories,
+                        other_rows=np.flatnonzero(cols["ann_parts"] == -2), other_segmentations=[])
+    detailed = _screened_out(columns, crowd)
+    if detailed is None:
         return None
+    try:
+        records = {r: _decode(view[a:b]) for r, (a, b) in zip(detailed.tolist(), spans[detailed].tolist())}
+    except ValueError:
+        return None
+    if not _no_errors(columns, records):
+        return None
+    columns.other_segmentations = [records[r].get("segmentation") for r in columns.other_rows.tolist()]
     return columns
 
 
@@ -130,56 +137,59 @@ def _decode(raw: memoryview) -> Any:
         return json.loads(bytes(raw))
 
 
-def _passes(g: GtColumns, crowd: np.ndarray, others: list, file: str) -> bool:
-    """True when validation (cocoseg.io.validate) finds no error: the screen's rules on the columns."""
+def _screened_out(g: GtColumns, crowd: np.ndarray) -> np.ndarray | None:
+    """The annotation rows validation's screen (validate.py `_check_annotations`) sends to its detailed
+    checks, or None when the images or categories already hold an error."""
     if type(g.categories) is not list:
-        return False
+        return None
     problems: list = []
-    counts = _check_categories(g.categories, file, problems)
+    g._counts = _check_categories(g.categories, g.source, problems)
     if any(p.severity == "error" for p in problems):
-        return False
+        return None
     images = np.sort(g.image_ids)
     w, h = g.widths, g.heights
     if not (((w > 0) & (w <= MAX_SIDE) & (h > 0) & (h <= MAX_SIDE)).all() and _unique(images)):
-        return False
+        return None  # the image screen's rules: the C scanner took only images that pass its type tests
     if not len(g):
-        return True
-    cats = np.array(sorted(counts), dtype=_INT64)
+        return np.zeros(0, _INT64)
     img = positions(images, g.ann_image_id)
-    if (img < 0).any() or (positions(cats, g.ann_category_id) < 0).any():
-        return False
-    if not ((g.ann_id > 0).all() and _unique(np.sort(g.ann_id)) and ((crowd == 0) | (crowd == 1)).all()):
-        return False
-    order = np.argsort(g.image_ids, kind="stable")[img]  # each row's image, as a position in file order
+    cats = np.array(sorted(g._counts), dtype=_INT64)
+    if not len(images):
+        return np.arange(len(g))  # every annotation names an unknown image
+    order = np.argsort(g.image_ids, kind="stable")[np.maximum(img, 0)]  # each row's image, in file order
     width, height = w[order].astype(_FLOAT64), h[order].astype(_FLOAT64)
     x, y, bw, bh = g.ann_box.T
-    regular = g.ann_parts != -2  # RLE rows get the detailed checks below, as validation gives them
     slack = BBOX_SLACK_PX
-    boxes_pass = ((g.ann_area >= 0) & (bw >= 0) & (bh >= 0) & (-x <= slack) & (-y <= slack)
-                  & (x + bw - width <= slack) & (y + bh - height <= slack))
-    if not boxes_pass[regular].all() or not _polygons_pass(g, np.minimum(width, height)):
-        return False
-    if len(others):
-        sizes = dict(zip(g.image_ids.tolist(), zip(w.tolist(), h.tolist())))
-        for record in others:
-            _annotation_in_detail([record], 0, sizes, counts, file, problems)
-        if any(p.severity == "error" for p in problems):
-            return False
-    return True
+    ok = ((g.ann_id > 0) & (img >= 0) & (positions(cats, g.ann_category_id) >= 0) & ((crowd == 0) | (crowd == 1))
+          & (g.ann_area >= 0) & (bw >= 0) & (bh >= 0) & (-x <= slack) & (-y <= slack)
+          & (x + bw - width <= slack) & (y + bh - height <= slack)
+          & ((g.ann_parts > 0) | (g.ann_parts == -1)) & _polygons_pass(g, np.minimum(width, height)))
+    return np.flatnonzero(~ok)
 
 
-def _polygons_pass(g: GtColumns, side: np.ndarray) -> bool:
-    """validate.py `_polygons_pass`: every coordinate within the tolerance of its image's shorter side
-    (lengths and parity were checked by the scanner)."""
-    if not len(g.coords):
-        return True
-    per_row = np.zeros(len(g), _INT64)
-    has = g.ann_parts > 0
-    part_starts, ann_part_starts = g.polygon_starts()
-    per_row[has] = (part_starts[ann_part_starts[1:]] - part_starts[ann_part_starts[:-1]])[has]
-    s = np.repeat(side, per_row)
+def _polygons_pass(g: GtColumns, side: np.ndarray) -> np.ndarray:
+    """Per row, validate.py `_polygons_pass` of its polygons: each an even number >= 6 of coordinates,
+    all within the tolerance of the image's shorter `side` (True for rows without polygons)."""
+    bad = np.zeros(len(g), np.bool_)
+    row_of_part = np.repeat(np.arange(len(g)), np.maximum(g.ann_parts, 0))
+    bad[row_of_part[(g.part_len < 6) | (g.part_len % 2 == 1)]] = True
+    row_of_coord = np.repeat(row_of_part, g.part_len)
+    s = side[row_of_coord]
     t = POLYGON_TOLERANCE
-    return bool(((g.coords >= -t * s) & (g.coords <= (1 + t) * s)).all())
+    bad[row_of_coord[~((g.coords >= -t * s) & (g.coords <= (1 + t) * s))]] = True
+    return ~bad
+
+
+def _no_errors(g: GtColumns, records: dict[int, Any]) -> bool:
+    """Validation's detailed checks of the screened-out records and its unique-id rule find no error."""
+    if not _unique(np.sort(g.ann_id)):
+        return False
+    problems: list = []
+    if records:
+        sizes = dict(zip(g.image_ids.tolist(), zip(g.widths.tolist(), g.heights.tolist())))
+        for record in records.values():
+            _annotation_in_detail([record], 0, sizes, g._counts, g.source, problems)
+    return not any(p.severity == "error" for p in problems)
 
 
 def _unique(sorted_ids: np.ndarray) -> bool:
