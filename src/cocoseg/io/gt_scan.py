@@ -13,6 +13,7 @@ the problems or accepts the file exactly as before.
 from __future__ import annotations
 
 import json
+import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,12 +94,15 @@ def scan_gt_file(path: PathLike) -> GtColumns | None:
     if NATIVE is None:
         return None
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError:
-        return None  # the loader reports it
-    view = memoryview(raw)[3:] if raw[:3] == b"\xef\xbb\xbf" else memoryview(raw)
+    try:  # mapped, not read: no copy of the file beside the page cache, and its pages go when it is closed
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            with memoryview(mapped) as whole:
+                return _columns_of(whole[3:] if whole[:3] == b"\xef\xbb\xbf" else whole, path.name)
+    except (OSError, ValueError):  # unreadable, a folder, an empty file: the loader reports it
+        return None
+
+
+def _columns_of(view: memoryview, file: str) -> GtColumns | None:
     out = NATIVE.scan_gt(view, masks_threads() if len(view) >= _PARALLEL_BYTES else 1)
     if out is None:
         return None
@@ -110,7 +114,7 @@ def scan_gt_file(path: PathLike) -> GtColumns | None:
         categories = _decode(view[out[-2]:out[-1]])
     except ValueError:
         return None
-    columns = GtColumns(path.name, **cols, ann_iscrowd=crowd != 0, categories=categories,
+    columns = GtColumns(file, **cols, ann_iscrowd=crowd != 0, categories=categories,
                         other_rows=np.flatnonzero(cols["ann_parts"] == -2), other_segmentations=[])
     detailed = _screened_out(columns, crowd)
     if detailed is None:
