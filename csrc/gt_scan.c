@@ -59,7 +59,7 @@ static Py_ssize_t exact_int(const Doc *d, Py_ssize_t i, int64_t *v) {
     double x;
     int exact;
     Py_ssize_t j = number(d, i, &x, &exact);
-    if (j < 0 || !exact) return -1;
+    if (j < 0 || exact != 1) return -1;
     *v = (int64_t)x;
     return j;
 }
@@ -70,10 +70,8 @@ static Py_ssize_t screen_number(const Doc *d, Py_ssize_t i, double *v) {
     int exact;
     Py_ssize_t j = number(d, i, v, &exact);
     if (j < 0 || !isfinite(*v)) return -1;
-    if (exact) return fabs(*v) < EXACT_LIMIT ? j : -1;
-    for (Py_ssize_t k = i; k < j; k++)
-        if (d->b[k] == '.' || d->b[k] == 'e' || d->b[k] == 'E') return j;
-    return -1; /* an int token too long to be exact */
+    if (exact == 1) return fabs(*v) < EXACT_LIMIT ? j : -1;
+    return exact == 0 ? j : -1; /* a fraction or exponent; an int token too long to be exact goes elsewhere */
 }
 
 /* validate.py's file_name screen on the raw string (escapes refused): non-empty, not absolute, no '..',

@@ -46,7 +46,8 @@ static inline Py_ssize_t string_end(const Doc *d, Py_ssize_t i) {
 static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* A JSON number at i: end (-1 invalid); *value; *exact_int: an integer below 2**53 with <= 18 digits.
+/* A JSON number at i: end (-1 invalid); *value; *exact_int: 1 an integer below 2**53 with <= 18 digits,
+ * 2 another integer token, 0 a fraction or exponent.
  * A mantissa below 2**53 with a power of ten up to 22 is one correctly rounded IEEE operation (Clinger's
  * fast path, as the numba scanner's); other numbers go through strtod, which rounds correctly too. */
 static inline Py_ssize_t number(const Doc *d, Py_ssize_t i, double *value, int *exact_int) {
@@ -89,7 +90,7 @@ static inline Py_ssize_t number(const Doc *d, Py_ssize_t i, double *value, int *
         }
     }
     if (i - start > MAX_TOKEN) return -1;
-    *exact_int = is_int && int_digits <= 18 && mant < 9007199254740992ULL;
+    *exact_int = is_int && int_digits <= 18 && mant < 9007199254740992ULL ? 1 : is_int ? 2 : 0;
     int e10 = (exp_neg ? -exp : exp) - frac;
     if (digits <= 19 && mant <= 9007199254740992ULL && e10 >= -22 && e10 <= 22) {
         double v = (double)mant;

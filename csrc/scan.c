@@ -79,7 +79,7 @@ static Py_ssize_t numbers(const Doc *d, Py_ssize_t i, int count, int ints, doubl
     for (int k = 0; k < count; k++) {
         int exact;
         i = number(d, ws(d, i), &out[k], &exact);
-        if (i < 0 || (ints && !exact)) return -1;
+        if (i < 0 || (ints && exact != 1)) return -1;
         i = ws(d, i);
         if (i >= d->n || d->b[i] != (k < count - 1 ? ',' : ']')) return -1;
         i++;
@@ -110,7 +110,7 @@ static Py_ssize_t member(const Doc *d, Py_ssize_t i, int code, int level, Out *o
     switch (code) {
     case 0: case 1:  /* image_id, category_id */
         i = number(d, i, v, &exact);
-        if (!exact) return -1;
+        if (exact != 1) return -1;
         (code == 0 ? o->image_ids : o->category_ids)[r] = (int64_t)v[0];
         o->flags[r] |= code == 0 ? F_IMAGE : F_CAT;
         return i;
