@@ -2,12 +2,12 @@
  *
  * A category's detection rows are ordered by (-score, image id, rank) (pycocotools' mergesort of
  * -score over its image-ordered concatenation), their TP/FP/ignored codes gathered from the state's
- * matches, stored detection-major ((D, A*T) memory behind the (A, T, D) arrays: a detection's codes
- * are one cache line, not A*T), then precision/recall follow _kernels_numba.accumulate_sorted's
- * operation order.
+ * match codes (codes.h; detection-major (D, A*T): a detection's codes are one cache line, not A*T),
+ * then precision/recall follow _kernels_numba.accumulate_sorted's operation order.
  */
 #include "native.h"
 #include "sortkeys.h"
+#include "codes.h"
 
 typedef struct {
     Py_ssize_t n_a, n_t, n_m, n_r;
@@ -97,35 +97,36 @@ enum { BLOCK_BYTES = 4 << 20, MOST_PASSES = 8 }; /* rows gathered per pass over 
 /* Rows of categories kb..ke (positions seg[kb]..seg[ke] in category order) out of the state rows,
  * read in address order (the state is far larger than any cache; one category's rows are scattered). */
 static void gather_block(const int64_t *dk, Py_ssize_t n_dt, Py_ssize_t kb, Py_ssize_t ke, const int64_t *seg,
-                         const double *score, const int64_t *img, const int64_t *rank, const int32_t *dt_gt,
-                         const uint8_t *dt_ign, Py_ssize_t n_at, int64_t *fill, block_rows *out) {
+                         const double *score, const int64_t *img, const int64_t *rank, const void *dt_code,
+                         int width, Py_ssize_t n_at, int64_t *fill, block_rows *out) {
     for (Py_ssize_t k = kb; k < ke; k++) fill[k - kb] = seg[k] - seg[kb];
     for (Py_ssize_t d = 0; d < n_dt; d++) {
         int64_t k = dk[d];
         if (k < kb || k >= ke) continue;
         int64_t r = fill[k - kb]++;
         out->score[r] = score[d], out->img[r] = img[d], out->rank[r] = rank[d];
-        const int32_t *g = dt_gt + d * n_at;
-        const uint8_t *i = dt_ign + d * n_at;
-        for (Py_ssize_t at = 0; at < n_at; at++) out->codes[r * n_at + at] = i[at] ? 0 : (g[at] >= 0 ? 1 : 2);
+        for (Py_ssize_t at = 0; at < n_at; at++) { /* state codes (codes.h) -> 0 ignored, 1 TP, 2 FP */
+            uint32_t c = code_get(dt_code, width, d * n_at + at);
+            out->codes[r * n_at + at] = (c & 1) ? 0 : (c ? 1 : 2);
+        }
     }
 }
 
-/* accumulate_groups(dk, seg, dt_img, dt_rank, dt_score, dt_gt, dt_ign, npig, max_dets, rec_thr,
- *                   precision, recall, score_out, n_a, n_t, k0, k1): dk is each row's category position,
- * seg[k]..seg[k + 1] category k's place in category order; dt_gt int32, dt_ign uint8 (D, A*T); outputs
- * (K*A*M*T, R) and (K*A*M*T,), pre-filled with -1 by the caller. */
+/* accumulate_groups(dk, seg, dt_img, dt_rank, dt_score, dt_code, npig, max_dets, rec_thr,
+ *                   precision, recall, score_out, n_a, n_t, code_width, k0, k1): dk is each row's category
+ * position, seg[k]..seg[k + 1] category k's place in category order; dt_code the state's (D, A*T) codes
+ * (codes.h); outputs (K*A*M*T, R) and (K*A*M*T,), pre-filled with -1 by the caller. */
 PyObject *native_accumulate_groups(PyObject *self, PyObject *args) {
-    Py_buffer b[13];
-    Py_ssize_t n_a, n_t, k0, k1;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*w*w*w*nnnn", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6],
-                          &b[7], &b[8], &b[9], &b[10], &b[11], &b[12], &n_a, &n_t, &k0, &k1))
+    Py_buffer b[12];
+    Py_ssize_t n_a, n_t, code_width, k0, k1;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*w*w*w*nnnnn", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6],
+                          &b[7], &b[8], &b[9], &b[10], &b[11], &n_a, &n_t, &code_width, &k0, &k1))
         return NULL;
-    const int64_t *dk = b[0].buf, *seg = b[1].buf, *img = b[2].buf, *rank = b[3].buf, *npig = b[7].buf;
+    const int64_t *dk = b[0].buf, *seg = b[1].buf, *img = b[2].buf, *rank = b[3].buf, *npig = b[6].buf;
     const double *score = b[4].buf;
     Py_ssize_t n_at = n_a * n_t, n_dt = b[4].len / sizeof(double), width = n_at ? n_at : 1;
-    acc_ctx x = {n_a, n_t, b[8].len / sizeof(int64_t), b[9].len / sizeof(double), b[8].buf, b[9].buf,
-                 b[10].buf, b[11].buf, b[12].buf, NULL, NULL, NULL, NULL};
+    acc_ctx x = {n_a, n_t, b[7].len / sizeof(int64_t), b[8].len / sizeof(double), b[7].buf, b[8].buf,
+                 b[9].buf, b[10].buf, b[11].buf, NULL, NULL, NULL, NULL};
     int64_t longest = 1;
     for (Py_ssize_t k = k0; k < k1; k++) longest = seg[k + 1] - seg[k] > longest ? seg[k + 1] - seg[k] : longest;
     int64_t cap = BLOCK_BYTES / (24 + width), total = seg[k1] - seg[k0];
@@ -145,7 +146,7 @@ PyObject *native_accumulate_groups(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t kb = k0, ke; ok && kb < k1; kb = ke) {
         for (ke = kb + 1; ke < k1 && seg[ke + 1] - seg[kb] <= cap; ke++) {}
-        gather_block(dk, n_dt, kb, ke, seg, score, img, rank, b[5].buf, b[6].buf, n_at, fill, &blk);
+        gather_block(dk, n_dt, kb, ke, seg, score, img, rank, b[5].buf, (int)code_width, n_at, fill, &blk);
         for (Py_ssize_t k = kb; k < ke; k++) {
             int64_t n = seg[k + 1] - seg[k], o = seg[k] - seg[kb];
             for (int64_t j = 0; j < n; j++) keys[j] = (sort_key){0, -blk.score[o + j], blk.img[o + j], blk.rank[o + j], j};
@@ -162,7 +163,7 @@ PyObject *native_accumulate_groups(PyObject *self, PyObject *args) {
     free(x.idx); free(x.tp_pos); free(x.tp_rc); free(x.tp_pr);
     free(keys); free(tmp); free(codes); free(rank_l); free(fill); free(score_l);
     free(blk.score); free(blk.img); free(blk.rank); free(blk.codes);
-    RELEASE(b, 13);
+    RELEASE(b, 12);
     if (!ok) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }

@@ -46,7 +46,7 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: DetectionResults, i
     dt_area = np.ascontiguousarray(dets.areas[sel], dtype=np.float64)
     dt_box = np.asarray(dets.boxes_xywh, np.float64).reshape(-1, 4)[sel]
     if params.iou_type == "bbox" and NATIVE is not None:
-        dt_gt, dt_ign, gt_dt, gt_ign = match_boxes(
+        dt_match, gt_match, gt_ign = match_boxes(
             dt_box, table.boxes_xywh[rows], cell_dt, cell_gt, table.areas[rows], table.ignore[rows], crowd,
             dt_area, area_rng, np.asarray(params.iou_thresholds))
     elif params.iou_type == "bbox":
@@ -67,7 +67,7 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: DetectionResults, i
         iou, base, stride = keypoint_cell_ious(dets.keypoints[sel], table.keypoints[rows], table.boxes_xywh[rows],
                                                table.areas[rows], table.sigmas[rows], cell_dt, cell_gt)
     if params.iou_type != "bbox" or NATIVE is None:
-        dt_gt, dt_ign, gt_dt, gt_ign = match_cells(
+        dt_match, gt_match, gt_ign = match_cells(
             iou, base, stride, cell_dt, cell_gt, table.areas[rows], table.ignore[rows], crowd, dt_area, area_rng,
             np.asarray(params.iou_thresholds))
     return EvalState(
@@ -75,10 +75,10 @@ def evaluate_batch(table: GtTable, params: EvalParams, dets: DetectionResults, i
         dt_image_id=table.image_ids[d_img], dt_category_id=np.asarray(dets.category_ids, np.int64)[sel],
         dt_score=np.asarray(dets.scores, np.float64)[sel], dt_rank=rank.astype(np.int64, copy=False),
         dt_area=dt_area, dt_index=sel.astype(np.int64, copy=False) + offset,
-        dt_box=dt_box, dt_gt=dt_gt, dt_ignore=dt_ign,
+        dt_box=dt_box, dt_match=dt_match,
         gt_image_id=table.image_ids[table.img[rows]], gt_category_id=table.category_ids[table.cat[rows]],
         gt_ann_index=table.ann_index[rows], gt_area=table.areas[rows], gt_iscrowd=crowd,
-        gt_ignore=gt_ign, gt_dt=gt_dt)
+        gt_ignore=gt_ign, gt_match=gt_match)
 
 
 def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -93,7 +93,7 @@ def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     npig = np.stack([np.bincount(gk[~ign], minlength=n_k)[:n_k] for ign in state.gt_ignore], 1) \
         if len(p.area_ranges) else np.zeros((n_k, 0), np.int64)
     precision, recall, scores = accumulate_state(
-        dk, n_k, state.dt_image_id, state.dt_rank, state.dt_score, state.dt_gt, state.dt_ignore,
+        dk, n_k, state.dt_image_id, state.dt_rank, state.dt_score, state.dt_match,
         npig.astype(np.int64).reshape(n_k, -1), np.asarray(p.max_dets, dtype=np.int64),
         np.asarray(p.recall_thresholds, dtype=np.float64))
     shape = (n_k, len(p.area_ranges), len(p.max_dets), len(p.iou_thresholds))
