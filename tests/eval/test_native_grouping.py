@@ -77,7 +77,11 @@ def test_fused_box_matching_equals_iou_then_matching(monkeypatch: pytest.MonkeyP
 
     dt, gt, cell_dt, cell_gt, gt_area, gt_ignore, crowd, dt_area, area_rng, thr = _box_cells(
         np.random.default_rng(4), most)
-    fused = kernels.match_boxes(dt, gt, cell_dt, cell_gt, gt_area, gt_ignore, crowd, dt_area, area_rng, thr)
+    rows = np.random.default_rng(5).permutation(len(dt))  # detection row d is results row rows[d]
+    stored, stored_area = np.empty_like(dt), np.empty_like(dt_area)
+    stored[rows], stored_area[rows] = dt, dt_area
+    fused = kernels.match_boxes(stored, gt, cell_dt, cell_gt, gt_area, gt_ignore, crowd, stored_area, rows, area_rng,
+                                thr)
     assert fused[0].dtype.itemsize == code_width
     iou, base, stride = bbox_cell_ious(dt, gt, crowd, cell_dt, cell_gt)
     numba_iou = _kernels_numba.bbox_iou_cells(dt, gt, crowd, cell_dt, cell_gt, np.r_[base, len(iou)])
@@ -86,7 +90,7 @@ def test_fused_box_matching_equals_iou_then_matching(monkeypatch: pytest.MonkeyP
             with monkeypatch.context() as m:
                 if not native:
                     _fallback(m)
-                expected = kernels.match_cells(*args, cell_dt, cell_gt, gt_area, gt_ignore, crowd, dt_area,
+                expected = kernels.match_cells(*args, cell_dt, cell_gt, gt_area, gt_ignore, crowd, stored_area, rows,
                                                area_rng, thr)
             for got, want in zip(fused, expected):
                 assert got.dtype == want.dtype

@@ -45,8 +45,7 @@ def resample_state(state: EvalState, picks: np.ndarray) -> EvalState:
     # the match codes are local to their cell (image, category): a drawn image keeps its codes as they are
     return EvalState(
         state.params, draw, np.repeat(draw, n_dt), state.dt_category_id[dt_rows], state.dt_score[dt_rows],
-        state.dt_rank[dt_rows], state.dt_area[dt_rows], state.dt_index[dt_rows], state.dt_box[dt_rows],
-        state.dt_match[dt_rows], np.repeat(draw, n_gt), state.gt_category_id[gt_rows], state.gt_ann_index[gt_rows],
+        state.dt_rank[dt_rows], state.dt_index[dt_rows], state.dt_match[dt_rows], np.repeat(draw, n_gt), state.gt_category_id[gt_rows], state.gt_ann_index[gt_rows],
         state.gt_area[gt_rows], state.gt_iscrowd[gt_rows], state.gt_ignore[:, gt_rows], state.gt_match[gt_rows])
 
 

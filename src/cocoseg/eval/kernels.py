@@ -117,40 +117,43 @@ def match_outputs(n_a: int, n_t: int, cell_dt: np.ndarray, cell_gt: np.ndarray) 
             np.zeros((n_gt, n_a), np.bool_))
 
 
-def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, area_rng,
-                thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, dt_rows,
+                area_rng, thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Greedy matching of every cell, area range and threshold (COCOeval.evaluateImg).
 
-    Returns the state's dt_match (D, A, T) and gt_match (G, A, T) codes and gt_ignore (A, G) bool
-    (cells hold every row, in order).
+    Detection row d's area is dt_area[dt_rows[d]] (the results' column, not gathered). Returns the
+    state's dt_match (D, A, T) and gt_match (G, A, T) codes and gt_ignore (A, G) bool (cells hold
+    every row, in order).
     """
     dt_code, gt_code, gt_ign = match_outputs(len(area_rng), len(thresholds), cell_dt, cell_gt)
     if NATIVE is None:
         from cocoseg.eval import _kernels_numba
 
         _kernels_numba.match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd,
-                                   dt_area, area_rng, thresholds, dt_code, gt_code, gt_ign)
+                                   np.asarray(dt_area, np.float64)[dt_rows], area_rng, thresholds, dt_code, gt_code,
+                                   gt_ign)
         return dt_code, gt_code, gt_ign.T
     args = (_c(iou, np.float64), _c(iou_base, np.int64), _c(iou_stride, np.int64), _c(cell_dt, np.int64),
-            _c(cell_gt, np.int64), *_match_args(gt_area, gt_ignore, gt_crowd, dt_area, area_rng, thresholds),
+            _c(cell_gt, np.int64), *_match_args(gt_area, gt_ignore, gt_crowd, dt_area, dt_rows, area_rng, thresholds),
             dt_code, gt_code, gt_ign.view(np.uint8), dt_code.itemsize, gt_code.itemsize)
     nd, ng = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
     _run(_split((nd * ng + nd + ng) * (len(area_rng) * len(thresholds))), lambda a, b: NATIVE.match_cells(*args, a, b))
     return dt_code, gt_code, gt_ign.T
 
 
-def _match_args(gt_area, gt_ignore, gt_crowd, dt_area, area_rng, thresholds) -> tuple[np.ndarray, ...]:
+def _match_args(gt_area, gt_ignore, gt_crowd, dt_area, dt_rows, area_rng, thresholds) -> tuple[np.ndarray, ...]:
     return (_c(gt_area, np.float64), _c(gt_ignore, np.bool_).view(np.uint8), _c(gt_crowd, np.bool_).view(np.uint8),
-            _c(dt_area, np.float64), _c(area_rng, np.float64), _c(thresholds, np.float64))
+            _c(dt_area, np.float64), _c(dt_rows, np.int64), _c(area_rng, np.float64), _c(thresholds, np.float64))
 
 
-def match_boxes(dt_boxes, gt_boxes, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, area_rng,
+def match_boxes(dt_boxes, gt_boxes, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, dt_rows, area_rng,
                 thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`match_cells` of box cells, each cell's IoU computed on the way (C core only: no batch IoU array)."""
+    """`match_cells` of box cells, each cell's IoU computed on the way (C core only: no batch IoU array);
+    detection row d's box is dt_boxes[dt_rows[d]] (xywh, the results' column, not gathered)."""
     n_a, n_t = len(area_rng), len(thresholds)
     dt_code, gt_code, gt_ign = match_outputs(n_a, n_t, cell_dt, cell_gt)
     args = (_c(dt_boxes, np.float64), _c(gt_boxes, np.float64), _c(cell_dt, np.int64), _c(cell_gt, np.int64),
-            *_match_args(gt_area, gt_ignore, gt_crowd, dt_area, area_rng, thresholds),
+            *_match_args(gt_area, gt_ignore, gt_crowd, dt_area, dt_rows, area_rng, thresholds),
             dt_code, gt_code, gt_ign.view(np.uint8), dt_code.itemsize, gt_code.itemsize)
     nd, ng = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
     _run(_split((nd * ng) * (n_a * n_t + 4) + nd + ng), lambda a, b: NATIVE.match_boxes(*args, a, b))

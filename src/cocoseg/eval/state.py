@@ -9,7 +9,7 @@ import numpy as np
 from cocoseg.errors import CocosegError
 from cocoseg.eval.params import EvalParams
 
-_DT_FIELDS = ("dt_image_id", "dt_category_id", "dt_score", "dt_rank", "dt_area", "dt_index", "dt_box")
+_DT_FIELDS = ("dt_image_id", "dt_category_id", "dt_score", "dt_rank", "dt_index")
 _GT_FIELDS = ("gt_image_id", "gt_category_id", "gt_ann_index", "gt_area", "gt_iscrowd")
 
 
@@ -28,9 +28,7 @@ class EvalState:
     dt_category_id: np.ndarray  # (D,) int64
     dt_score: np.ndarray  # (D,) float64
     dt_rank: np.ndarray  # (D,) int64 position in its cell after the stable sort by score
-    dt_area: np.ndarray  # (D,) float64 area used by the area-range rule
     dt_index: np.ndarray  # (D,) int64 position in the evaluator's input (results order / add order)
-    dt_box: np.ndarray  # (D, 4) float64 [x, y, w, h]
     dt_match: np.ndarray  # (D, A, T) uint8/16/32 codes: 0 FP, 1 ignored, 2 * (j + 1) + ignored: the cell's j-th GT
     gt_image_id: np.ndarray  # (G,) int64
     gt_category_id: np.ndarray  # (G,) int64
@@ -55,8 +53,7 @@ class EvalState:
         """A state covering no image."""
         n_a, n_t = len(params.area_ranges), len(params.iou_thresholds)
         z = np.zeros(0, np.int64)
-        return cls(params, z, z, z, np.zeros(0), z, np.zeros(0), z, np.zeros((0, 4)),
-                   np.zeros((0, n_a, n_t), np.uint8), z, z, z, np.zeros(0),
+        return cls(params, z, z, z, np.zeros(0), z, z, np.zeros((0, n_a, n_t), np.uint8), z, z, z, np.zeros(0),
                    np.zeros(0, bool), np.zeros((0, n_a), bool).T, np.zeros((0, n_a, n_t), np.uint8))
 
     # The matches as rows (decoded from the codes on demand: the evaluation itself never builds them)
