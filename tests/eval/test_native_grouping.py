@@ -23,10 +23,10 @@ def _table(n_images: int, categories: np.ndarray) -> GtTable:
                    np.zeros(0), np.zeros(0, bool), np.zeros(0, bool), np.zeros(n_images + 1, np.int64))
 
 
-@pytest.mark.parametrize("use_cats", [True, False])
-def test_detections_are_grouped_and_cut_as_numpy_does(monkeypatch: pytest.MonkeyPatch, use_cats: bool) -> None:
+@pytest.mark.parametrize(("use_cats", "n"), [(True, 3000), (False, 3000), (True, 60_000)])  # 60k: images on threads
+def test_detections_are_grouped_and_cut_as_numpy_does(monkeypatch: pytest.MonkeyPatch, use_cats: bool, n: int) -> None:
+    monkeypatch.setenv("COCOSEG_THREADS", "3")
     rng = np.random.default_rng(7)
-    n = 3000
     table = _table(40, np.array([2, 5, 9], np.int64))
     image_ids = rng.integers(0, 45, n) * 3 + (rng.random(n) < 0.02)  # some ids not in the GT
     image_ids[:400].sort()  # a run of grouped images, as results files come

@@ -98,7 +98,7 @@ def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cats = np.asarray(p.category_ids, dtype=np.int64)
     n_k = len(cats) if p.use_cats else 1
     if p.use_cats:
-        dk, gk = _category_positions(cats, state.dt_category_id), _category_positions(cats, state.gt_category_id)
+        dk, gk = category_positions(cats, state.dt_category_id), category_positions(cats, state.gt_category_id)
     else:
         dk, gk = np.zeros(state.num_dt, np.int64), np.zeros(state.num_gt, np.int64)
     npig = np.stack([np.bincount(gk[~ign], minlength=n_k)[:n_k] for ign in state.gt_ignore], 1) \
@@ -116,7 +116,7 @@ def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _MOST_LOOKUP = 1 << 22  # category ids up to this are looked up in a table (4M detections: 10 ms, not 0.15 s)
 
 
-def _category_positions(cats: np.ndarray, ids: np.ndarray) -> np.ndarray:
+def category_positions(cats: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """`positions(cats, ids)` (sorted cats), through a look-up table when the ids are small."""
     if not len(cats) or not len(ids) or cats[0] < 0 or cats[-1] >= _MOST_LOOKUP:
         return positions(cats, ids)
