@@ -186,9 +186,10 @@ def group_detections(image_ids, category_ids, scores, eval_images, eval_categori
 def accumulate_state(dk: np.ndarray, n_k: int, image_id: np.ndarray, rank: np.ndarray, score: np.ndarray,
                      dt_match: np.ndarray, npig: np.ndarray, max_dets: np.ndarray,
                      rec_thr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """COCOeval.accumulate of state rows: precision and scores (K*A*M*T, R), recall (K*A*M*T,), -1 where
+    """COCOeval.accumulate of state rows: precision and scores [T, R, K, A, M], recall [T, K, A, M], -1 where
     a category has no GT. dk: each row's category position; dt_match: the state's (D, A, T) codes."""
     n_a, n_t = dt_match.shape[1], dt_match.shape[2]
+    n_m, n_r = len(max_dets), len(rec_thr)
     if NATIVE is None:
         # pycocotools: mergesort of -score over the concatenation in image-id order, each image's
         # detections in their cell order: i.e. ordered by (-score, image id, rank) within a category.
@@ -196,17 +197,20 @@ def accumulate_state(dk: np.ndarray, n_k: int, image_id: np.ndarray, rank: np.nd
         seg_starts = np.searchsorted(dk[order], np.arange(n_k + 1))
         from cocoseg.eval import _kernels_numba
 
-        return _kernels_numba.accumulate_sorted(dt_match[order], rank[order], score[order], seg_starts, npig,
+        flat = _kernels_numba.accumulate_sorted(dt_match[order], rank[order], score[order], seg_starts, npig,
                                                 max_dets, rec_thr)
+        shape = (n_k, n_a, n_m, n_t)  # (K*A*M*T, R) rows -> COCOeval's layout
+        return (np.ascontiguousarray(flat[0].reshape(*shape, -1).transpose(3, 4, 0, 1, 2)),
+                np.ascontiguousarray(flat[1].reshape(shape).transpose(3, 0, 1, 2)),
+                np.ascontiguousarray(flat[2].reshape(*shape, -1).transpose(3, 4, 0, 1, 2)))
     seg_starts = np.zeros(n_k + 1, np.int64)
     np.cumsum(np.bincount(dk[dk >= 0], minlength=n_k)[:n_k], out=seg_starts[1:])
-    n_m, n_r = len(max_dets), len(rec_thr)
-    rows = n_k * n_a * n_m * n_t
-    precision, score_out, recall = np.full((rows, n_r), -1.0), np.full((rows, n_r), -1.0), np.full(rows, -1.0)
+    precision, score_out = np.full((n_t, n_r, n_k, n_a, n_m), -1.0), np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
+    recall = np.full((n_t, n_k, n_a, n_m), -1.0)
     codes = np.ascontiguousarray(dt_match)
     args = (_c(dk, np.int64), seg_starts, _c(image_id, np.int64), _c(rank, np.int64), _c(score, np.float64),
             codes, _c(npig, np.int64), _c(max_dets, np.int64), _c(rec_thr, np.float64), precision, recall, score_out,
-            n_a, n_t, codes.itemsize)
+            n_a, n_t, n_k, codes.itemsize)
     work = np.diff(seg_starts) * (n_m * n_a * n_t + 16) + n_a * n_m * n_t * n_r
     _run(_split(work), lambda a, b: NATIVE.accumulate_groups(*args, a, b))
     return precision, recall, score_out

@@ -103,14 +103,9 @@ def accumulate(state: EvalState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         dk, gk = np.zeros(state.num_dt, np.int64), np.zeros(state.num_gt, np.int64)
     npig = np.stack([np.bincount(gk[~ign], minlength=n_k)[:n_k] for ign in state.gt_ignore], 1) \
         if len(p.area_ranges) else np.zeros((n_k, 0), np.int64)
-    precision, recall, scores = accumulate_state(
-        dk, n_k, state.dt_image_id, state.dt_rank, state.dt_score, state.dt_match,
-        npig.astype(np.int64).reshape(n_k, -1), np.asarray(p.max_dets, dtype=np.int64),
-        np.asarray(p.recall_thresholds, dtype=np.float64))
-    shape = (n_k, len(p.area_ranges), len(p.max_dets), len(p.iou_thresholds))
-    return (np.ascontiguousarray(precision.reshape(*shape, -1).transpose(3, 4, 0, 1, 2)),
-            np.ascontiguousarray(recall.reshape(shape).transpose(3, 0, 1, 2)),
-            np.ascontiguousarray(scores.reshape(*shape, -1).transpose(3, 4, 0, 1, 2)))
+    return accumulate_state(dk, n_k, state.dt_image_id, state.dt_rank, state.dt_score, state.dt_match,
+                            npig.astype(np.int64).reshape(n_k, -1), np.asarray(p.max_dets, dtype=np.int64),
+                            np.asarray(p.recall_thresholds, dtype=np.float64))
 
 
 _MOST_LOOKUP = 1 << 22  # category ids up to this are looked up in a table (4M detections: 10 ms, not 0.15 s)
