@@ -6,7 +6,6 @@
  * then precision/recall follow _kernels_numba.accumulate_sorted's operation order.
  */
 #include "native.h"
-#include "sortkeys.h"
 #include "codes.h"
 
 typedef struct {
@@ -101,24 +100,59 @@ static void category_rows(const acc_ctx *x, Py_ssize_t k, const uint8_t *codes, 
 
 typedef struct { /* a block of categories' rows, gathered in state order by one pass over the state */
     double *score;
-    int64_t *img, *rank;
+    int64_t *rank;
     uint8_t *codes; /* (rows, A*T) */
 } block_rows;
+
+typedef struct { /* a detection's place in accumulation order: by -score, then by its state row */
+    double s;
+    int64_t row;
+} score_key;
+
+static inline int score_less(const score_key *a, const score_key *b) { /* numpy's order: NaN last */
+    if (a->s < b->s) return 1;
+    if (a->s > b->s) return 0;
+    int na = a->s != a->s, nb = b->s != b->s;
+    if (na != nb) return nb;
+    return a->row < b->row;
+}
+
+/* Merge sort of a[0..n) (tmp holds n/2 + 1 keys), insertion sort on short runs (as sortkeys.h, on 16-byte keys). */
+static void sort_scores(score_key *a, score_key *tmp, int64_t n) {
+    if (n <= 16) {
+        for (int64_t i = 1; i < n; i++) {
+            score_key k = a[i];
+            int64_t j = i;
+            for (; j > 0 && score_less(&k, &a[j - 1]); j--) a[j] = a[j - 1];
+            a[j] = k;
+        }
+        return;
+    }
+    int64_t h = n / 2, i = 0, j = h, o = 0;
+    sort_scores(a, tmp, h);
+    sort_scores(a + h, tmp, n - h);
+    if (!score_less(&a[h], &a[h - 1])) return;
+    memcpy(tmp, a, sizeof(score_key) * h);
+    while (i < h && j < n) a[o++] = score_less(&a[j], &tmp[i]) ? a[j++] : tmp[i++];
+    while (i < h) a[o++] = tmp[i++];
+}
 
 enum { BLOCK_BYTES = 4 << 20, MOST_PASSES = 8 }; /* rows gathered per pass over the state (which reads it in
                                                  * address order): at least 4 MB, at most 8 passes */
 
 /* Rows of categories kb..ke (positions seg[kb]..seg[ke] in category order) out of the state rows,
- * read in address order (the state is far larger than any cache; one category's rows are scattered). */
+ * read in address order (the state is far larger than any cache; one category's rows are scattered).
+ * State rows are ordered by (image id, cell, rank), so each category's rows come out in (image id, rank)
+ * order: a stable sort by -score then gives pycocotools' order. */
 static void gather_block(const int64_t *dk, Py_ssize_t n_dt, Py_ssize_t kb, Py_ssize_t ke, const int64_t *seg,
-                         const double *score, const int64_t *img, const int64_t *rank, const void *dt_code,
+                         const double *score, const int64_t *rank, const void *dt_code,
                          int width, Py_ssize_t n_at, int64_t *fill, block_rows *out) {
     for (Py_ssize_t k = kb; k < ke; k++) fill[k - kb] = seg[k] - seg[kb];
     for (Py_ssize_t d = 0; d < n_dt; d++) {
         int64_t k = dk[d];
         if (k < kb || k >= ke) continue;
         int64_t r = fill[k - kb]++;
-        out->score[r] = score[d], out->img[r] = img[d], out->rank[r] = rank[d];
+        out->score[r] = score[d], out->rank[r] = rank[d];
         for (Py_ssize_t at = 0; at < n_at; at++) { /* state codes (codes.h) -> 0 ignored, 1 TP, 2 FP */
             uint32_t c = code_get(dt_code, width, d * n_at + at);
             out->codes[r * n_at + at] = (c & 1) ? 0 : (c ? 1 : 2);
@@ -126,47 +160,47 @@ static void gather_block(const int64_t *dk, Py_ssize_t n_dt, Py_ssize_t kb, Py_s
     }
 }
 
-/* accumulate_groups(dk, seg, dt_img, dt_rank, dt_score, dt_code, npig, max_dets, rec_thr,
+/* accumulate_groups(dk, seg, dt_rank, dt_score, dt_code, npig, max_dets, rec_thr,
  *                   precision, recall, score_out, n_a, n_t, n_k, code_width, k0, k1): dk is each row's category
- * position, seg[k]..seg[k + 1] category k's place in category order; dt_code the state's (D, A*T) codes
+ * position, seg[k]..seg[k + 1] category k's place in category order; the rows in state order (image id,
+ * cell, rank); dt_code the state's (D, A*T) codes
  * (codes.h); outputs precision, scores [T, R, K, A, M] and recall [T, K, A, M] (COCOeval's layout),
  * pre-filled with -1 by the caller. */
 PyObject *native_accumulate_groups(PyObject *self, PyObject *args) {
-    Py_buffer b[12];
+    Py_buffer b[11];
     Py_ssize_t n_a, n_t, n_k, code_width, k0, k1;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*w*w*w*nnnnnn", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6],
-                          &b[7], &b[8], &b[9], &b[10], &b[11], &n_a, &n_t, &n_k, &code_width, &k0, &k1))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*w*w*w*nnnnnn", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6],
+                          &b[7], &b[8], &b[9], &b[10], &n_a, &n_t, &n_k, &code_width, &k0, &k1))
         return NULL;
-    const int64_t *dk = b[0].buf, *seg = b[1].buf, *img = b[2].buf, *rank = b[3].buf, *npig = b[6].buf;
-    const double *score = b[4].buf;
-    Py_ssize_t n_at = n_a * n_t, n_dt = b[4].len / sizeof(double), width = n_at ? n_at : 1;
-    Py_ssize_t n_m = b[7].len / sizeof(int64_t);
-    acc_ctx x = {n_a, n_t, n_m, b[8].len / sizeof(double), n_k, n_k * n_a * n_m, b[7].buf, b[8].buf,
-                 b[9].buf, b[10].buf, b[11].buf, NULL, NULL, NULL, NULL};
+    const int64_t *dk = b[0].buf, *seg = b[1].buf, *rank = b[2].buf, *npig = b[5].buf;
+    const double *score = b[3].buf;
+    Py_ssize_t n_at = n_a * n_t, n_dt = b[3].len / sizeof(double), width = n_at ? n_at : 1;
+    Py_ssize_t n_m = b[6].len / sizeof(int64_t);
+    acc_ctx x = {n_a, n_t, n_m, b[7].len / sizeof(double), n_k, n_k * n_a * n_m, b[6].buf, b[7].buf,
+                 b[8].buf, b[9].buf, b[10].buf, NULL, NULL, NULL, NULL};
     int64_t longest = 1;
     for (Py_ssize_t k = k0; k < k1; k++) longest = seg[k + 1] - seg[k] > longest ? seg[k + 1] - seg[k] : longest;
-    int64_t cap = BLOCK_BYTES / (24 + width), total = seg[k1] - seg[k0];
+    int64_t cap = BLOCK_BYTES / (16 + width), total = seg[k1] - seg[k0];
     cap = cap < (total + MOST_PASSES - 1) / MOST_PASSES ? (total + MOST_PASSES - 1) / MOST_PASSES : cap;
     cap = cap < longest ? longest : cap;
     cap = cap > total ? (total > 0 ? total : 1) : cap;
     x.idx = malloc(sizeof(int64_t) * longest), x.tp_pos = malloc(sizeof(int64_t) * longest);
     x.tp_rc = malloc(sizeof(double) * longest), x.tp_pr = malloc(sizeof(double) * longest);
-    sort_key *keys = malloc(sizeof(sort_key) * longest), *tmp = malloc(sizeof(sort_key) * (longest / 2 + 1));
+    score_key *keys = malloc(sizeof(score_key) * longest), *tmp = malloc(sizeof(score_key) * (longest / 2 + 1));
     uint8_t *codes = malloc((size_t)longest * width), *sub = malloc((size_t)longest * width);
     int64_t *rank_l = malloc(sizeof(int64_t) * longest), *fill = malloc(sizeof(int64_t) * (k1 - k0 + 1));
     double *score_l = malloc(sizeof(double) * longest), *sub_scores = malloc(sizeof(double) * longest);
-    block_rows blk = {malloc(sizeof(double) * cap), malloc(sizeof(int64_t) * cap), malloc(sizeof(int64_t) * cap),
-                      malloc((size_t)cap * width)};
+    block_rows blk = {malloc(sizeof(double) * cap), malloc(sizeof(int64_t) * cap), malloc((size_t)cap * width)};
     int ok = x.idx && x.tp_pos && x.tp_rc && x.tp_pr && keys && tmp && codes && sub && rank_l && fill && score_l && sub_scores &&
-             blk.score && blk.img && blk.rank && blk.codes;
+             blk.score && blk.rank && blk.codes;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t kb = k0, ke; ok && kb < k1; kb = ke) {
         for (ke = kb + 1; ke < k1 && seg[ke + 1] - seg[kb] <= cap; ke++) {}
-        gather_block(dk, n_dt, kb, ke, seg, score, img, rank, b[5].buf, (int)code_width, n_at, fill, &blk);
+        gather_block(dk, n_dt, kb, ke, seg, score, rank, b[4].buf, (int)code_width, n_at, fill, &blk);
         for (Py_ssize_t k = kb; k < ke; k++) {
             int64_t n = seg[k + 1] - seg[k], o = seg[k] - seg[kb];
-            for (int64_t j = 0; j < n; j++) keys[j] = (sort_key){0, -blk.score[o + j], blk.img[o + j], blk.rank[o + j], j};
-            sort_keys(keys, tmp, n);
+            for (int64_t j = 0; j < n; j++) keys[j] = (score_key){-blk.score[o + j], j};
+            sort_scores(keys, tmp, n);
             for (int64_t j = 0; j < n; j++) {
                 int64_t r = o + keys[j].row;
                 rank_l[j] = blk.rank[r], score_l[j] = blk.score[r];
@@ -178,8 +212,8 @@ PyObject *native_accumulate_groups(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS
     free(x.idx); free(x.tp_pos); free(x.tp_rc); free(x.tp_pr);
     free(keys); free(tmp); free(codes); free(sub); free(rank_l); free(fill); free(score_l); free(sub_scores);
-    free(blk.score); free(blk.img); free(blk.rank); free(blk.codes);
-    RELEASE(b, 12);
+    free(blk.score); free(blk.rank); free(blk.codes);
+    RELEASE(b, 11);
     if (!ok) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }

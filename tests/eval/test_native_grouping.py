@@ -112,6 +112,8 @@ def test_accumulation_equals_the_numba_kernel(monkeypatch: pytest.MonkeyPatch, c
     ignored = rng.random((n, n_a, n_t)) < 0.1
     top = 500 if code_dtype == np.uint16 else 120
     dt_match = np.where(matched, 2 * rng.integers(1, top, (n, n_a, n_t)), 0) + ignored
+    order = np.lexsort((rank, dk, image_id))  # a state's row order: (image id, cell, rank)
+    dk, image_id, rank, score, dt_match = dk[order], image_id[order], rank[order], score[order], dt_match[order]
     npig = rng.integers(0, 40, (n_k, n_a))
     npig[2] = 0  # a category without GT: -1 rows
     args = (dk, n_k, image_id, rank, score, dt_match.astype(code_dtype), npig, np.array(max_dets),

@@ -203,12 +203,15 @@ def accumulate_state(dk: np.ndarray, n_k: int, image_id: np.ndarray, rank: np.nd
         return (np.ascontiguousarray(flat[0].reshape(*shape, -1).transpose(3, 4, 0, 1, 2)),
                 np.ascontiguousarray(flat[1].reshape(shape).transpose(3, 0, 1, 2)),
                 np.ascontiguousarray(flat[2].reshape(*shape, -1).transpose(3, 4, 0, 1, 2)))
+    if len(image_id) > 1 and not bool(np.all(image_id[1:] >= image_id[:-1])):  # the C core reads rows in state order
+        order = np.argsort(image_id, kind="stable")
+        dk, rank, score, dt_match = dk[order], rank[order], score[order], dt_match[order]
     seg_starts = np.zeros(n_k + 1, np.int64)
     np.cumsum(np.bincount(dk[dk >= 0], minlength=n_k)[:n_k], out=seg_starts[1:])
     precision, score_out = np.full((n_t, n_r, n_k, n_a, n_m), -1.0), np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
     recall = np.full((n_t, n_k, n_a, n_m), -1.0)
     codes = np.ascontiguousarray(dt_match)
-    args = (_c(dk, np.int64), seg_starts, _c(image_id, np.int64), _c(rank, np.int64), _c(score, np.float64),
+    args = (_c(dk, np.int64), seg_starts, _c(rank, np.int64), _c(score, np.float64),
             codes, _c(npig, np.int64), _c(max_dets, np.int64), _c(rec_thr, np.float64), precision, recall, score_out,
             n_a, n_t, n_k, codes.itemsize)
     work = np.diff(seg_starts) * (n_m * n_a * n_t + 16) + n_a * n_m * n_t * n_r
