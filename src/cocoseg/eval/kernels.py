@@ -9,6 +9,7 @@ matching (`match_boxes`: no IoU array for the batch) and accumulation sorts each
 """
 from __future__ import annotations
 
+import mmap
 import threading
 from typing import Callable
 
@@ -113,8 +114,22 @@ def match_outputs(n_a: int, n_t: int, cell_dt: np.ndarray, cell_gt: np.ndarray) 
     nd, ng = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
     most_d, most_g = (int(nd.max()), int(ng.max())) if len(nd) else (0, 0)
     n_dt, n_gt = (int(cell_dt[-1, 1]), int(cell_gt[-1, 1])) if len(nd) else (0, 0)
-    return (np.zeros((n_dt, n_a, n_t), code_dtype(2 * most_g + 1)), np.zeros((n_gt, n_a, n_t), code_dtype(most_d)),
-            np.zeros((n_gt, n_a), np.bool_))
+    return (_zeros((n_dt, n_a, n_t), code_dtype(2 * most_g + 1)), _zeros((n_gt, n_a, n_t), code_dtype(most_d)),
+            _zeros((n_gt, n_a), np.bool_))
+
+
+_SMALL = 1 << 22  # numpy asks for huge pages from 4 MB on
+
+
+def _zeros(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """np.zeros, on ordinary pages when large: the matching threads write the outputs first, and huge-page
+    first-touch faults (2 MB zeroed each, compaction on a busy machine) made that phase vary 2-3x run to
+    run; an anonymous mapping's 4 KB pages fault in steadily."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if size < _SMALL:
+        return np.zeros(shape, dtype)
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)  # faulted in at once
+    return np.frombuffer(mmap.mmap(-1, size, flags=flags), dtype).reshape(shape)
 
 
 def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, dt_rows,
