@@ -18,13 +18,24 @@ static Py_ssize_t find_sorted(const int64_t *ids, Py_ssize_t n, int64_t v) {
     return (lo < n && ids[lo] == v) ? lo : -1;
 }
 
+enum { MOST_TABLE = 1 << 20 }; /* category ids below this are looked up in a table (a binary search each: 0.2 s
+                               * at 4M detections, the categories of an image's results interleaved) */
+
 /* Position of each detection's image (-1: not evaluated, or outside image_mask) and category. */
 static void lookup(const int64_t *d_img, const int64_t *d_cat, Py_ssize_t n, const int64_t *images, Py_ssize_t n_i,
                    const int64_t *cats, Py_ssize_t n_k, const uint8_t *mask, int64_t *ip, int64_t *cp) {
+    int64_t top = n_k ? cats[n_k - 1] + 1 : 0;
+    int32_t *table = (n_k && cats[0] >= 0 && top <= MOST_TABLE) ? malloc(sizeof(int32_t) * top) : NULL;
+    if (table) {
+        for (int64_t c = 0; c < top; c++) table[c] = -1;
+        for (Py_ssize_t k = 0; k < n_k; k++) table[cats[k]] = (int32_t)k;
+    }
     for (Py_ssize_t i = 0; i < n; i++) { /* results files come grouped by image: reuse the last look-up */
         ip[i] = (i && d_img[i] == d_img[i - 1]) ? ip[i - 1] : find_sorted(images, n_i, d_img[i]);
-        cp[i] = (i && d_cat[i] == d_cat[i - 1]) ? cp[i - 1] : find_sorted(cats, n_k, d_cat[i]);
+        if (table) cp[i] = (d_cat[i] >= 0 && d_cat[i] < top) ? table[d_cat[i]] : -1;
+        else cp[i] = (i && d_cat[i] == d_cat[i - 1]) ? cp[i - 1] : find_sorted(cats, n_k, d_cat[i]);
     }
+    free(table);
     for (Py_ssize_t i = 0; i < n; i++) if (ip[i] >= 0 && (cp[i] < 0 || !mask[ip[i]])) ip[i] = -1;
 }
 

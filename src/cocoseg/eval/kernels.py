@@ -191,7 +191,7 @@ def group_detections(image_ids, category_ids, scores, eval_images, eval_categori
                      max_det: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """C core of `tables.select_detections`: (index, img, cat, rank) of the detections kept, in cell order."""
     n = len(scores)
-    out = [np.empty(n, np.int64) for _ in range(4)]
+    out = [_zeros((n,), np.int64) for _ in range(4)]
     kept = NATIVE.group_detections(_c(image_ids, np.int64), _c(category_ids, np.int64), _c(scores, np.float64),
                                    _c(eval_images, np.int64), _c(eval_categories, np.int64), _c(image_mask, np.uint8),
                                    *out, int(use_cats), int(max_det), threads())
