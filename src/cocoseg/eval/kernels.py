@@ -4,8 +4,9 @@ Both run pycocotools' operation order (bit-identical numbers; tests compare the 
 loops release the GIL, so a call is split into ranges of cells (or categories) of about equal
 work, one per thread; each range writes its own rows of the outputs. On the C path the detections
 are grouped into cells in C (`group_detections`, `cells`), box IoU is computed per cell inside the
-matching (`match_boxes`: no IoU array for the batch) and accumulation sorts each category itself
-(`accumulate_state`); the numpy/numba fallback keeps the array formulation.
+matching (`match_boxes`: no IoU array for the batch, the results' boxes read in place) and
+accumulation sorts each category itself (`accumulate_state`); the numpy/numba fallback keeps the
+array formulation. Both write and read the state's compact match codes (`cocoseg.eval` docstring).
 """
 from __future__ import annotations
 
