@@ -120,6 +120,8 @@ PyObject *native_group_detections(PyObject *self, PyObject *args) {
         lookup(d_img, d_cat, n, images, n_i, cats, n_k, b[5].buf, ip, cp);
         x.failed = counting_sort(ip, n, n_i, order, starts) < 0;
     }
+    free(ip); /* done with: 8 bytes a detection less at the call's peak */
+    ip = NULL;
     if (!x.failed) parallel_rows(sort_images, &x, n_i, starts, n >= 50000 ? (int)threads : 1);
     if (!x.failed) total = compact(&x, n_i);
     Py_END_ALLOW_THREADS

@@ -223,7 +223,8 @@ def accumulate_state(dk: np.ndarray, n_k: int, image_id: np.ndarray, rank: np.nd
         order = np.argsort(image_id, kind="stable")
         dk, rank, score, dt_match = dk[order], rank[order], score[order], dt_match[order]
     seg_starts = np.zeros(n_k + 1, np.int64)
-    np.cumsum(np.bincount(dk[dk >= 0], minlength=n_k)[:n_k], out=seg_starts[1:])
+    counted = dk if not len(dk) or int(dk.min()) >= 0 else dk[dk >= 0]  # no copy of dk when every row has a category
+    np.cumsum(np.bincount(counted, minlength=n_k)[:n_k], out=seg_starts[1:])
     precision, score_out = np.full((n_t, n_r, n_k, n_a, n_m), -1.0), np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
     recall = np.full((n_t, n_k, n_a, n_m), -1.0)
     codes = np.ascontiguousarray(dt_match)
