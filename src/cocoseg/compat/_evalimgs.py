@@ -66,11 +66,11 @@ def _area_columns(state: Any, a: int, gt_ids: np.ndarray, dt_ids: np.ndarray, gt
     ignored = state.gt_ignore[a].astype(np.int64)
     for g0, g1 in gt_cells.values():
         perm[g0:g1] = g0 + np.argsort(ignored[g0:g1], kind="mergesort")
-    dt_gt, gt_dt = state.dt_gt[a], state.gt_dt[a][:, perm]
+    dt_gt, gt_dt = state.dt_gt_at(a), state.gt_dt_at(a)[:, perm]
     dtm = np.where(dt_gt >= 0, gt_ids[np.maximum(dt_gt, 0)] if len(gt_ids) else 0.0, 0.0).astype(np.float64)
     gtm = np.where(gt_dt >= 0, dt_ids[np.maximum(gt_dt, 0)] if len(dt_ids) else 0.0, 0.0).astype(np.float64)
     gt_list = [run.gt_anns[i]["id"] for i in state.gt_ann_index[perm].tolist()]
-    return dtm, state.dt_ignore[a].astype(bool), gtm, ignored[perm], gt_list
+    return dtm, state.dt_ignore_at(a), gtm, ignored[perm], gt_list
 
 
 def remember(run: EngineRun, built: list) -> None:

@@ -41,19 +41,12 @@ def resample_state(state: EvalState, picks: np.ndarray) -> EvalState:
     gs, ge = np.searchsorted(state.gt_image_id, ids, "left"), np.searchsorted(state.gt_image_id, ids, "right")
     n_dt, n_gt = (de - ds)[picks], (ge - gs)[picks]
     dt_rows, gt_rows = _ranges(ds[picks], n_dt), _ranges(gs[picks], n_gt)
-    new_gs, new_ds = np.cumsum(n_gt) - n_gt, np.cumsum(n_dt) - n_dt
-    gt_shift = np.repeat(new_gs - gs[picks], n_dt)  # per new detection row: old GT row -> new GT row
-    dt_shift = np.repeat(new_ds - ds[picks], n_gt)
-    dt_gt = state.dt_gt[:, :, dt_rows]
-    gt_dt = state.gt_dt[:, :, gt_rows]
     draw = np.arange(len(picks), dtype=np.int64)
+    # the match codes are local to their cell (image, category): a drawn image keeps its codes as they are
     return EvalState(
         state.params, draw, np.repeat(draw, n_dt), state.dt_category_id[dt_rows], state.dt_score[dt_rows],
-        state.dt_rank[dt_rows], state.dt_area[dt_rows], state.dt_index[dt_rows], state.dt_box[dt_rows],
-        np.where(dt_gt >= 0, dt_gt + gt_shift, -1).astype(np.int32), state.dt_ignore[:, :, dt_rows],
-        np.repeat(draw, n_gt), state.gt_category_id[gt_rows], state.gt_ann_index[gt_rows], state.gt_area[gt_rows],
-        state.gt_iscrowd[gt_rows], state.gt_ignore[:, gt_rows],
-        np.where(gt_dt >= 0, gt_dt + dt_shift, -1).astype(np.int32))
+        state.dt_rank[dt_rows], state.dt_index[dt_rows], state.dt_match[dt_rows], np.repeat(draw, n_gt), state.gt_category_id[gt_rows], state.gt_ann_index[gt_rows],
+        state.gt_area[gt_rows], state.gt_iscrowd[gt_rows], state.gt_ignore[:, gt_rows], state.gt_match[gt_rows])
 
 
 def reduced_state(state: EvalState) -> EvalState:
@@ -62,8 +55,8 @@ def reduced_state(state: EvalState) -> EvalState:
 
     p = state.params
     params = replace(p, area_ranges=(p.area_ranges[0],), max_dets=(p.max_dets[-1],))
-    return replace(state, params=params, dt_gt=state.dt_gt[:1], dt_ignore=state.dt_ignore[:1],
-                   gt_ignore=state.gt_ignore[:1], gt_dt=state.gt_dt[:1])
+    return replace(state, params=params, dt_match=state.dt_match[:, :1], gt_ignore=state.gt_ignore[:1],
+                   gt_match=state.gt_match[:, :1])
 
 
 def state_metrics(state: EvalState, per_class: bool = False) -> tuple[dict[str, float], dict[int, float]]:

@@ -46,21 +46,31 @@ Where cocoseg departs from pycocotools (only where pycocotools is ill-defined)
 
 Per-image results (`EvalState`, `EvalResult.state`) for analysis and merging
 ---------------------------------------------------------------------------
-A = area ranges, T = IoU thresholds (params order), D detection rows, G GT rows.
+A = area ranges, T = IoU thresholds (params order), D detection rows, G GT rows. A cell is an
+(image, category) pair [an image with pooled categories].
 - image_ids (I,): images covered, ascending.
 - Detection rows, those kept after the per-cell cut to max_dets[-1], ordered by (image id,
   category, rank) [(image id, rank) with pooled categories]: dt_image_id, dt_category_id,
   dt_score, dt_rank (position in its cell after the stable score sort; rank < m is the
-  max_dets=m subset), dt_area (the area of the area-range rule), dt_index (position in the
-  evaluator's input: the result's index in the results file, or the running count of add()),
-  dt_box (D, 4) xywh.
-- dt_gt (A, T, D) int32: the GT row each detection matched, -1 if none; dt_ignore (A, T, D)
-  bool: neither true nor false positive. TP = dt_gt >= 0 & ~dt_ignore; FP = dt_gt < 0 & ~dt_ignore.
+  max_dets=m subset), dt_index (position in the evaluator's input: the result's index in the
+  results file, or the running count of add(); boxes, areas and masks are there).
 - GT rows, ordered by (image id, category, file order): gt_image_id, gt_category_id,
-  gt_ann_index (position in gt.annotations), gt_area, gt_iscrowd; gt_ignore (A, G) bool; gt_dt
-  (A, T, G) int32: the detection row matching it (the last one for crowd GT), -1 if none.
-  The four match arrays are views of row-major (D, A, T) / (G, A, T) / (G, A) memory (one row's
-  matches adjacent, as the C core reads them); index them as (A, T, ...) arrays as usual.
+  gt_ann_index (position in gt.annotations), gt_area, gt_iscrowd; gt_ignore (A, G) bool.
+- The matches, one small code per (row, area range, threshold), cell-local so that they need no
+  renumbering when states are merged or images resampled:
+  dt_match (D, A, T): 0 false positive; 1 ignored, unmatched (outside the area range);
+  2 * (j + 1) + i matched the j-th GT row of its cell, i = 1 when that GT is ignored (crowd,
+  outside the area range): then the detection is ignored too. True positive: even and >= 2.
+  gt_match (G, A, T): 0 unmatched; r + 1 matched by the cell's detection of rank r (the last
+  one for crowd GT).
+  Codes are uint8 while every cell has at most 127 GT and 255 detections (uint16, then uint32,
+  beyond): 40 bytes a detection with COCO's parameters, where (A, T) int32 rows plus a bool
+  ignore flag took 200. One row's codes are adjacent (the C core reads them so).
+- Decoded on demand (never built by the evaluation itself): dt_gt (A, T, D) int32, the GT row
+  each detection matched or -1; dt_ignore (A, T, D) bool, neither true nor false positive
+  (TP = dt_gt >= 0 & ~dt_ignore, FP = dt_gt < 0 & ~dt_ignore); gt_dt (A, T, G) int32, the
+  detection row matching each GT or -1. `dt_gt_at(a)`, `dt_ignore_at(a)`, `gt_dt_at(a)` give one
+  area range's (T, N) slice at a quarter of the cost.
 `EvalState.merge` concatenates states of disjoint image sets (stable in image-id order);
 accumulation sorts by (category, -score, image id, rank), which is pycocotools' mergesort of its
 image-ordered concatenation, so the numbers never depend on how images were sharded.

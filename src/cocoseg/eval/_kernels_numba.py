@@ -42,19 +42,14 @@ def bbox_iou_cells(dt_boxes, gt_boxes, gt_crowd, cell_dt, cell_gt, offsets):  # 
 
 @nb.njit(cache=True, nogil=True)
 def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area,
-                area_rng, thresholds):  # pragma: no cover - compiled
+                area_rng, thresholds, dt_code, gt_code, gt_ign):  # pragma: no cover - compiled
     """Greedy matching of every cell, area range and IoU threshold (COCOeval.evaluateImg).
 
-    Returns dt_gt (A, T, D) int32 matched GT row or -1, dt_ignore (A, T, D) bool,
-    gt_dt (A, T, G) int32 matching detection row or -1, gt_ignore (A, G) bool.
+    Writes the state's codes (the `cocoseg.eval` docstring) into the zeroed dt_code (D, A, T) and
+    gt_code (G, A, T), and gt_ign (G, A) bool.
     """
     n_a, n_t = area_rng.shape[0], thresholds.shape[0]
-    n_dt, n_gt = dt_area.shape[0], gt_area.shape[0]
-    dt_gt = np.full((n_a, n_t, n_dt), -1, dtype=np.int32)
-    dt_ign = np.zeros((n_a, n_t, n_dt), dtype=np.bool_)
-    gt_dt = np.full((n_a, n_t, n_gt), -1, dtype=np.int32)
-    gt_ign = np.zeros((n_a, n_gt), dtype=np.bool_)
-    order = np.empty(n_gt, dtype=np.int64)
+    order = np.empty(gt_area.shape[0], dtype=np.int64)
     for c in range(len(cell_dt)):
         d0, d1 = cell_dt[c, 0], cell_dt[c, 1]
         g0, g1 = cell_gt[c, 0], cell_gt[c, 1]
@@ -64,12 +59,12 @@ def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore,
             lo, hi = area_rng[a, 0], area_rng[a, 1]
             k = 0
             for g in range(g0, g1):  # ignored GT last, stable (argsort mergesort of _ignore)
-                gt_ign[a, g] = gt_ignore[g] or gt_area[g] < lo or gt_area[g] > hi
-                if not gt_ign[a, g]:
+                gt_ign[g, a] = gt_ignore[g] or gt_area[g] < lo or gt_area[g] > hi
+                if not gt_ign[g, a]:
                     order[k] = g
                     k += 1
             for g in range(g0, g1):
-                if gt_ign[a, g]:
+                if gt_ign[g, a]:
                     order[k] = g
                     k += 1
             if nd > 0 and ng > 0:
@@ -80,9 +75,9 @@ def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore,
                         m = -1
                         for j in range(ng):
                             g = order[j]
-                            if gt_dt[a, t, g] >= 0 and not gt_crowd[g]:
+                            if gt_code[g, a, t] != 0 and not gt_crowd[g]:
                                 continue
-                            if m > -1 and not gt_ign[a, m] and gt_ign[a, g]:
+                            if m > -1 and not gt_ign[m, a] and gt_ign[g, a]:
                                 break
                             v = iou[base + d * stride + (g - g0)]
                             if v < best:
@@ -91,15 +86,13 @@ def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore,
                             m = g
                         if m == -1:
                             continue
-                        dt_ign[a, t, d0 + d] = gt_ign[a, m]
-                        dt_gt[a, t, d0 + d] = m
-                        gt_dt[a, t, m] = d0 + d
+                        dt_code[d0 + d, a, t] = 2 * (m - g0 + 1) + (1 if gt_ign[m, a] else 0)
+                        gt_code[m, a, t] = d + 1
             for d in range(d0, d1):  # unmatched detections outside the area range are ignored
                 if dt_area[d] < lo or dt_area[d] > hi:
                     for t in range(n_t):
-                        if dt_gt[a, t, d] < 0:
-                            dt_ign[a, t, d] = True
-    return dt_gt, dt_ign, gt_dt, gt_ign
+                        if dt_code[d, a, t] == 0:
+                            dt_code[d, a, t] = 1
 
 
 @nb.njit(cache=True, nogil=True)
@@ -108,7 +101,8 @@ def accumulate_sorted(codes, rank, scores, seg_starts, npig, max_dets, rec_thr):
 
     Rows are pre-sorted by (category, -score, image, rank) — the mergesort of pycocotools'
     image-ordered concatenation — and category k owns rows seg_starts[k]:seg_starts[k + 1].
-    codes (D, A, T) uint8: 0 ignored, 1 true positive, 2 false positive; rank, scores (D,).
+    codes (D, A, T): the state's match codes (0 false positive, odd ignored, else true positive);
+    rank, scores (D,).
 
     pycocotools computes rc and pr at every detection, takes pr's running maximum from the right
     and samples it at searchsorted(rc, recThrs, 'left'). rc only grows at true positives and pr
@@ -144,14 +138,14 @@ def accumulate_sorted(codes, rank, scores, seg_starts, npig, max_dets, rec_thr):
                     n_tp = 0
                     for j in range(n):
                         c = codes[idx[j], a, t]
-                        if c == 1:
+                        if c == 0:
+                            fp += 1.0
+                        elif c % 2 == 0:
                             tp += 1.0
                             tp_pos[n_tp] = j
                             tp_rc[n_tp] = tp / total
                             tp_pr[n_tp] = tp / (fp + tp + _EPS)
                             n_tp += 1
-                        elif c == 2:
-                            fp += 1.0
                     recall[row] = tp / total if n else 0.0
                     for e in range(n_tp - 2, -1, -1):
                         if tp_pr[e + 1] > tp_pr[e]:

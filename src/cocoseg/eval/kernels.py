@@ -4,11 +4,13 @@ Both run pycocotools' operation order (bit-identical numbers; tests compare the 
 loops release the GIL, so a call is split into ranges of cells (or categories) of about equal
 work, one per thread; each range writes its own rows of the outputs. On the C path the detections
 are grouped into cells in C (`group_detections`, `cells`), box IoU is computed per cell inside the
-matching (`match_boxes`: no IoU array for the batch) and accumulation sorts each category itself
-(`accumulate_state`); the numpy/numba fallback keeps the array formulation.
+matching (`match_boxes`: no IoU array for the batch, the results' boxes read in place) and
+accumulation sorts each category itself (`accumulate_state`); the numpy/numba fallback keeps the
+array formulation. Both write and read the state's compact match codes (`cocoseg.eval` docstring).
 """
 from __future__ import annotations
 
+import mmap
 import threading
 from typing import Callable
 
@@ -102,58 +104,76 @@ def segm_iou_cells(dt, gt, gt_crowd: np.ndarray, cell_dt: np.ndarray, cell_gt: n
     return out
 
 
-def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, area_rng,
-                thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def code_dtype(most: int) -> type:
+    """The narrowest unsigned dtype that holds codes up to `most` (the state's match codes)."""
+    return np.uint8 if most <= 0xFF else np.uint16 if most <= 0xFFFF else np.uint32
+
+
+def match_outputs(n_a: int, n_t: int, cell_dt: np.ndarray, cell_gt: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Zeroed dt codes (D, A, T), gt codes (G, A, T) and gt_ignore (G, A) of the cells' rows (the state's
+    layout, `cocoseg.eval` docstring): codes as narrow as the largest cell allows."""
+    nd, ng = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
+    most_d, most_g = (int(nd.max()), int(ng.max())) if len(nd) else (0, 0)
+    n_dt, n_gt = (int(cell_dt[-1, 1]), int(cell_gt[-1, 1])) if len(nd) else (0, 0)
+    return (_zeros((n_dt, n_a, n_t), code_dtype(2 * most_g + 1)), _zeros((n_gt, n_a, n_t), code_dtype(most_d)),
+            _zeros((n_gt, n_a), np.bool_))
+
+
+_SMALL = 1 << 22  # numpy asks for huge pages from 4 MB on
+
+
+def _zeros(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """np.zeros, on ordinary pages when large: the matching threads write the outputs first, and huge-page
+    first-touch faults (2 MB zeroed each, compaction on a busy machine) made that phase vary 2-3x run to
+    run; an anonymous mapping's 4 KB pages fault in steadily."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if size < _SMALL:
+        return np.zeros(shape, dtype)
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)  # faulted in at once
+    return np.frombuffer(mmap.mmap(-1, size, flags=flags), dtype).reshape(shape)
+
+
+def match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, dt_rows,
+                area_rng, thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Greedy matching of every cell, area range and threshold (COCOeval.evaluateImg).
 
-    Returns dt_gt (A, T, D) int32 matched GT row or -1, dt_ignore (A, T, D) bool,
-    gt_dt (A, T, G) int32 matching detection row or -1, gt_ignore (A, G) bool.
+    Detection row d's area is dt_area[dt_rows[d]] (the results' column, not gathered). Returns the
+    state's dt_match (D, A, T) and gt_match (G, A, T) codes and gt_ignore (A, G) bool (cells hold
+    every row, in order).
     """
+    dt_code, gt_code, gt_ign = match_outputs(len(area_rng), len(thresholds), cell_dt, cell_gt)
     if NATIVE is None:
         from cocoseg.eval import _kernels_numba
 
-        return _kernels_numba.match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd,
-                                          dt_area, area_rng, thresholds)
-    dt_gt, dt_ign, gt_dt, gt_ign = _match_outputs(len(area_rng), len(thresholds), len(dt_area), len(gt_area))
+        _kernels_numba.match_cells(iou, iou_base, iou_stride, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd,
+                                   np.asarray(dt_area, np.float64)[dt_rows], area_rng, thresholds, dt_code, gt_code,
+                                   gt_ign)
+        return dt_code, gt_code, gt_ign.T
     args = (_c(iou, np.float64), _c(iou_base, np.int64), _c(iou_stride, np.int64), _c(cell_dt, np.int64),
-            _c(cell_gt, np.int64), _c(gt_area, np.float64), _c(gt_ignore, np.bool_).view(np.uint8),
-            _c(gt_crowd, np.bool_).view(np.uint8), _c(dt_area, np.float64), _c(area_rng, np.float64),
-            _c(thresholds, np.float64), dt_gt, dt_ign.view(np.uint8), gt_dt, gt_ign.view(np.uint8))
+            _c(cell_gt, np.int64), *_match_args(gt_area, gt_ignore, gt_crowd, dt_area, dt_rows, area_rng, thresholds),
+            dt_code, gt_code, gt_ign.view(np.uint8), dt_code.itemsize, gt_code.itemsize)
     nd, ng = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
     _run(_split((nd * ng + nd + ng) * (len(area_rng) * len(thresholds))), lambda a, b: NATIVE.match_cells(*args, a, b))
-    return _as_atd(dt_gt), _as_atd(dt_ign), _as_atd(gt_dt), _as_atd(gt_ign)
+    return dt_code, gt_code, gt_ign.T
 
 
-def _match_outputs(n_a: int, n_t: int, n_dt: int, n_gt: int) -> tuple[np.ndarray, ...]:
-    """dt_gt, dt_ign in (D, A, T) memory, gt_dt (G, A, T), gt_ign (G, A): a cell's matches are adjacent
-    (the matching and the accumulation read them so; `_as_atd` gives the state's layout). dt_gt and
-    gt_dt get their -1s in the C threads."""
-    return (np.empty((n_dt, n_a, n_t), np.int32), np.zeros((n_dt, n_a, n_t), np.bool_),
-            np.empty((n_gt, n_a, n_t), np.int32), np.zeros((n_gt, n_a), np.bool_))
+def _match_args(gt_area, gt_ignore, gt_crowd, dt_area, dt_rows, area_rng, thresholds) -> tuple[np.ndarray, ...]:
+    return (_c(gt_area, np.float64), _c(gt_ignore, np.bool_).view(np.uint8), _c(gt_crowd, np.bool_).view(np.uint8),
+            _c(dt_area, np.float64), _c(dt_rows, np.int64), _c(area_rng, np.float64), _c(thresholds, np.float64))
 
 
-def _as_atd(row_major: np.ndarray) -> np.ndarray:
-    """The (A, T, N) [(A, N)] view of an (N, A, T) [(N, A)] array (EvalState's layout; no copy)."""
-    return np.moveaxis(row_major, 0, -1)
-
-
-def _dt_major(atd: np.ndarray, dtype: type) -> np.ndarray:
-    """(D, A, T) C-contiguous memory of an (A, T, D) array (no copy when it is `_as_atd` of such)."""
-    return np.ascontiguousarray(atd.transpose(2, 0, 1), dtype=dtype)
-
-
-def match_boxes(dt_boxes, gt_boxes, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, area_rng,
-                thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`match_cells` of box cells, each cell's IoU computed on the way (C core only: no batch IoU array)."""
+def match_boxes(dt_boxes, gt_boxes, cell_dt, cell_gt, gt_area, gt_ignore, gt_crowd, dt_area, dt_rows, area_rng,
+                thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`match_cells` of box cells, each cell's IoU computed on the way (C core only: no batch IoU array);
+    detection row d's box is dt_boxes[dt_rows[d]] (xywh, the results' column, not gathered)."""
     n_a, n_t = len(area_rng), len(thresholds)
-    dt_gt, dt_ign, gt_dt, gt_ign = _match_outputs(n_a, n_t, len(dt_area), len(gt_area))
+    dt_code, gt_code, gt_ign = match_outputs(n_a, n_t, cell_dt, cell_gt)
     args = (_c(dt_boxes, np.float64), _c(gt_boxes, np.float64), _c(cell_dt, np.int64), _c(cell_gt, np.int64),
-            _c(gt_area, np.float64), _c(gt_ignore, np.bool_).view(np.uint8), _c(gt_crowd, np.bool_).view(np.uint8),
-            _c(dt_area, np.float64), _c(area_rng, np.float64), _c(thresholds, np.float64), dt_gt,
-            dt_ign.view(np.uint8), gt_dt, gt_ign.view(np.uint8))
+            *_match_args(gt_area, gt_ignore, gt_crowd, dt_area, dt_rows, area_rng, thresholds),
+            dt_code, gt_code, gt_ign.view(np.uint8), dt_code.itemsize, gt_code.itemsize)
     nd, ng = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
     _run(_split((nd * ng) * (n_a * n_t + 4) + nd + ng), lambda a, b: NATIVE.match_boxes(*args, a, b))
-    return _as_atd(dt_gt), _as_atd(dt_ign), _as_atd(gt_dt), _as_atd(gt_ign)
+    return dt_code, gt_code, gt_ign.T
 
 
 def cells(g_key: np.ndarray, d_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -172,43 +192,45 @@ def group_detections(image_ids, category_ids, scores, eval_images, eval_categori
                      max_det: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """C core of `tables.select_detections`: (index, img, cat, rank) of the detections kept, in cell order."""
     n = len(scores)
-    out = [np.empty(n, np.int64) for _ in range(4)]
+    out = [_zeros((n,), np.int64) for _ in range(4)]
     kept = NATIVE.group_detections(_c(image_ids, np.int64), _c(category_ids, np.int64), _c(scores, np.float64),
                                    _c(eval_images, np.int64), _c(eval_categories, np.int64), _c(image_mask, np.uint8),
-                                   *out, int(use_cats), int(max_det))
+                                   *out, int(use_cats), int(max_det), threads())
     return tuple(o[:kept] for o in out)
 
 
 def accumulate_state(dk: np.ndarray, n_k: int, image_id: np.ndarray, rank: np.ndarray, score: np.ndarray,
-                     dt_gt: np.ndarray, dt_ignore: np.ndarray, npig: np.ndarray, max_dets: np.ndarray,
+                     dt_match: np.ndarray, npig: np.ndarray, max_dets: np.ndarray,
                      rec_thr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """COCOeval.accumulate of state rows: precision and scores (K*A*M*T, R), recall (K*A*M*T,), -1 where
-    a category has no GT. dk: each row's category position; dt_gt/dt_ignore (A, T, D)."""
-    n_a, n_t = dt_gt.shape[0], dt_gt.shape[1]
+    """COCOeval.accumulate of state rows: precision and scores [T, R, K, A, M], recall [T, K, A, M], -1 where
+    a category has no GT. dk: each row's category position; dt_match: the state's (D, A, T) codes."""
+    n_a, n_t = dt_match.shape[1], dt_match.shape[2]
+    n_m, n_r = len(max_dets), len(rec_thr)
     if NATIVE is None:
         # pycocotools: mergesort of -score over the concatenation in image-id order, each image's
         # detections in their cell order: i.e. ordered by (-score, image id, rank) within a category.
         order = np.lexsort((rank, image_id, -score, dk))
         seg_starts = np.searchsorted(dk[order], np.arange(n_k + 1))
-        codes = match_codes(dt_gt, dt_ignore, order)
         from cocoseg.eval import _kernels_numba
 
-        return _kernels_numba.accumulate_sorted(codes, rank[order], score[order], seg_starts, npig, max_dets, rec_thr)
+        flat = _kernels_numba.accumulate_sorted(dt_match[order], rank[order], score[order], seg_starts, npig,
+                                                max_dets, rec_thr)
+        shape = (n_k, n_a, n_m, n_t)  # (K*A*M*T, R) rows -> COCOeval's layout
+        return (np.ascontiguousarray(flat[0].reshape(*shape, -1).transpose(3, 4, 0, 1, 2)),
+                np.ascontiguousarray(flat[1].reshape(shape).transpose(3, 0, 1, 2)),
+                np.ascontiguousarray(flat[2].reshape(*shape, -1).transpose(3, 4, 0, 1, 2)))
+    if len(image_id) > 1 and not bool(np.all(image_id[1:] >= image_id[:-1])):  # the C core reads rows in state order
+        order = np.argsort(image_id, kind="stable")
+        dk, rank, score, dt_match = dk[order], rank[order], score[order], dt_match[order]
     seg_starts = np.zeros(n_k + 1, np.int64)
-    np.cumsum(np.bincount(dk[dk >= 0], minlength=n_k)[:n_k], out=seg_starts[1:])
-    n_m, n_r = len(max_dets), len(rec_thr)
-    rows = n_k * n_a * n_m * n_t
-    precision, score_out, recall = np.full((rows, n_r), -1.0), np.full((rows, n_r), -1.0), np.full(rows, -1.0)
-    args = (_c(dk, np.int64), seg_starts, _c(image_id, np.int64), _c(rank, np.int64), _c(score, np.float64),
-            _dt_major(dt_gt, np.int32), _dt_major(dt_ignore, np.bool_).view(np.uint8),
-            _c(npig, np.int64), _c(max_dets, np.int64),
-            _c(rec_thr, np.float64), precision, recall, score_out, n_a, n_t)
+    counted = dk if not len(dk) or int(dk.min()) >= 0 else dk[dk >= 0]  # no copy of dk when every row has a category
+    np.cumsum(np.bincount(counted, minlength=n_k)[:n_k], out=seg_starts[1:])
+    precision, score_out = np.full((n_t, n_r, n_k, n_a, n_m), -1.0), np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
+    recall = np.full((n_t, n_k, n_a, n_m), -1.0)
+    codes = np.ascontiguousarray(dt_match)
+    args = (_c(dk, np.int64), seg_starts, _c(rank, np.int64), _c(score, np.float64),
+            codes, _c(npig, np.int64), _c(max_dets, np.int64), _c(rec_thr, np.float64), precision, recall, score_out,
+            n_a, n_t, n_k, codes.itemsize)
     work = np.diff(seg_starts) * (n_m * n_a * n_t + 16) + n_a * n_m * n_t * n_r
     _run(_split(work), lambda a, b: NATIVE.accumulate_groups(*args, a, b))
     return precision, recall, score_out
-
-
-def match_codes(dt_gt: np.ndarray, dt_ignore: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """(D, A, T) uint8 in `order`: 0 ignored, 1 true positive, 2 false positive (from (A, T, D) matches)."""
-    codes = np.where(dt_ignore, np.uint8(0), np.where(dt_gt >= 0, np.uint8(1), np.uint8(2)))
-    return np.ascontiguousarray(codes.transpose(2, 0, 1)[order])

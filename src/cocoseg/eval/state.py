@@ -9,7 +9,7 @@ import numpy as np
 from cocoseg.errors import CocosegError
 from cocoseg.eval.params import EvalParams
 
-_DT_FIELDS = ("dt_image_id", "dt_category_id", "dt_score", "dt_rank", "dt_area", "dt_index", "dt_box")
+_DT_FIELDS = ("dt_image_id", "dt_category_id", "dt_score", "dt_rank", "dt_index")
 _GT_FIELDS = ("gt_image_id", "gt_category_id", "gt_ann_index", "gt_area", "gt_iscrowd")
 
 
@@ -28,18 +28,15 @@ class EvalState:
     dt_category_id: np.ndarray  # (D,) int64
     dt_score: np.ndarray  # (D,) float64
     dt_rank: np.ndarray  # (D,) int64 position in its cell after the stable sort by score
-    dt_area: np.ndarray  # (D,) float64 area used by the area-range rule
     dt_index: np.ndarray  # (D,) int64 position in the evaluator's input (results order / add order)
-    dt_box: np.ndarray  # (D, 4) float64 [x, y, w, h]
-    dt_gt: np.ndarray  # (A, T, D) int32 matched GT row, -1 when unmatched
-    dt_ignore: np.ndarray  # (A, T, D) bool: neither TP nor FP
+    dt_match: np.ndarray  # (D, A, T) uint8/16/32 codes: 0 FP, 1 ignored, 2 * (j + 1) + ignored: the cell's j-th GT
     gt_image_id: np.ndarray  # (G,) int64
     gt_category_id: np.ndarray  # (G,) int64
     gt_ann_index: np.ndarray  # (G,) int64 position in gt.annotations
     gt_area: np.ndarray  # (G,) float64 the annotation's `area`
     gt_iscrowd: np.ndarray  # (G,) bool
     gt_ignore: np.ndarray  # (A, G) bool: crowd, no visible keypoints, or outside the area range
-    gt_dt: np.ndarray  # (A, T, G) int32 matching detection row (the last one for crowd GT), -1
+    gt_match: np.ndarray  # (G, A, T) uint8/16/32 codes: 0 unmatched, r + 1: matched by the cell's rank-r detection
 
     @property
     def num_dt(self) -> int:
@@ -56,9 +53,52 @@ class EvalState:
         """A state covering no image."""
         n_a, n_t = len(params.area_ranges), len(params.iou_thresholds)
         z = np.zeros(0, np.int64)
-        return cls(params, z, z, z, np.zeros(0), z, np.zeros(0), z, np.zeros((0, 4)),
-                   np.zeros((n_a, n_t, 0), np.int32), np.zeros((n_a, n_t, 0), bool), z, z, z, np.zeros(0),
-                   np.zeros(0, bool), np.zeros((n_a, 0), bool), np.zeros((n_a, n_t, 0), np.int32))
+        return cls(params, z, z, z, np.zeros(0), z, z, np.zeros((0, n_a, n_t), np.uint8), z, z, z, np.zeros(0),
+                   np.zeros(0, bool), np.zeros((0, n_a), bool).T, np.zeros((0, n_a, n_t), np.uint8))
+
+    # The matches as rows (decoded from the codes on demand: the evaluation itself never builds them)
+    @property
+    def dt_gt(self) -> np.ndarray:
+        """(A, T, D) int32: the GT row each detection matched, -1 if none."""
+        return _stacked([self.dt_gt_at(a) for a in range(self.dt_match.shape[1])], (self.dt_match.shape[2], self.num_dt), np.int32)
+
+    @property
+    def dt_ignore(self) -> np.ndarray:
+        """(A, T, D) bool: neither true nor false positive."""
+        return _stacked([self.dt_ignore_at(a) for a in range(self.dt_match.shape[1])], (self.dt_match.shape[2], self.num_dt), bool)
+
+    @property
+    def gt_dt(self) -> np.ndarray:
+        """(A, T, G) int32: the detection row matching each GT (the last one for crowd GT), -1 if none."""
+        return _stacked([self.gt_dt_at(a) for a in range(self.gt_match.shape[1])], (self.gt_match.shape[2], self.num_gt), np.int32)
+
+    def dt_gt_at(self, area: int) -> np.ndarray:
+        """(T, D) int32: `dt_gt[area]`."""
+        code = self.dt_match[:, area, :].T
+        first_gt = self._cell_starts()[0]
+        return np.where(code >= 2, first_gt + (code >> 1).astype(np.int64) - 1, -1).astype(np.int32)
+
+    def dt_ignore_at(self, area: int) -> np.ndarray:
+        """(T, D) bool: `dt_ignore[area]`."""
+        return (self.dt_match[:, area, :].T & 1).astype(bool)
+
+    def gt_dt_at(self, area: int) -> np.ndarray:
+        """(T, G) int32: `gt_dt[area]`."""
+        code = self.gt_match[:, area, :].T
+        first_dt = self._cell_starts()[1]
+        return np.where(code > 0, first_dt + code.astype(np.int64) - 1, -1).astype(np.int32)
+
+    def _cell_starts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(D,) first GT row of each detection's cell, (G,) first detection row of each GT's cell.
+
+        Both sides are ordered by cell ((image id, category) ascending, or image id pooled), so a
+        row's cell starts where its key would be inserted on the other side."""
+        d_img, g_img = np.searchsorted(self.image_ids, self.dt_image_id), np.searchsorted(self.image_ids, self.gt_image_id)
+        if self.params.use_cats:
+            cats = np.union1d(self.dt_category_id, self.gt_category_id)
+            d_img = d_img * len(cats) + np.searchsorted(cats, self.dt_category_id)
+            g_img = g_img * len(cats) + np.searchsorted(cats, self.gt_category_id)
+        return np.searchsorted(g_img, d_img, "left"), np.searchsorted(d_img, g_img, "left")
 
     @classmethod
     def merge(cls, states: Sequence[EvalState]) -> EvalState:
@@ -83,8 +123,6 @@ class EvalState:
 
 def _concatenate(states: list[EvalState], params: EvalParams, image_ids: np.ndarray) -> EvalState:
     """Concatenate rows, then order them by image id (stable: keeps each image's own order)."""
-    dt_off = np.cumsum([0] + [s.num_dt for s in states])
-    gt_off = np.cumsum([0] + [s.num_gt for s in states])
     out = {name: np.concatenate([getattr(s, name) for s in states]) for name in _DT_FIELDS + _GT_FIELDS}
     dt_order = _stable_order(out["dt_image_id"])
     gt_order = _stable_order(out["gt_image_id"])
@@ -92,11 +130,10 @@ def _concatenate(states: list[EvalState], params: EvalParams, image_ids: np.ndar
         out.update({name: out[name][dt_order] for name in _DT_FIELDS})
     if gt_order is not None:
         out.update({name: out[name][gt_order] for name in _GT_FIELDS})
-    dt_new, gt_new = _inverse(dt_order, int(dt_off[-1])), _inverse(gt_order, int(gt_off[-1]))
-    out["dt_gt"] = _joined([s.dt_gt for s in states], gt_off, gt_new, dt_order)
-    out["gt_dt"] = _joined([s.gt_dt for s in states], dt_off, dt_new, gt_order)
-    out["dt_ignore"] = _rows_last(np.concatenate([_rows_first(s.dt_ignore) for s in states]), dt_order)
-    out["gt_ignore"] = _rows_last(np.concatenate([_rows_first(s.gt_ignore) for s in states]), gt_order)
+    # the codes are local to their cell, and a cell lies in one state: no renumbering
+    out["dt_match"] = _rows(np.concatenate([s.dt_match for s in states]), dt_order)
+    out["gt_match"] = _rows(np.concatenate([s.gt_match for s in states]), gt_order)
+    out["gt_ignore"] = _rows(np.concatenate([s.gt_ignore.T for s in states]), gt_order).T
     return EvalState(params=params, image_ids=image_ids, **out)
 
 
@@ -107,34 +144,10 @@ def _stable_order(keys: np.ndarray) -> np.ndarray | None:
     return np.argsort(keys, kind="stable")
 
 
-def _inverse(order: np.ndarray | None, n: int) -> np.ndarray:
-    if order is None:
-        return np.arange(n, dtype=np.int64)
-    inv = np.empty_like(order)
-    inv[order] = np.arange(len(order))
-    return inv
+def _rows(rows: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    return rows if order is None else rows[order]
 
 
-def _rows_first(atd: np.ndarray) -> np.ndarray:
-    """(N, A, T) view of an (A, T, N) array: matches are kept in (N, A, T) memory (see eval.kernels)."""
-    return np.moveaxis(atd, -1, 0)
-
-
-def _rows_last(nat: np.ndarray, order: np.ndarray | None) -> np.ndarray:
-    """The (A, T, N) view of (N, A, T) rows, taken in `order` first."""
-    return np.moveaxis(nat if order is None else nat[order], 0, -1)
-
-
-def _joined(parts: list[np.ndarray], offsets: np.ndarray, new_position: np.ndarray,
-            order: np.ndarray | None) -> np.ndarray:
-    """Cross references (A, T, N) of each part shifted to the concatenated rows and renumbered, -1 kept."""
-    shifted = [_renumbered(_rows_first(p), offset, new_position) for p, offset in zip(parts, offsets[:-1].tolist())]
-    return _rows_last(np.concatenate(shifted), order)
-
-
-def _renumbered(refs: np.ndarray, offset: int, new_position: np.ndarray) -> np.ndarray:
-    """new_position[refs + offset] where refs >= 0, else -1 (int32)."""
-    if len(new_position) == 0:
-        return np.full(refs.shape, -1, np.int32)
-    index = np.minimum(np.maximum(refs, 0) + offset, len(new_position) - 1)
-    return np.where(refs < 0, np.int32(-1), new_position.astype(np.int32)[index])
+def _stacked(parts: list[np.ndarray], empty_shape: tuple[int, int], dtype: type) -> np.ndarray:
+    """(A, T, N) from A (T, N) parts ((0, T, N) without area ranges)."""
+    return np.stack(parts) if parts else np.zeros((0, *empty_shape), dtype)

@@ -125,8 +125,8 @@ def _add_evaluation(tables: Tables, result: Any) -> None:
     state = result.state
     tables.iou_thresholds = np.asarray(result.params.iou_thresholds, dtype=np.float64)
     gt_pos = np.asarray(state.gt_ann_index, dtype=np.int64)  # state GT row -> annotation position
-    dt_gt = np.asarray(state.dt_gt[0])
-    ignore = np.asarray(state.dt_ignore[0], dtype=bool)
+    dt_gt = state.dt_gt_at(0)
+    ignore = state.dt_ignore_at(0)
     matched = dt_gt >= 0
     tables.state_gt = gt_pos
     tables.dets = Detections(tables.positions(state.dt_image_id), np.asarray(state.dt_category_id, dtype=np.int64),
@@ -134,7 +134,7 @@ def _add_evaluation(tables: Tables, result: Any) -> None:
                              dt_gt, matched & ~ignore, ~matched & ~ignore)
     regular = ~np.asarray(state.gt_ignore[0], dtype=bool)
     fn = np.zeros((len(tables.iou_thresholds), len(tables.gt_area)), dtype=bool)
-    fn[:, gt_pos] = (np.asarray(state.gt_dt[0]) < 0) & regular[None, :]
+    fn[:, gt_pos] = (state.gt_match[:, 0, :].T == 0) & regular[None, :]
     tables.gt_fn = fn
     tables.gt_regular_count = np.bincount(tables.gt_image[gt_pos[regular]], minlength=tables.num_images)
 

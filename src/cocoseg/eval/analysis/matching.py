@@ -67,4 +67,4 @@ def matches_from_result(result: Any, iou_threshold: float = 0.5) -> Matches:
     return Matches(float(params.iou_thresholds[t]), cats, counts.reshape(len(cats)),
                    np.asarray(state.dt_image_id, dtype=np.int64), category,
                    np.asarray(state.dt_score, dtype=np.float64), np.asarray(state.dt_index, dtype=np.int64),
-                   np.asarray(state.dt_gt[0, t], dtype=np.int64), np.asarray(state.dt_ignore[0, t], dtype=bool))
+                   state.dt_gt_at(0)[t].astype(np.int64), state.dt_ignore_at(0)[t])
