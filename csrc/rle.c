@@ -111,6 +111,92 @@ static int rle_measure(const uint8_t *s, int64_t len, int64_t h, int64_t w, doub
     return ok && total == hw;
 }
 
+/* The state of `rle_measure_fast` after m runs: the boundary of the runs read so far is pixel
+ * col * h + row (0 <= row < h), so a run needs a division only when it ends beyond the next column. */
+typedef struct {
+    int64_t m, prev1, prev2, total, area, col, row;
+    Extent e;
+} Walk;
+
+/* One more run of delta value v (maskApi `rleFrString`: from the fourth on, v adds the run two before):
+ * 0 when the runs leave the rule (a negative run, more than h * w pixels). */
+static inline int walk_run(Walk *k, int64_t v, int64_t h, int64_t hw) {
+    if (k->m > 2) v += k->prev2;
+    if (v < 0 || (k->total += v) > hw) return 0;
+    if ((k->m & 1) && v) { /* foreground: pixels [col * h + row, + v) */
+        int64_t last = k->row + v - 1, col_end = k->col;
+        if (last < h) {
+            if (k->row < k->e.ys) k->e.ys = k->row;
+            if (last > k->e.ye) k->e.ye = last;
+        } else {
+            col_end += last / h;
+            k->e.ys = 0;
+            k->e.ye = h - 1;
+        }
+        if (k->col < k->e.xs) k->e.xs = k->col;
+        if (col_end > k->e.xe) k->e.xe = col_end;
+        k->area += v;
+    }
+    k->row += v;
+    if (k->row >= h) {
+        k->row -= h;
+        k->col++;
+        if (k->row >= h) { k->col += k->row / h; k->row %= h; }
+    }
+    k->prev2 = k->prev1;
+    k->prev1 = v;
+    k->m++;
+    return 1;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* The common case of `rle_measure` at a fraction of its cost: a string that keeps the rule with
+ * h * w < 2**32 (then maskApi's uint arithmetic never wraps and equals exact arithmetic). Eight
+ * characters below 'P' (no continuation bit) are eight values, decoded without waiting on each other.
+ * 0 (nothing stored) on anything else: `rle_measure` then decides, with pycocotools' arithmetic. */
+static int rle_measure_fast(const uint8_t *s, int64_t len, int64_t h, int64_t w, double *area, double *box) {
+    if (h <= 0 || w <= 0 || h > MAX_SIDE || w > MAX_SIDE || h * w >= (1LL << 32)) return 0;
+    const int64_t hw = h * w;
+    Walk k = {0, 0, 0, 0, 0, 0, 0, {w, h, 0, 0}};
+    uint32_t bad = 0;
+    int64_t p = 0;
+    while (p < len) {
+        uint64_t word;
+        if (p + 8 <= len) {
+            memcpy(&word, s + p, 8);
+            if (((word | (word + ONES * 48)) & HIGHS) == 0) { /* eight single-character values */
+                for (int j = 0; j < 8; j++) {
+                    uint32_t c = (uint32_t)((word >> (8 * j)) & 0xFF) - 48u;
+                    bad |= c;
+                    if (!walk_run(&k, (int64_t)(c & 0x1F) - (int64_t)((c & 0x10) << 1), h, hw)) return 0;
+                }
+                p += 8;
+                continue;
+            }
+        }
+        int n = 0, more = 1;
+        int64_t v = 0;
+        uint32_t c = 0;
+        while (more) {
+            if (p >= len || n >= 12) return 0;
+            c = (uint32_t)s[p++] - 48u;
+            bad |= c;
+            v |= (int64_t)(c & 0x1F) << (5 * n);
+            more = (c & 0x20) != 0;
+            n++;
+        }
+        if (c & 0x10) v |= (int64_t)((uint64_t)-1 << (5 * n));
+        if (!walk_run(&k, v, h, hw)) return 0;
+    }
+    if ((bad & ~63u) || k.total != hw) return 0;
+    *area = (double)k.area;
+    if (k.m < 2) box[0] = box[1] = box[2] = box[3] = 0.0;
+    else box_of_extent(&k.e, box);
+    return 1;
+}
+
 typedef struct {
     const uint8_t *chars;
     const int64_t *off, *sizes;
@@ -121,8 +207,10 @@ typedef struct {
 static void stats_rows(void *ctx, Py_ssize_t r0, Py_ssize_t r1) {
     Stats *st = ctx;
     for (Py_ssize_t i = r0; i < r1; i++)
-        st->valid[i] = (uint8_t)rle_measure(st->chars + st->off[i], st->off[i + 1] - st->off[i], st->sizes[2 * i],
-                                            st->sizes[2 * i + 1], st->areas + i, st->boxes + 4 * i);
+        st->valid[i] = (uint8_t)(rle_measure_fast(st->chars + st->off[i], st->off[i + 1] - st->off[i], st->sizes[2 * i],
+                                                  st->sizes[2 * i + 1], st->areas + i, st->boxes + 4 * i) ||
+                                 rle_measure(st->chars + st->off[i], st->off[i + 1] - st->off[i], st->sizes[2 * i],
+                                            st->sizes[2 * i + 1], st->areas + i, st->boxes + 4 * i));
 }
 
 /* rle_stats(chars, offsets, sizes, areas, boxes, valid, threads): `rle_measure` of every packed RLE */
@@ -206,63 +294,82 @@ static void free_decoded(Decoded *d) {
     free(d->cnts); free(d->start); free(d->len); free(d->area); free(d->box);
 }
 
-static int64_t chars_of_rows(const int64_t *start, const int64_t *end, int64_t r0, int64_t r1) {
-    int64_t n = 0;
-    for (int64_t r = r0; r < r1; r++) n += end[r] - start[r];
-    return n;
+/* The row of detection r of the cells: rows[r], or r itself when rows is empty. */
+static inline int64_t dt_row(const int64_t *rows, Py_ssize_t n_rows, int64_t r) { return n_rows ? rows[r] : r; }
+
+typedef struct {
+    const uint8_t *chars;
+    const int64_t *off, *size, *rows;
+    const double *box;
+    Py_ssize_t n_rows;
+} DtMasks;
+
+/* One detection's IoU with each GT of its cell (decoded in gd): out[g] for g < ng, left at 0 where the
+ * boxes do not overlap (then the detection is not decoded at all), -1 where the sizes differ. */
+static void dt_ious(const DtMasks *dt, int64_t r, const Decoded *gd, const int64_t *gsz, const uint8_t *crowd,
+                    int64_t ng, uint32_t *cnts, double *out) {
+    int64_t row = dt_row(dt->rows, dt->n_rows, r), m = -1, area = 0;
+    const double *bd = dt->box + 4 * row;
+    const int64_t *dsz = dt->size + 2 * row;
+    for (int64_t g = 0; g < ng; g++) {
+        const double *bg = gd->box + 4 * g;
+        double w = fmin(bd[2] + bd[0], bg[2] + bg[0]) - fmax(bd[0], bg[0]);
+        double h = fmin(bd[3] + bd[1], bg[3] + bg[1]) - fmax(bd[1], bg[1]);
+        if (w <= 0 || h <= 0) continue; /* bbIou gives 0: rleIou skips the pair */
+        if (dsz[0] != gsz[2 * g] || dsz[1] != gsz[2 * g + 1]) { out[g] = -1.0; continue; }
+        if (m < 0) { /* the first pair that needs the detection's runs */
+            m = decode_into(dt->chars, dt->off[row], dt->off[row + 1], cnts);
+            for (int64_t k = 1; k < m; k += 2) area += cnts[k];
+            area &= 0xFFFFFFFF;
+        }
+        out[g] = pair_iou(cnts, m, gd->cnts + gd->start[g], gd->len[g], crowd[g], area);
+    }
 }
 
-/* segm_iou_cells(dt_chars, dt_start, dt_end, dt_size, gt_chars, gt_start, gt_end, gt_size, gt_crowd, cell_dt, cell_gt,
-   offsets, out, c0, c1): row r's compressed counts are chars[start[r]:end[r]], so the detections' rows can
-   point into the results' own buffer in any order (no gathered copy of the counts) */
+/* segm_iou_cells(dt_chars, dt_offsets, dt_sizes, dt_boxes, dt_rows, gt_chars, gt_offsets, gt_sizes, gt_crowd,
+   cell_dt, cell_gt, offsets, out, c0, c1): detection r of the cells is row dt_rows[r] of the packed detections
+   (r itself when dt_rows is empty), so their counts are read where they are, in any order; dt_boxes are
+   their `rleToBbox` boxes (`rle_stats`), so a detection overlapping no GT box is never decoded. The GT
+   rows are the cells' own, decoded once per cell. */
 PyObject *native_segm_iou_cells(PyObject *self, PyObject *args) {
     Py_buffer b[13];
     Py_ssize_t c0, c1;
     if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*y*y*w*nn", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6],
                           &b[7], &b[8], &b[9], &b[10], &b[11], &b[12], &c0, &c1))
         return NULL;
-    const uint8_t *dch = b[0].buf, *gch = b[4].buf, *crowd = b[8].buf;
-    const int64_t *dstart = b[1].buf, *dend = b[2].buf, *dsz = b[3].buf;
-    const int64_t *gstart = b[5].buf, *gend = b[6].buf, *gsz = b[7].buf;
+    DtMasks dt = {b[0].buf, b[1].buf, b[2].buf, b[4].buf, b[3].buf, b[4].len / (Py_ssize_t)sizeof(int64_t)};
+    const uint8_t *gch = b[5].buf, *crowd = b[8].buf;
+    const int64_t *goff = b[6].buf, *gsz = b[7].buf;
     const int64_t *cdt = b[9].buf, *cgt = b[10].buf, *off = b[11].buf;
     double *out = b[12].buf;
-    int64_t ld = 0, lg = 0, md = 0, mg = 0;
+    int64_t longest_d = 0, chars_g = 0, most_g = 0;
     for (Py_ssize_t c = c0; c < c1; c++) {
-        int64_t x;
-        x = chars_of_rows(dstart, dend, cdt[2 * c], cdt[2 * c + 1]); ld = x > ld ? x : ld;
-        x = chars_of_rows(gstart, gend, cgt[2 * c], cgt[2 * c + 1]); lg = x > lg ? x : lg;
-        x = cdt[2 * c + 1] - cdt[2 * c]; md = x > md ? x : md;
-        x = cgt[2 * c + 1] - cgt[2 * c]; mg = x > mg ? x : mg;
+        int64_t g0 = cgt[2 * c], g1 = cgt[2 * c + 1], x;
+        if (g1 == g0) continue;
+        for (int64_t r = cdt[2 * c]; r < cdt[2 * c + 1]; r++) {
+            int64_t row = dt_row(dt.rows, dt.n_rows, r);
+            x = dt.off[row + 1] - dt.off[row];
+            longest_d = x > longest_d ? x : longest_d;
+        }
+        x = goff[g1] - goff[g0]; chars_g = x > chars_g ? x : chars_g;
+        x = g1 - g0; most_g = x > most_g ? x : most_g;
     }
-    Decoded dd, gd;
-    int ok_d = alloc_decoded(&dd, ld, md), ok_g = alloc_decoded(&gd, lg, mg);
-    if (!ok_d || !ok_g) { free_decoded(&dd); free_decoded(&gd); RELEASE(b, 13); return PyErr_NoMemory(); }
+    Decoded gd;
+    uint32_t *cnts = malloc(sizeof(uint32_t) * (longest_d + 1));
+    if (!alloc_decoded(&gd, chars_g, most_g) || !cnts) {
+        free_decoded(&gd); free(cnts); RELEASE(b, 13); return PyErr_NoMemory();
+    }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t c = c0; c < c1; c++) {
-        int64_t d0 = cdt[2 * c], d1 = cdt[2 * c + 1], g0 = cgt[2 * c], g1 = cgt[2 * c + 1];
-        int64_t nd = d1 - d0, ng = g1 - g0, base = off[c];
-        if (nd == 0 || ng == 0) continue;
-        decode_rows(dch, dstart, dend, dsz, d0, d1, &dd);
-        decode_rows(gch, gstart, gend, gsz, g0, g1, &gd);
-        for (int64_t g = 0; g < ng; g++) {
-            const double *bg = gd.box + 4 * g;
-            for (int64_t d = 0; d < nd; d++) {
-                const double *bd = dd.box + 4 * d;
-                double w = fmin(bd[2] + bd[0], bg[2] + bg[0]) - fmax(bd[0], bg[0]);
-                double h = fmin(bd[3] + bd[1], bg[3] + bg[1]) - fmax(bd[1], bg[1]);
-                if (w <= 0 || h <= 0) continue; /* bbIou gives 0: rleIou skips the pair */
-                if (dsz[2 * (d0 + d)] != gsz[2 * (g0 + g)] || dsz[2 * (d0 + d) + 1] != gsz[2 * (g0 + g) + 1]) {
-                    out[base + d * ng + g] = -1.0;
-                    continue;
-                }
-                out[base + d * ng + g] = pair_iou(dd.cnts + dd.start[d], dd.len[d], gd.cnts + gd.start[g], gd.len[g],
-                                                  crowd[g0 + g], dd.area[d]);
-            }
-        }
+        int64_t d0 = cdt[2 * c], d1 = cdt[2 * c + 1], g0 = cgt[2 * c], g1 = cgt[2 * c + 1], ng = g1 - g0;
+        if (d1 == d0 || ng == 0) continue;
+        decode_rows(gch, goff, goff + 1, gsz, g0, g1, &gd);
+        for (int64_t r = d0; r < d1; r++)
+            dt_ious(&dt, r, &gd, gsz + 2 * g0, crowd + g0, ng, cnts, out + off[c] + (r - d0) * ng);
     }
     Py_END_ALLOW_THREADS
-    free_decoded(&dd);
     free_decoded(&gd);
+    free(cnts);
     RELEASE(b, 13);
     Py_RETURN_NONE;
 }

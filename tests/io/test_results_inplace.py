@@ -117,6 +117,42 @@ def test_the_one_pass_check_is_exactly_the_validators_rule() -> None:
             assert a.tobytes() == b.tobytes()
 
 
+def _blobs(n: int, h: int, w: int, seed: int) -> list[dict]:
+    """Masks with long strings of one-character values: blobs, speckle, full-height stripes (runs across columns)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:h, :w]
+    bitmaps = np.zeros((h, w, n), np.uint8)
+    for k in range(n):
+        cy, cx, ry, rx = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(1, h + 2), rng.uniform(1, w + 2)
+        blob = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1 + 0.3 * rng.random((h, w))
+        bitmaps[:, :, k] = blob if k % 3 else blob | (xx % 7 == k % 7)
+    return [{"size": r["size"], "counts": r["counts"].decode()} for r in coco_mask.encode(np.asfortranarray(bitmaps))]
+
+
+def test_the_fast_measure_of_long_strings_is_the_exact_one() -> None:
+    rng = np.random.default_rng(6)
+    rles = _blobs(40, 96, 64, 3) + _blobs(10, 1, 300, 4) + _blobs(10, 300, 1, 5)
+    for base in rles[:40]:  # touched at one place: values of other lengths, signs, bad characters, runs < 0
+        k = int(rng.integers(len(base["counts"])))
+        rles.append(dict(base, counts=base["counts"][:k] + chr(int(rng.integers(45, 115))) + base["counts"][k + 1:]))
+        rles.append(dict(base, counts=base["counts"][:k]))
+    side = 2**16  # h * w = 2**32: maskApi's uint arithmetic wraps, the exact path decides
+    rles += [{"size": [side, side], "counts": "0" + "1" * 12}, {"size": [side, side // 2], "counts": "PPPPPPP0"},
+             {"size": [3, 4], "counts": "<"}, {"size": [3, 4], "counts": "0<"}, {"size": [3, 4], "counts": "0<0"}]
+    packed = PackedRles.from_rles(rles)
+    areas, boxes, valid = rle_stats(packed.chars, packed.offsets, packed.sizes)
+    assert valid.tolist() == [not _validator_refuses(r["counts"], *r["size"]) for r in rles]
+    assert valid[:60].all() and not valid[60:].all()
+    good = [{"size": r["size"], "counts": r["counts"].encode()} for r, ok in zip(rles, valid) if ok]
+    np.testing.assert_array_equal(areas[valid], coco_mask.area(good))
+    np.testing.assert_array_equal(boxes[valid], coco_mask.toBbox(good))
+    if packed_rle.NATIVE is not None:
+        from cocoseg.masks import _rle_numba
+
+        for a, b in zip((areas, boxes, valid), _rle_numba.rle_stats(packed.chars, packed.offsets, packed.sizes)):
+            assert a.tobytes() == b.tobytes()
+
+
 def test_the_scanners_numbers_are_json_loads_numbers(scan_core: str) -> None:
     rng = np.random.default_rng(5)
     texts = ["0.1", "0.07193", "123.456e-5", "9007199254740993", "9007199254740993.0", "1e22", "1e23", "4.9e-324",
