@@ -434,55 +434,135 @@ static void release_tails(Out *o, size_t rows) {
     release_tail(o->cnt_off, (rows + 1) * 8, (cap + 1) * 8);
 }
 
-/* The records in `threads` chunks at once: a chunk starts where a record seems to start, and counts only
- * when the chunk before ends exactly there (then the text before it parses as it would in one pass).
- * Rows of chunk t go after the braces before it (each record has one), counts after its first byte
- * (in place: never over a byte another chunk reads); then both are moved together. -2 when a chunk
- * start was not a record's or a chunk failed (the counts may be partly overwritten: read the file
+/* Records from i (a record's '{') into rows o->row.. and counts o->row_start.., in `threads` chunks at once,
+ * until the list closes (stop 0: the index after ']') or until the record that starts at stop. A chunk
+ * starts where a record seems to start, and counts only when the chunk before ends exactly there (then
+ * the text before it parses as it would in one pass). Rows of chunk t go after the braces before it (each
+ * record has one), counts after its first byte (`in_place`: never over a byte another chunk reads) or
+ * after the bytes before it in the span; then both are moved together. -1 invalid; -2 when a chunk start
+ * was not a record's or a chunk failed (counts written in place may have overwritten the text: read it
  * anew and scan it in one pass, which also tells a layout the full parser must read). */
-static Py_ssize_t scan(const Doc *d, Out *o, int threads) {
-    Py_ssize_t i = ws(d, 0);
-    if (i >= d->n || d->b[i] != '[') return -1;
-    i = ws(d, i + 1);
-    if (i < d->n && d->b[i] == ']') return ws(d, i + 1) == d->n ? 0 : -1;
+static Py_ssize_t scan_span(const Doc *d, Py_ssize_t i, Py_ssize_t stop, Out *o, int threads, int in_place) {
+    Py_ssize_t end = stop ? stop : d->n;
     Chunks c;
     memset(&c, 0, sizeof c);
     int k = 1;
     c.d = d;
     c.start[0] = i;
     for (; k < threads && k < MAX_THREADS; k++) {
-        Py_ssize_t s = record_start(d, c.start[k - 1] + (d->n - i) / threads);
-        if (s >= d->n) break;
+        Py_ssize_t s = record_start(d, c.start[k - 1] + (end - i) / threads);
+        if (s >= end) break;
         c.start[k] = s;
     }
-    c.start[k] = d->n;
-    int64_t steps[MAX_THREADS + 1];
+    c.start[k] = end;
+    int64_t steps[MAX_THREADS + 1], first[MAX_THREADS];
     for (int t = 0; t <= k; t++) steps[t] = t;
     if (k > 1) parallel_rows(count_chunks, &c, k, steps, k);
-    Py_ssize_t base = 0;
+    Py_ssize_t base = o->row;
     for (int t = 0; t < k; t++) {
         c.out[t] = *o;
         c.out[t].row = base;
         base += k > 1 ? c.braces[t] : 0;
         c.out[t].cap = t < k - 1 ? base : o->cap;
-        c.out[t].row_start = t == 0 ? 0 : c.start[t] + 1;
-        c.out[t].stop = t < k - 1 ? c.start[t + 1] : 0;
+        first[t] = t == 0 ? o->row_start : in_place ? c.start[t] + 1 : o->row_start + (c.start[t] - i);
+        c.out[t].row_start = first[t];
+        c.out[t].stop = t < k - 1 ? c.start[t + 1] : stop;
     }
     if (c.out[k - 1].row > o->cap) return -1;
     parallel_rows(scan_chunks, &c, k, steps, k);
-    Py_ssize_t R = 0;
-    int64_t C = 0;
+    Py_ssize_t R = o->row;
+    int64_t C = o->row_start;
     for (int t = 0; t < k; t++) {
         /* a chunk that failed may have read bytes the next chunk had written over: one pass decides */
         if (c.end[t] < 0 || (t < k - 1 && c.end[t] != c.start[t + 1])) return k > 1 ? -2 : -1;
-        Py_ssize_t first_row = t == 0 ? 0 : c.out[t - 1].cap;
-        int64_t first = t == 0 ? 0 : c.start[t] + 1;
-        if (t > 0) compact(o, &c.out[t], first_row, first, R, C);
+        Py_ssize_t first_row = t == 0 ? o->row : c.out[t - 1].cap;
+        if (t > 0) compact(o, &c.out[t], first_row, first[t], R, C);
         R += c.out[t].row - first_row;
-        C += c.out[t].row_start - first;
+        C += c.out[t].row_start - first[t];
     }
-    if (k > 1) release_tails(o, (size_t)R);
-    return ws(d, c.end[k - 1]) == d->n ? R : -1;
+    o->row = R;
+    o->row_start = C;
+    if (stop && c.end[k - 1] != stop) return -2;
+    return c.end[k - 1];
+}
+
+/* The whole list in d: the rows, or -1 / -2 as `scan_span`. */
+static Py_ssize_t scan(const Doc *d, Out *o, int threads) {
+    Py_ssize_t i = ws(d, 0);
+    if (i >= d->n || d->b[i] != '[') return -1;
+    i = ws(d, i + 1);
+    if (i < d->n && d->b[i] == ']') return ws(d, i + 1) == d->n ? 0 : -1;
+    Py_ssize_t end = scan_span(d, i, 0, o, threads, o->cnt_buf == d->b);
+    if (end < 0) return end;
+    if (threads > 1) release_tails(o, (size_t)o->row);
+    return ws(d, end) == d->n ? o->row : -1;
+}
+
+/* The last index in (lo, hi) that looks like a record's start ('{' after '}' ','), or -1. */
+static Py_ssize_t last_record_start(const Doc *d, Py_ssize_t lo, Py_ssize_t hi) {
+    for (Py_ssize_t j = hi - 1; j > lo; j--) {
+        if (d->b[j] != '{') continue;
+        Py_ssize_t a = j - 1;
+        while (a > lo && (d->b[a] == ' ' || d->b[a] == '\n' || d->b[a] == '\r' || d->b[a] == '\t')) a--;
+        if (a <= lo || d->b[a] != ',') continue;
+        a--;
+        while (a > lo && (d->b[a] == ' ' || d->b[a] == '\n' || d->b[a] == '\r' || d->b[a] == '\t')) a--;
+        if (a > lo && d->b[a] == '}') return j;
+    }
+    return -1;
+}
+
+/* window[have:] filled from fd at *at, up to the window's end or the file's: 0, or -1 on a read error. */
+static int fill(int fd, uint8_t *window, Py_ssize_t *have, Py_ssize_t size, int64_t *at, int64_t file_end) {
+    while (*have < size && *at < file_end) {
+        ssize_t got = pread(fd, window + *have, (size_t)(size - *have), (off_t)*at);
+        if (got <= 0) return -1;
+        *have += got;
+        *at += got;
+    }
+    return 0;
+}
+
+/* The list in file fd from byte `at` to `file_end`, read through a window of about `size` bytes (grown for a
+ * longer record), each window's records scanned by `scan_span`; the counts go to o->cnt_buf (its own
+ * buffer, at least file_end - at bytes). The rows, or < 0: -1 as scan, -2 a window split in a record or
+ * rows beyond o->cap, -3 a read error (the caller then reads the whole file). */
+static Py_ssize_t scan_fd(int fd, int64_t at, int64_t file_end, Py_ssize_t size, Out *o, int threads) {
+    uint8_t *window = malloc((size_t)size);
+    Py_ssize_t have = 0, i, result = -2;
+    if (!window) return -3;
+    if (fill(fd, window, &have, size, &at, file_end)) { free(window); return -3; }
+    Doc d = {window, have};
+    i = ws(&d, 0);
+    if (i >= d.n || d.b[i] != '[') { free(window); return -1; }
+    i = ws(&d, i + 1);
+    for (;;) {
+        if (at == file_end) { /* the rest of the list is in the window */
+            Py_ssize_t end;
+            if (i < d.n && d.b[i] == ']') end = i + 1;
+            else end = scan_span(&d, i, 0, o, threads, 0);
+            if (end >= 0) result = ws(&d, end) == d.n ? o->row : -1;
+            else result = end;
+            break;
+        }
+        Py_ssize_t stop = last_record_start(&d, i, d.n);
+        if (stop < 0) { /* one record longer than the window: a window twice as long */
+            uint8_t *grown = size < (Py_ssize_t)1 << 40 ? realloc(window, (size_t)size * 2) : NULL;
+            if (!grown) { result = -3; break; }
+            window = grown;
+            size *= 2;
+        } else {
+            if (i >= d.n || d.b[i] != '{' || scan_span(&d, i, stop, o, threads, 0) != stop) break;
+            memmove(window, window + stop, (size_t)(have - stop));
+            have -= stop;
+            i = 0;
+        }
+        if (fill(fd, window, &have, size, &at, file_end)) { result = -3; break; }
+        d = (Doc){window, have};
+    }
+    free(window);
+    if (result > 0 && threads > 1) release_tails(o, (size_t)o->row);
+    return result;
 }
 
 /* scan_results(buf, image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf, threads) -> rows;
@@ -501,6 +581,27 @@ PyObject *native_scan_results(PyObject *self, PyObject *args) {
     rows = scan(&d, &o, threads);
     Py_END_ALLOW_THREADS
     RELEASE(b, 9);
+    return PyLong_FromSsize_t(rows);
+}
+
+/* scan_results_fd(fd, at, file_end, image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf,
+ * threads, window) -> rows, or < 0 (see `scan_fd`: the caller reads the whole file instead) */
+PyObject *native_scan_results_fd(PyObject *self, PyObject *args) {
+    Py_buffer b[8];
+    int fd, threads;
+    long long at, file_end;
+    Py_ssize_t window;
+    if (!PyArg_ParseTuple(args, "iLLw*w*w*w*w*w*w*w*in", &fd, &at, &file_end, &b[0], &b[1], &b[2], &b[3], &b[4],
+                          &b[5], &b[6], &b[7], &threads, &window))
+        return NULL;
+    Out o = {b[0].buf, b[1].buf, b[2].buf, b[3].buf, b[4].buf, b[5].buf, b[6].buf, b[7].buf, b[4].len, 0, 0, 0, 0, 0};
+    Py_ssize_t rows = -2;
+    if (b[7].len >= file_end - at && window > 64) {
+        Py_BEGIN_ALLOW_THREADS
+        rows = scan_fd(fd, at, file_end, window, &o, threads);
+        Py_END_ALLOW_THREADS
+    }
+    RELEASE(b, 8);
     return PyLong_FromSsize_t(rows);
 }
 

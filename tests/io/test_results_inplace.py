@@ -196,3 +196,38 @@ def test_a_parallel_scan_equals_one_pass_or_is_redone(tmp_path: Path, monkeypatc
     bad = json.dumps(plain)[:-40] + "]"  # cut inside the last record: the last chunk reports it
     assert results_json.NATIVE.scan_results(np.frombuffer(bad.encode(), np.uint8),
                                             *results_json._outputs(np.frombuffer(bad.encode(), np.uint8)), 3) in (-1, -2)
+
+
+def test_a_file_read_through_a_window_equals_one_read(tmp_path: Path, monkeypatch) -> None:
+    """A large file is scanned window by window (split where a record seems to start, a window grown for a
+    longer record); any window it does not take sends the file to the whole-file scan, which decides."""
+    if results_json.NATIVE is None:
+        pytest.skip("the compiled core is not built here")
+    rles = _masks(50, seed=8)
+    plain = _records(rles)
+    trap = [dict(r, trap="}, {" * (i % 3), nested=[{"a": 1}, {"b": [2]}]) for i, r in enumerate(plain)]
+    boxes = [{"image_id": i, "category_id": 1, "bbox": [i, 0.5, 2, 3], "score": 0.25} for i in range(400)]
+    long_one = [*plain[:5], dict(plain[5], pad="x" * 5000), *plain[6:]]  # a record longer than the windows
+    path = tmp_path / "r.json"
+    texts = [json.dumps(plain), json.dumps(trap, indent=2), json.dumps(boxes), json.dumps(long_one), "[\n]\n"]
+    for text in texts:
+        ref = results_from_records(json.loads(text), None, "r.json")
+        for raw in (text.encode(), b"\xef\xbb\xbf" + text.encode()):
+            path.write_bytes(raw)
+            for window, threads in ((100, 1), (333, 2), (4096, 3)):
+                monkeypatch.setattr(results_json, "_WINDOW_BYTES", window)
+                monkeypatch.setenv("COCOSEG_THREADS", str(threads))
+                _same(load_results(path), ref)
+    monkeypatch.setattr(results_json, "_WINDOW_BYTES", 200)
+    path.write_text(json.dumps(plain))
+    with open(path, "rb") as fh:  # the windowed scan itself took it (no whole-file read)
+        out = results_json._columns(2000) + (np.empty(path.stat().st_size, np.uint8),)
+        assert results_json.NATIVE.scan_results_fd(fh.fileno(), 0, path.stat().st_size, *out, 2, 200) == len(plain)
+    late = [*plain, {"image_id": 1, "category_id": 2, "score": 0.5, "segmentation": [[1, 1, 9, 1, 9, 9, 1, 9]]}]
+    path.write_text(json.dumps(late))  # the last window refuses the layout: the full parser reads it
+    sizes = {1: (40, 30), 2: (40, 30), 3: (40, 30)}
+    _same(load_results(path, sizes), results_from_records(late, sizes, "r.json"))
+    for bad in (json.dumps(plain)[:-40] + "]", json.dumps(plain) + " x", json.dumps(plain)[:-1]):
+        path.write_text(bad)
+        with pytest.raises(DataError):
+            load_results(path)
