@@ -112,41 +112,63 @@ static int rle_measure(const uint8_t *s, int64_t len, int64_t h, int64_t w, doub
 }
 
 /* The state of `rle_measure_fast` after m runs: the boundary of the runs read so far is pixel
- * col * h + row (0 <= row < h), so a run needs a division only when it ends beyond the next column. */
+ * col * h + row (0 <= row < h), so a run needs a division only when it ends beyond the next column;
+ * bg and fg are the last background and foreground runs (a delta value adds the run of its kind
+ * before it, maskApi `rleFrString`'s m > 2 rule). */
 typedef struct {
-    int64_t m, prev1, prev2, total, area, col, row;
+    int64_t m, bg, fg, area, col, row, h, w;
     Extent e;
 } Walk;
 
-/* One more run of delta value v (maskApi `rleFrString`: from the fourth on, v adds the run two before):
- * 0 when the runs leave the rule (a negative run, more than h * w pixels). */
-static inline int walk_run(Walk *k, int64_t v, int64_t h, int64_t hw) {
-    if (k->m > 2) v += k->prev2;
-    if (v < 0 || (k->total += v) > hw) return 0;
-    if ((k->m & 1) && v) { /* foreground: pixels [col * h + row, + v) */
+/* The boundary moved over v >= 0 pixels; 0 when it passes the last pixel's column (more than h * w). */
+static inline int advance(Walk *k, int64_t v) {
+    k->row += v;
+    if (k->row >= k->h) {
+        k->row -= k->h;
+        k->col++;
+        if (k->row >= k->h) { k->col += k->row / k->h; k->row %= k->h; }
+        if (k->col > k->w) return 0;
+    }
+    return 1;
+}
+
+/* A background run of delta value x (m > 2). */
+static inline int walk_bg(Walk *k, int64_t x) {
+    int64_t v = x + k->bg;
+    k->bg = v;
+    if ((uint64_t)v > (uint64_t)k->h * (uint64_t)k->w) return 0;
+    return advance(k, v);
+}
+
+/* A foreground run of delta value x (m > 2): pixels [col * h + row, + v) grow the extent (`rleToBbox`). */
+static inline int walk_fg(Walk *k, int64_t x) {
+    int64_t v = x + k->fg;
+    k->fg = v;
+    if ((uint64_t)v > (uint64_t)k->h * (uint64_t)k->w) return 0;
+    if (v) {
         int64_t last = k->row + v - 1, col_end = k->col;
-        if (last < h) {
-            if (k->row < k->e.ys) k->e.ys = k->row;
-            if (last > k->e.ye) k->e.ye = last;
+        if (last < k->h) {
+            k->e.ys = k->row < k->e.ys ? k->row : k->e.ys;
+            k->e.ye = last > k->e.ye ? last : k->e.ye;
         } else {
-            col_end += last / h;
+            col_end += last / k->h;
             k->e.ys = 0;
-            k->e.ye = h - 1;
+            k->e.ye = k->h - 1;
         }
-        if (k->col < k->e.xs) k->e.xs = k->col;
-        if (col_end > k->e.xe) k->e.xe = col_end;
+        k->e.xs = k->col < k->e.xs ? k->col : k->e.xs;
+        k->e.xe = col_end > k->e.xe ? col_end : k->e.xe;
         k->area += v;
     }
-    k->row += v;
-    if (k->row >= h) {
-        k->row -= h;
-        k->col++;
-        if (k->row >= h) { k->col += k->row / h; k->row %= h; }
-    }
-    k->prev2 = k->prev1;
-    k->prev1 = v;
+    return advance(k, v);
+}
+
+/* Run m of delta value x, of either kind. */
+static inline int walk_run(Walk *k, int64_t x) {
+    int ok;
+    if (k->m & 1) ok = walk_fg(k, k->m > 2 ? x : x - k->fg);
+    else ok = walk_bg(k, k->m > 2 ? x : x - k->bg);
     k->m++;
-    return 1;
+    return ok;
 }
 
 #define ONES 0x0101010101010101ULL
@@ -154,24 +176,32 @@ static inline int walk_run(Walk *k, int64_t v, int64_t h, int64_t hw) {
 
 /* The common case of `rle_measure` at a fraction of its cost: a string that keeps the rule with
  * h * w < 2**32 (then maskApi's uint arithmetic never wraps and equals exact arithmetic). Eight
- * characters below 'P' (no continuation bit) are eight values, decoded without waiting on each other.
- * 0 (nothing stored) on anything else: `rle_measure` then decides, with pycocotools' arithmetic. */
+ * characters below 'P' (no continuation bit) are eight values, decoded without waiting on each other
+ * and walked as four background and foreground pairs. 0 (nothing stored) on anything else:
+ * `rle_measure` then decides, with pycocotools' arithmetic. */
 static int rle_measure_fast(const uint8_t *s, int64_t len, int64_t h, int64_t w, double *area, double *box) {
     if (h <= 0 || w <= 0 || h > MAX_SIDE || w > MAX_SIDE || h * w >= (1LL << 32)) return 0;
-    const int64_t hw = h * w;
-    Walk k = {0, 0, 0, 0, 0, 0, 0, {w, h, 0, 0}};
-    uint32_t bad = 0;
+    Walk k = {0, 0, 0, 0, 0, 0, h, w, {w, h, 0, 0}};
     int64_t p = 0;
     while (p < len) {
         uint64_t word;
-        if (p + 8 <= len) {
+        if (k.m > 2 && p + 8 <= len) {
             memcpy(&word, s + p, 8);
-            if (((word | (word + ONES * 48)) & HIGHS) == 0) { /* eight single-character values */
-                for (int j = 0; j < 8; j++) {
-                    uint32_t c = (uint32_t)((word >> (8 * j)) & 0xFF) - 48u;
-                    bad |= c;
-                    if (!walk_run(&k, (int64_t)(c & 0x1F) - (int64_t)((c & 0x10) << 1), h, hw)) return 0;
+            if (((word | (word + ONES * 48)) & HIGHS) == 0 && ((word - ONES * 48) & HIGHS) == 0) {
+                /* eight characters '0'..'O': eight values -16..15 */
+                uint64_t c = word - ONES * 48;
+                int ok = 1;
+#define V(j) ((int64_t)((c >> (8 * (j))) & 0x1F) - (int64_t)(((c >> (8 * (j))) & 0x10) << 1))
+                if (k.m & 1) {
+                    ok = walk_fg(&k, V(0)) && walk_bg(&k, V(1)) && walk_fg(&k, V(2)) && walk_bg(&k, V(3)) &&
+                         walk_fg(&k, V(4)) && walk_bg(&k, V(5)) && walk_fg(&k, V(6)) && walk_bg(&k, V(7));
+                } else {
+                    ok = walk_bg(&k, V(0)) && walk_fg(&k, V(1)) && walk_bg(&k, V(2)) && walk_fg(&k, V(3)) &&
+                         walk_bg(&k, V(4)) && walk_fg(&k, V(5)) && walk_bg(&k, V(6)) && walk_fg(&k, V(7));
                 }
+#undef V
+                if (!ok) return 0;
+                k.m += 8;
                 p += 8;
                 continue;
             }
@@ -182,15 +212,15 @@ static int rle_measure_fast(const uint8_t *s, int64_t len, int64_t h, int64_t w,
         while (more) {
             if (p >= len || n >= 12) return 0;
             c = (uint32_t)s[p++] - 48u;
-            bad |= c;
+            if (c > 63) return 0;
             v |= (int64_t)(c & 0x1F) << (5 * n);
             more = (c & 0x20) != 0;
             n++;
         }
         if (c & 0x10) v |= (int64_t)((uint64_t)-1 << (5 * n));
-        if (!walk_run(&k, v, h, hw)) return 0;
+        if (!walk_run(&k, v)) return 0;
     }
-    if ((bad & ~63u) || k.total != hw) return 0;
+    if (k.col * h + k.row != h * w) return 0;
     *area = (double)k.area;
     if (k.m < 2) box[0] = box[1] = box[2] = box[3] = 0.0;
     else box_of_extent(&k.e, box);
