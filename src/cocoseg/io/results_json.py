@@ -6,9 +6,10 @@ grammar of everything it reads or skips. Anything outside the common layout (key
 or uncompressed-RLE results, non-integer ids, nulls, exotic escapes, invalid JSON) makes it give
 up, and the caller falls back to the standard parser, which also produces the precise error
 messages. The scanner is C (`cocoseg._native`, csrc/scan.c, on several threads for large files), or
-numba without it (`io._results_scan_numba`); both give exactly the numbers of `json.loads`. A file is
-read by one `readinto` and its RLE counts are unescaped over its own bytes, so the counts are held
-once. A leaf: the loadRes rules are applied by `cocoseg.io.results`.
+numba without it (`io._results_scan_numba`); both give exactly the numbers of `json.loads`. A large
+plain file is read by the C core through a 4 MB window, its RLE counts copied out as they are read,
+so the file's bytes are never held whole; otherwise a file is read by one `readinto` and its counts
+are unescaped over its own bytes (held once). A leaf: the loadRes rules are applied by `cocoseg.io.results`.
 """
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ def scan_results_file(path: Path) -> ScannedColumns | None:
     return cols  # on None the caller parses the file anew
 
 
-_WINDOW_BYTES = 1 << 24  # a large plain file is read through a window this long (grown for a longer record)
+_WINDOW_BYTES = 1 << 22  # a large plain file is read through a window this long (grown for a longer record)
 _MIN_RECORD_BYTES = 48  # the shortest record the columns take: {"image_id":0,"category_id":0,"score":0,"bbox":[]}
 
 
