@@ -183,7 +183,9 @@ static Py_ssize_t skip_value(const Doc *d, Py_ssize_t i) {
     }
 }
 
-static const char *KEYS[] = {"image_id", "category_id", "score", "bbox", "segmentation", "keypoints", "size", "counts"};
+static const char *const KEYS[] = {"image_id", "category_id", "score", "bbox", "segmentation", "keypoints", "size",
+                                   "counts"};
+static const Py_ssize_t KEY_LENGTHS[] = {8, 11, 5, 4, 12, 9, 4, 6};
 
 /* The code of the object key at *i (-1 unknown, -2 invalid or escaped); *i moves after the ':' and spaces. */
 static int key(const Doc *d, Py_ssize_t *i) {
@@ -193,10 +195,8 @@ static int key(const Doc *d, Py_ssize_t *i) {
     if (e < 0) return -2;
     for (Py_ssize_t j = s + 1; j < e - 1; j++) if (d->b[j] == '\\') return -2;
     int code = -1;
-    for (int k = 0; k < 8; k++) {
-        Py_ssize_t len = (Py_ssize_t)strlen(KEYS[k]);
-        if (len == e - 1 - (s + 1) && !memcmp(d->b + s + 1, KEYS[k], len)) { code = k; break; }
-    }
+    for (int k = 0; k < 8; k++)
+        if (KEY_LENGTHS[k] == e - 1 - (s + 1) && !memcmp(d->b + s + 1, KEYS[k], KEY_LENGTHS[k])) { code = k; break; }
     Py_ssize_t j = ws(d, e);
     if (j >= d->n || d->b[j] != ':') return -2;
     *i = ws(d, j + 1);
@@ -512,6 +512,15 @@ static Py_ssize_t last_record_start(const Doc *d, Py_ssize_t lo, Py_ssize_t hi) 
     return -1;
 }
 
+/* A window of `size` bytes mapped on its own (so its pages go back to the system when it is unmapped,
+ * whatever the allocator keeps), starting with old[0:have]; NULL when it cannot be mapped. */
+static uint8_t *map_window(Py_ssize_t size, const uint8_t *old, Py_ssize_t have) {
+    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    if (have) memcpy(p, old, (size_t)have);
+    return p;
+}
+
 /* window[have:] filled from fd at *at, up to the window's end or the file's: 0, or -1 on a read error. */
 static int fill(int fd, uint8_t *window, Py_ssize_t *have, Py_ssize_t size, int64_t *at, int64_t file_end) {
     while (*have < size && *at < file_end) {
@@ -528,7 +537,7 @@ static int fill(int fd, uint8_t *window, Py_ssize_t *have, Py_ssize_t size, int6
  * buffer, at least file_end - at bytes). The rows, or < 0: -1 as scan, -2 a window split in a record or
  * rows beyond o->cap, -3 a read error (the caller then reads the whole file). */
 static Py_ssize_t scan_fd(int fd, int64_t at, int64_t file_end, Py_ssize_t size, Out *o, int threads) {
-    uint8_t *window = malloc((size_t)size);
+    uint8_t *window = map_window(size, NULL, 0);
     Py_ssize_t have = 0, i, result = -2;
     if (!window) return -3;
     if (fill(fd, window, &have, size, &at, file_end)) { free(window); return -3; }
@@ -547,8 +556,9 @@ static Py_ssize_t scan_fd(int fd, int64_t at, int64_t file_end, Py_ssize_t size,
         }
         Py_ssize_t stop = last_record_start(&d, i, d.n);
         if (stop < 0) { /* one record longer than the window: a window twice as long */
-            uint8_t *grown = size < (Py_ssize_t)1 << 40 ? realloc(window, (size_t)size * 2) : NULL;
+            uint8_t *grown = size < (Py_ssize_t)1 << 40 ? map_window(size * 2, window, have) : NULL;
             if (!grown) { result = -3; break; }
+            munmap(window, (size_t)size);
             window = grown;
             size *= 2;
         } else {
@@ -560,7 +570,7 @@ static Py_ssize_t scan_fd(int fd, int64_t at, int64_t file_end, Py_ssize_t size,
         if (fill(fd, window, &have, size, &at, file_end)) { result = -3; break; }
         d = (Doc){window, have};
     }
-    free(window);
+    munmap(window, (size_t)size);
     if (result > 0 && threads > 1) release_tails(o, (size_t)o->row);
     return result;
 }
