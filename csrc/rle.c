@@ -7,17 +7,17 @@
 static int64_t decode_into(const uint8_t *chars, int64_t start, int64_t end, uint32_t *out) {
     int64_t m = 0, p = start;
     while (p < end) {
-        int64_t x = 0;
-        int k = 0, more = 1;
-        while (more) {
-            if (p >= end) break;
-            int64_t c = ((int64_t)chars[p] - 48) & 0xFF;
+        int64_t x = 0, c;
+        int k = 0;
+        do {
+            c = ((int64_t)chars[p] - 48) & 0xFF;
             x |= (c & 0x1F) << (5 * k);
-            more = (c & 0x20) != 0;
             p++;
             k++;
-            if (!more && (c & 0x10)) x |= (int64_t)((uint64_t)-1 << (5 * k));
-        }
+        } while ((c & 0x20) && p < end);
+        /* the last group's 0x10 is the sign (not when the string ends inside a value): no branch on it */
+        uint64_t sign = (uint64_t)0 - (uint64_t)((c >> 4) & ~(c >> 5) & 1);
+        if (k < 13) x |= (int64_t)(sign << (5 * k));
         if (m > 2) x += (int64_t)out[m - 2];
         out[m++] = (uint32_t)(x & 0xFFFFFFFF);
     }
@@ -290,24 +290,24 @@ static void decode_rows(const uint8_t *chars, const int64_t *start, const int64_
     }
 }
 
-static double pair_iou(const uint32_t *ca_c, int64_t ka, const uint32_t *cb_c, int64_t kb, int crowd, int64_t area_dt) {
-    int64_t ca = ca_c[0], cb = cb_c[0], a = 1, b = 1, inter = 0, uni = 0, ct = 1;
-    int va = 0, vb = 0;
-    while (ct > 0) {
-        int64_t c = ca < cb ? ca : cb;
-        if (va || vb) { uni += c; if (va && vb) inter += c; }
-        ct = 0;
-        ca -= c;
-        if (ca == 0 && a < ka) { ca = ca_c[a++]; va = !va; }
-        ct += ca;
-        cb -= c;
-        if (cb == 0 && b < kb) { cb = cb_c[b++]; vb = !vb; }
-        ct += cb;
+/* `rleIou` of two masks of one size from their runs and (uint32) areas: the pixels in both, counted over
+ * the foreground intervals only (each step passes one interval of either mask), and the union as
+ * area_a + area_b - inter, mod 2**32 as maskApi's uint sums are. The same numbers as maskApi's merge
+ * wherever it ends (its runs must cover the same pixels: on others it loops forever). */
+static double pair_iou(const uint32_t *a, int64_t ka, const uint32_t *b, int64_t kb, int crowd, int64_t area_a,
+                       int64_t area_b) {
+    int64_t ia = 1, ib = 1, sa = a[0], sb = b[0], inter = 0;
+    while (ia < ka && ib < kb) {
+        int64_t ea = sa + a[ia], eb = sb + b[ib];
+        int64_t lo = sa > sb ? sa : sb, hi = ea < eb ? ea : eb;
+        if (hi > lo) inter += hi - lo;
+        if (ea <= eb) { sa = ea + (ia + 1 < ka ? a[ia + 1] : 0); ia += 2; }
+        else { sb = eb + (ib + 1 < kb ? b[ib + 1] : 0); ib += 2; }
     }
+    int64_t uni = (area_a + area_b - inter) & 0xFFFFFFFF;
     inter &= 0xFFFFFFFF;
-    uni &= 0xFFFFFFFF;
     if (inter == 0) uni = 1;
-    else if (crowd) uni = area_dt;
+    else if (crowd) uni = area_a;
     return (double)inter / (double)uni;
 }
 
@@ -352,7 +352,7 @@ static void dt_ious(const DtMasks *dt, int64_t r, const Decoded *gd, const int64
             for (int64_t k = 1; k < m; k += 2) area += cnts[k];
             area &= 0xFFFFFFFF;
         }
-        out[g] = pair_iou(cnts, m, gd->cnts + gd->start[g], gd->len[g], crowd[g], area);
+        out[g] = pair_iou(cnts, m, gd->cnts + gd->start[g], gd->len[g], crowd[g], area, gd->area[g]);
     }
 }
 
