@@ -540,10 +540,10 @@ static Py_ssize_t scan_fd(int fd, int64_t at, int64_t file_end, Py_ssize_t size,
     uint8_t *window = map_window(size, NULL, 0);
     Py_ssize_t have = 0, i, result = -2;
     if (!window) return -3;
-    if (fill(fd, window, &have, size, &at, file_end)) { free(window); return -3; }
+    if (fill(fd, window, &have, size, &at, file_end)) { munmap(window, (size_t)size); return -3; }
     Doc d = {window, have};
     i = ws(&d, 0);
-    if (i >= d.n || d.b[i] != '[') { free(window); return -1; }
+    if (i >= d.n || d.b[i] != '[') { munmap(window, (size_t)size); return -1; }
     i = ws(&d, i + 1);
     for (;;) {
         if (at == file_end) { /* the rest of the list is in the window */

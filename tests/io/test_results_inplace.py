@@ -209,7 +209,8 @@ def test_a_file_read_through_a_window_equals_one_read(tmp_path: Path, monkeypatc
     boxes = [{"image_id": i, "category_id": 1, "bbox": [i, 0.5, 2, 3], "score": 0.25} for i in range(400)]
     long_one = [*plain[:5], dict(plain[5], pad="x" * 5000), *plain[6:]]  # a record longer than the windows
     path = tmp_path / "r.json"
-    texts = [json.dumps(plain), json.dumps(trap, indent=2), json.dumps(boxes), json.dumps(long_one), "[\n]\n"]
+    texts = [json.dumps(plain), json.dumps(trap, indent=2), json.dumps(boxes), json.dumps(long_one), "[\n]\n",
+             " " * 900 + json.dumps(plain) + "\n" * 300]
     for text in texts:
         ref = results_from_records(json.loads(text), None, "r.json")
         for raw in (text.encode(), b"\xef\xbb\xbf" + text.encode()):
@@ -227,7 +228,8 @@ def test_a_file_read_through_a_window_equals_one_read(tmp_path: Path, monkeypatc
     path.write_text(json.dumps(late))  # the last window refuses the layout: the full parser reads it
     sizes = {1: (40, 30), 2: (40, 30), 3: (40, 30)}
     _same(load_results(path, sizes), results_from_records(late, sizes, "r.json"))
-    for bad in (json.dumps(plain)[:-40] + "]", json.dumps(plain) + " x", json.dumps(plain)[:-1]):
+    for bad in (json.dumps(plain)[:-40] + "]", json.dumps(plain) + " x", json.dumps(plain)[:-1],
+                json.dumps({"annotations": plain}), "[" + " " * 900):
         path.write_text(bad)
         with pytest.raises(DataError):
             load_results(path)
