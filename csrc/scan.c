@@ -401,16 +401,19 @@ static void scan_chunks(void *ctx, Py_ssize_t t0, Py_ssize_t t1) {
     for (Py_ssize_t t = t0; t < t1; t++) c->end[t] = records(c->d, c->start[t], &c->out[t]);
 }
 
-/* Chunk t's rows and counts moved down to follow chunk t - 1's (row base R, counts base C). */
+/* Chunk t's rows and counts moved down to follow chunk t - 1's (row base R, counts base C). Boxes and
+ * sizes only when a row has one (else they are unwritten: moving them would only take pages). */
 static void compact(Out *o, const Out *part, Py_ssize_t base, int64_t first, Py_ssize_t R, int64_t C) {
     Py_ssize_t n = part->row - base;
     int64_t len = part->row_start - first;
+    uint8_t any = 0;
+    for (Py_ssize_t j = 0; j < n; j++) any |= o->flags[base + j];
     memmove(o->image_ids + R, o->image_ids + base, n * sizeof(int64_t));
     memmove(o->category_ids + R, o->category_ids + base, n * sizeof(int64_t));
     memmove(o->scores + R, o->scores + base, n * sizeof(double));
-    memmove(o->boxes + 4 * R, o->boxes + 4 * base, 4 * n * sizeof(double));
+    if (any & F_BOX) memmove(o->boxes + 4 * R, o->boxes + 4 * base, 4 * n * sizeof(double));
     memmove(o->flags + R, o->flags + base, n);
-    memmove(o->seg_size + 2 * R, o->seg_size + 2 * base, 2 * n * sizeof(int64_t));
+    if (any & F_SEGM) memmove(o->seg_size + 2 * R, o->seg_size + 2 * base, 2 * n * sizeof(int64_t));
     memmove(o->cnt_buf + C, o->cnt_buf + first, len);
     for (Py_ssize_t j = 1; j <= n; j++) o->cnt_off[R + j] = o->cnt_off[base + j] - first + C;
 }
