@@ -27,7 +27,6 @@ from cocoseg.io import results_checks as checks
 from cocoseg.io.jsonio import PathLike, read_json
 from cocoseg.io.results_json import ScannedColumns, scan_columns, scan_results_file
 from cocoseg.io.scan_flags import ScanFlag
-from cocoseg.io.validate_records import rle_problems
 from cocoseg.masks import xyxy_to_xywh
 from cocoseg.masks.packed_rle import PackedRles
 
@@ -358,11 +357,7 @@ def _as_rle(segm: Any, image_id: int, sizes: dict[int, tuple[int, int]] | None) 
             return {"size": [int(size[0]), int(size[1])], "counts": counts}
         if isinstance(counts, list):  # uncompressed: held to the validator's rule, as compressed ones are
             rle = {"size": [int(size[0]), int(size[1])], "counts": counts}
-            problems: list[str] = []
-            rle_problems(rle, None, lambda field, message, severity="error": problems.append(
-                f"{field.partition('.')[2] or field} {message}") if severity == "error" else None)
-            if problems:
-                raise ValueError(problems[0])
+            checks.refuse_bad_uncompressed_rle(rle)
             return masks.compress(rle)
         raise ValueError("RLE 'counts' must be a string or a list of run lengths")
     if isinstance(segm, list) and segm:
