@@ -128,11 +128,16 @@ static int rle_measure_fast(const uint8_t *s, int64_t len, int64_t h, int64_t w,
         uint64_t word;
         if (k.m > 2 && p + 8 <= len) {
             memcpy(&word, s + p, 8);
-            if (((word | (word + ONES * 48)) & HIGHS) == 0 && ((word - ONES * 48) & HIGHS) == 0) {
-                /* eight characters '0'..'O': eight values -16..15 */
-                uint64_t c = word - ONES * 48;
-                int ok = 1;
+            /* the high bit of each byte not in '0'..'O' (borrows and carries only reach the bytes after it) */
+            uint64_t c = word - ONES * 48, off = (word | (word + ONES * 48) | c) & HIGHS;
 #define V(j) ((int64_t)((c >> (8 * (j))) & 0x1F) - (int64_t)(((c >> (8 * (j))) & 0x10) << 1))
+            if (off) { /* the one-character values before the first other character, then that one's value */
+                int lead = __builtin_ctzll(off) >> 3;
+                for (int j = 0; j < lead; j++)
+                    if (!walk_run(&k, V(j))) return 0;
+                p += lead;
+            } else { /* eight characters '0'..'O': eight values -16..15 */
+                int ok = 1;
                 if (k.m & 1) {
                     ok = walk_fg(&k, V(0)) && walk_bg(&k, V(1)) && walk_fg(&k, V(2)) && walk_bg(&k, V(3)) &&
                          walk_fg(&k, V(4)) && walk_bg(&k, V(5)) && walk_fg(&k, V(6)) && walk_bg(&k, V(7));
@@ -140,12 +145,12 @@ static int rle_measure_fast(const uint8_t *s, int64_t len, int64_t h, int64_t w,
                     ok = walk_bg(&k, V(0)) && walk_fg(&k, V(1)) && walk_bg(&k, V(2)) && walk_fg(&k, V(3)) &&
                          walk_bg(&k, V(4)) && walk_fg(&k, V(5)) && walk_bg(&k, V(6)) && walk_fg(&k, V(7));
                 }
-#undef V
                 if (!ok) return 0;
                 k.m += 8;
                 p += 8;
                 continue;
             }
+#undef V
         }
         int n = 0, more = 1;
         int64_t v = 0;
