@@ -11,6 +11,7 @@ static PyMethodDef methods[] = {
     {"gather", native_gather, METH_VARARGS, "Copy the counts of packed RLE rows."},
     {"segm_iou_cells", native_segm_iou_cells, METH_VARARGS, "Mask IoU of a range of cells."},
     {"scan_results", native_scan_results, METH_VARARGS, "Scan a COCO results JSON into columns."},
+    {"scan_results_fd", native_scan_results_fd, METH_VARARGS, "Scan a COCO results JSON file through a window."},
     {"polygons_to_rles", native_polygons_to_rles, METH_VARARGS, "Compressed RLEs of polygon segmentations."},
     {"polygon_columns", native_polygon_columns, METH_VARARGS, "Flat coordinates of polygon segmentations."},
     {"screen_annotations", native_screen_annotations, METH_VARARGS, "The GT annotation screen of validation."},

@@ -19,6 +19,7 @@ PyObject *native_cells(PyObject *self, PyObject *args);
 PyObject *native_gather(PyObject *self, PyObject *args);
 PyObject *native_segm_iou_cells(PyObject *self, PyObject *args);
 PyObject *native_scan_results(PyObject *self, PyObject *args);
+PyObject *native_scan_results_fd(PyObject *self, PyObject *args);
 PyObject *native_polygons_to_rles(PyObject *self, PyObject *args);
 PyObject *native_polygon_columns(PyObject *self, PyObject *args);
 PyObject *native_screen_annotations(PyObject *self, PyObject *args);

@@ -7,9 +7,9 @@
  * scanned in chunks on several threads (`scan`). */
 #include "native.h"
 #include "parallel.h"
+#include "scan.h"
 #include <sys/mman.h>
 #include <unistd.h>
-#include "json_scan.h"
 enum { F_IMAGE = 1, F_CAT = 2, F_SCORE = 4, F_BOX = 8, F_EMPTY_BOX = 16, F_SEGM = 32 };
 
 static const char *const KEYS[] = {"image_id", "category_id", "score", "bbox", "segmentation", "keypoints", "size", "counts"};
@@ -54,21 +54,6 @@ static Py_ssize_t counts(const Doc *d, Py_ssize_t i, uint8_t *out, int64_t *pos)
     }
     return -1;
 }
-
-/* The columns a scan fills (see cocoseg/io/results_json.py `_outputs`); counts may be written over the
- * bytes being read (in place): a string's characters land at or before where they were read. */
-typedef struct {
-    int64_t *image_ids, *category_ids;
-    double *scores, *boxes;
-    uint8_t *flags;
-    int64_t *seg_size, *cnt_off;
-    uint8_t *cnt_buf;
-    Py_ssize_t cap, row;
-    int64_t pos;       /* end of the current row's counts in cnt_buf */
-    int found;         /* members of the current segmentation seen: size 1, counts 2 */
-    int64_t row_start; /* where the current row's counts start in cnt_buf */
-    Py_ssize_t stop;   /* > 0: stop before the first record starting at or after it */
-} Out;
 
 static Py_ssize_t object(const Doc *d, Py_ssize_t i, int level, Out *o);
 
@@ -208,16 +193,19 @@ static void scan_chunks(void *ctx, Py_ssize_t t0, Py_ssize_t t1) {
     for (Py_ssize_t t = t0; t < t1; t++) c->end[t] = records(c->d, c->start[t], &c->out[t]);
 }
 
-/* Chunk t's rows and counts moved down to follow chunk t - 1's (row base R, counts base C). */
+/* Chunk t's rows and counts moved down to follow chunk t - 1's (row base R, counts base C). Boxes and
+ * sizes only when a row has one (else they are unwritten: moving them would only take pages). */
 static void compact(Out *o, const Out *part, Py_ssize_t base, int64_t first, Py_ssize_t R, int64_t C) {
     Py_ssize_t n = part->row - base;
     int64_t len = part->row_start - first;
+    uint8_t any = 0;
+    for (Py_ssize_t j = 0; j < n; j++) any |= o->flags[base + j];
     memmove(o->image_ids + R, o->image_ids + base, n * sizeof(int64_t));
     memmove(o->category_ids + R, o->category_ids + base, n * sizeof(int64_t));
     memmove(o->scores + R, o->scores + base, n * sizeof(double));
-    memmove(o->boxes + 4 * R, o->boxes + 4 * base, 4 * n * sizeof(double));
+    if (any & F_BOX) memmove(o->boxes + 4 * R, o->boxes + 4 * base, 4 * n * sizeof(double));
     memmove(o->flags + R, o->flags + base, n);
-    memmove(o->seg_size + 2 * R, o->seg_size + 2 * base, 2 * n * sizeof(int64_t));
+    if (any & F_SEGM) memmove(o->seg_size + 2 * R, o->seg_size + 2 * base, 2 * n * sizeof(int64_t));
     memmove(o->cnt_buf + C, o->cnt_buf + first, len);
     for (Py_ssize_t j = 1; j <= n; j++) o->cnt_off[R + j] = o->cnt_off[base + j] - first + C;
 }
@@ -230,7 +218,7 @@ static void release_tail(void *p, size_t used, size_t total) {
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
-static void release_tails(Out *o, size_t rows) {
+void release_tails(Out *o, size_t rows) {
     size_t cap = (size_t)o->cap;
     release_tail(o->image_ids, rows * 8, cap * 8);
     release_tail(o->category_ids, rows * 8, cap * 8);
@@ -241,55 +229,68 @@ static void release_tails(Out *o, size_t rows) {
     release_tail(o->cnt_off, (rows + 1) * 8, (cap + 1) * 8);
 }
 
-/* The records in `threads` chunks at once: a chunk starts where a record seems to start, and counts only
- * when the chunk before ends exactly there (then the text before it parses as it would in one pass).
- * Rows of chunk t go after the braces before it (each record has one), counts after its first byte
- * (in place: never over a byte another chunk reads); then both are moved together. -2 when a chunk
- * start was not a record's or a chunk failed (the counts may be partly overwritten: read the file
+/* Records from i (a record's '{') into rows o->row.. and counts o->row_start.., in `threads` chunks at once,
+ * until the list closes (stop 0: the index after ']') or until the record that starts at stop. A chunk
+ * starts where a record seems to start, and counts only when the chunk before ends exactly there (then
+ * the text before it parses as it would in one pass). Rows of chunk t go after the braces before it (each
+ * record has one), counts after its first byte (`in_place`: never over a byte another chunk reads) or
+ * after the bytes before it in the span; then both are moved together. -1 invalid; -2 when a chunk start
+ * was not a record's or a chunk failed (counts written in place may have overwritten the text: read it
  * anew and scan it in one pass, which also tells a layout the full parser must read). */
-static Py_ssize_t scan(const Doc *d, Out *o, int threads) {
-    Py_ssize_t i = ws(d, 0);
-    if (i >= d->n || d->b[i] != '[') return -1;
-    i = ws(d, i + 1);
-    if (i < d->n && d->b[i] == ']') return ws(d, i + 1) == d->n ? 0 : -1;
+Py_ssize_t scan_span(const Doc *d, Py_ssize_t i, Py_ssize_t stop, Out *o, int threads, int in_place) {
+    Py_ssize_t end = stop ? stop : d->n;
     Chunks c;
     memset(&c, 0, sizeof c);
     int k = 1;
     c.d = d;
     c.start[0] = i;
     for (; k < threads && k < MAX_THREADS; k++) {
-        Py_ssize_t s = record_start(d, c.start[k - 1] + (d->n - i) / threads);
-        if (s >= d->n) break;
+        Py_ssize_t s = record_start(d, c.start[k - 1] + (end - i) / threads);
+        if (s >= end) break;
         c.start[k] = s;
     }
-    c.start[k] = d->n;
-    int64_t steps[MAX_THREADS + 1];
+    c.start[k] = end;
+    int64_t steps[MAX_THREADS + 1], first[MAX_THREADS];
     for (int t = 0; t <= k; t++) steps[t] = t;
     if (k > 1) parallel_rows(count_chunks, &c, k, steps, k);
-    Py_ssize_t base = 0;
+    Py_ssize_t base = o->row;
     for (int t = 0; t < k; t++) {
         c.out[t] = *o;
         c.out[t].row = base;
         base += k > 1 ? c.braces[t] : 0;
         c.out[t].cap = t < k - 1 ? base : o->cap;
-        c.out[t].row_start = t == 0 ? 0 : c.start[t] + 1;
-        c.out[t].stop = t < k - 1 ? c.start[t + 1] : 0;
+        first[t] = t == 0 ? o->row_start : in_place ? c.start[t] + 1 : o->row_start + (c.start[t] - i);
+        c.out[t].row_start = first[t];
+        c.out[t].stop = t < k - 1 ? c.start[t + 1] : stop;
     }
     if (c.out[k - 1].row > o->cap) return -1;
     parallel_rows(scan_chunks, &c, k, steps, k);
-    Py_ssize_t R = 0;
-    int64_t C = 0;
+    Py_ssize_t R = o->row;
+    int64_t C = o->row_start;
     for (int t = 0; t < k; t++) {
         /* a chunk that failed may have read bytes the next chunk had written over: one pass decides */
         if (c.end[t] < 0 || (t < k - 1 && c.end[t] != c.start[t + 1])) return k > 1 ? -2 : -1;
-        Py_ssize_t first_row = t == 0 ? 0 : c.out[t - 1].cap;
-        int64_t first = t == 0 ? 0 : c.start[t] + 1;
-        if (t > 0) compact(o, &c.out[t], first_row, first, R, C);
+        Py_ssize_t first_row = t == 0 ? o->row : c.out[t - 1].cap;
+        if (t > 0) compact(o, &c.out[t], first_row, first[t], R, C);
         R += c.out[t].row - first_row;
-        C += c.out[t].row_start - first;
+        C += c.out[t].row_start - first[t];
     }
-    if (k > 1) release_tails(o, (size_t)R);
-    return ws(d, c.end[k - 1]) == d->n ? R : -1;
+    o->row = R;
+    o->row_start = C;
+    if (stop && c.end[k - 1] != stop) return -2;
+    return c.end[k - 1];
+}
+
+/* The whole list in d: the rows, or -1 / -2 as `scan_span`. */
+static Py_ssize_t scan(const Doc *d, Out *o, int threads) {
+    Py_ssize_t i = ws(d, 0);
+    if (i >= d->n || d->b[i] != '[') return -1;
+    i = ws(d, i + 1);
+    if (i < d->n && d->b[i] == ']') return ws(d, i + 1) == d->n ? 0 : -1;
+    Py_ssize_t end = scan_span(d, i, 0, o, threads, o->cnt_buf == d->b);
+    if (end < 0) return end;
+    if (threads > 1) release_tails(o, (size_t)o->row);
+    return ws(d, end) == d->n ? o->row : -1;
 }
 
 /* scan_results(buf, image_ids, category_ids, scores, boxes, flags, seg_size, cnt_off, cnt_buf, threads) -> rows;

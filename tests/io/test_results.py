@@ -166,3 +166,14 @@ def test_columns_give_the_same_results_as_records(shared: Path) -> None:
         np.testing.assert_array_equal(evaluate(gt, mapping, kind).stats, evaluate(gt, res, kind).stats)
     with pytest.raises(DataError, match="one value per detection"):
         results_from_arrays([1, 2], [1], [0.5, 0.5], boxes_xywh=np.zeros((2, 4)))
+
+
+def test_uncompressed_rle_results_are_held_to_the_rle_rule(tmp_path: Path) -> None:
+    """A negative run or runs not covering the mask: one clear error naming the result (was an OverflowError)."""
+    good = {"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [2, 2], "counts": [1, 3]}}
+    assert load_results(_write(tmp_path / "ok.json", [good])).areas.tolist() == [3.0]
+    for counts, message in (([-1], r"result 1: segmentation counts\[0\] must be a non-negative integer"),
+                            ([1, 2], "result 1: segmentation counts runs sum to 3; they must cover the 2x2 mask")):
+        bad = dict(good, segmentation={"size": [2, 2], "counts": counts})
+        with pytest.raises(DataError, match=message):
+            load_results(_write(tmp_path / "r.json", [good, bad]))

@@ -117,6 +117,42 @@ def test_the_one_pass_check_is_exactly_the_validators_rule() -> None:
             assert a.tobytes() == b.tobytes()
 
 
+def _blobs(n: int, h: int, w: int, seed: int) -> list[dict]:
+    """Masks with long strings of one-character values: blobs, speckle, full-height stripes (runs across columns)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:h, :w]
+    bitmaps = np.zeros((h, w, n), np.uint8)
+    for k in range(n):
+        cy, cx, ry, rx = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(1, h + 2), rng.uniform(1, w + 2)
+        blob = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1 + 0.3 * rng.random((h, w))
+        bitmaps[:, :, k] = blob if k % 3 else blob | (xx % 7 == k % 7)
+    return [{"size": r["size"], "counts": r["counts"].decode()} for r in coco_mask.encode(np.asfortranarray(bitmaps))]
+
+
+def test_the_fast_measure_of_long_strings_is_the_exact_one() -> None:
+    rng = np.random.default_rng(6)
+    rles = _blobs(40, 96, 64, 3) + _blobs(10, 1, 300, 4) + _blobs(10, 300, 1, 5)
+    for base in rles[:40]:  # touched at one place: values of other lengths, signs, bad characters, runs < 0
+        k = int(rng.integers(len(base["counts"])))
+        rles.append(dict(base, counts=base["counts"][:k] + chr(int(rng.integers(45, 115))) + base["counts"][k + 1:]))
+        rles.append(dict(base, counts=base["counts"][:k]))
+    side = 2**16  # h * w = 2**32: maskApi's uint arithmetic wraps, the exact path decides
+    rles += [{"size": [side, side], "counts": "0" + "1" * 12}, {"size": [side, side // 2], "counts": "PPPPPPP0"},
+             {"size": [3, 4], "counts": "<"}, {"size": [3, 4], "counts": "0<"}, {"size": [3, 4], "counts": "0<0"}]
+    packed = PackedRles.from_rles(rles)
+    areas, boxes, valid = rle_stats(packed.chars, packed.offsets, packed.sizes)
+    assert valid.tolist() == [not _validator_refuses(r["counts"], *r["size"]) for r in rles]
+    assert valid[:60].all() and not valid[60:].all()
+    good = [{"size": r["size"], "counts": r["counts"].encode()} for r, ok in zip(rles, valid) if ok]
+    np.testing.assert_array_equal(areas[valid], coco_mask.area(good))
+    np.testing.assert_array_equal(boxes[valid], coco_mask.toBbox(good))
+    if packed_rle.NATIVE is not None:
+        from cocoseg.masks import _rle_numba
+
+        for a, b in zip((areas, boxes, valid), _rle_numba.rle_stats(packed.chars, packed.offsets, packed.sizes)):
+            assert a.tobytes() == b.tobytes()
+
+
 def test_the_scanners_numbers_are_json_loads_numbers(scan_core: str) -> None:
     rng = np.random.default_rng(5)
     texts = ["0.1", "0.07193", "123.456e-5", "9007199254740993", "9007199254740993.0", "1e22", "1e23", "4.9e-324",
@@ -160,3 +196,40 @@ def test_a_parallel_scan_equals_one_pass_or_is_redone(tmp_path: Path, monkeypatc
     bad = json.dumps(plain)[:-40] + "]"  # cut inside the last record: the last chunk reports it
     assert results_json.NATIVE.scan_results(np.frombuffer(bad.encode(), np.uint8),
                                             *results_json._outputs(np.frombuffer(bad.encode(), np.uint8)), 3) in (-1, -2)
+
+
+def test_a_file_read_through_a_window_equals_one_read(tmp_path: Path, monkeypatch) -> None:
+    """A large file is scanned window by window (split where a record seems to start, a window grown for a
+    longer record); any window it does not take sends the file to the whole-file scan, which decides."""
+    if results_json.NATIVE is None:
+        pytest.skip("the compiled core is not built here")
+    rles = _masks(50, seed=8)
+    plain = _records(rles)
+    trap = [dict(r, trap="}, {" * (i % 3), nested=[{"a": 1}, {"b": [2]}]) for i, r in enumerate(plain)]
+    boxes = [{"image_id": i, "category_id": 1, "bbox": [i, 0.5, 2, 3], "score": 0.25} for i in range(400)]
+    long_one = [*plain[:5], dict(plain[5], pad="x" * 5000), *plain[6:]]  # a record longer than the windows
+    path = tmp_path / "r.json"
+    texts = [json.dumps(plain), json.dumps(trap, indent=2), json.dumps(boxes), json.dumps(long_one), "[\n]\n",
+             " " * 900 + json.dumps(plain) + "\n" * 300]
+    for text in texts:
+        ref = results_from_records(json.loads(text), None, "r.json")
+        for raw in (text.encode(), b"\xef\xbb\xbf" + text.encode()):
+            path.write_bytes(raw)
+            for window, threads in ((100, 1), (333, 2), (4096, 3)):
+                monkeypatch.setattr(results_json, "_WINDOW_BYTES", window)
+                monkeypatch.setenv("COCOSEG_THREADS", str(threads))
+                _same(load_results(path), ref)
+    monkeypatch.setattr(results_json, "_WINDOW_BYTES", 200)
+    path.write_text(json.dumps(plain))
+    with open(path, "rb") as fh:  # the windowed scan itself took it (no whole-file read)
+        out = results_json._columns(2000) + (np.empty(path.stat().st_size, np.uint8),)
+        assert results_json.NATIVE.scan_results_fd(fh.fileno(), 0, path.stat().st_size, *out, 2, 200) == len(plain)
+    late = [*plain, {"image_id": 1, "category_id": 2, "score": 0.5, "segmentation": [[1, 1, 9, 1, 9, 9, 1, 9]]}]
+    path.write_text(json.dumps(late))  # the last window refuses the layout: the full parser reads it
+    sizes = {1: (40, 30), 2: (40, 30), 3: (40, 30)}
+    _same(load_results(path, sizes), results_from_records(late, sizes, "r.json"))
+    for bad in (json.dumps(plain)[:-40] + "]", json.dumps(plain) + " x", json.dumps(plain)[:-1],
+                json.dumps({"annotations": plain}), "[" + " " * 900):
+        path.write_text(bad)
+        with pytest.raises(DataError):
+            load_results(path)

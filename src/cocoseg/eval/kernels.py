@@ -80,7 +80,8 @@ def segm_iou_cells(dt, gt, gt_crowd: np.ndarray, cell_dt: np.ndarray, cell_gt: n
     """Per cell c, the mask IoU matrix (D_c, G_c) at offsets[c] (maskApi.c `rleIou`); dt, gt: PackedRles.
 
     Detection row r of the cells is `dt`'s row dt_rows[r] (all rows in order when None): the C core reads
-    those counts where they are, so the results' counts are not gathered into a score-ordered copy.
+    those counts where they are, so the results' counts are not gathered into a score-ordered copy, and
+    decodes a detection only when its mask box (`dt.boxes()`, computed once) overlaps a GT's.
     """
     if NATIVE is None:
         from cocoseg.eval._rle_kernels import segm_iou_cells as numba_cells
@@ -88,18 +89,12 @@ def segm_iou_cells(dt, gt, gt_crowd: np.ndarray, cell_dt: np.ndarray, cell_gt: n
         dt = dt if dt_rows is None else dt.take(dt_rows)
         return numba_cells(dt.chars, dt.offsets, dt.sizes, gt.chars, gt.offsets, gt.sizes,
                            _c(gt_crowd, np.bool_), cell_dt, cell_gt, offsets)
-    if dt_rows is None:
-        d_start, d_end, d_size = dt.offsets[:-1], dt.offsets[1:], dt.sizes
-    else:
-        rows = _c(dt_rows, np.int64)
-        d_start, d_end, d_size = dt.offsets[rows], dt.offsets[rows + 1], dt.sizes[rows]
+    rows = np.zeros(0, np.int64) if dt_rows is None else _c(dt_rows, np.int64)
     out = np.zeros(int(offsets[-1]))
-    args = (dt.chars, _c(d_start, np.int64), _c(d_end, np.int64), _c(d_size, np.int64), gt.chars,
-            _c(gt.offsets[:-1], np.int64), _c(gt.offsets[1:], np.int64), gt.sizes,
+    args = (dt.chars, dt.offsets, dt.sizes, dt.boxes(), rows, gt.chars, gt.offsets, gt.sizes,
             _c(gt_crowd, np.bool_).view(np.uint8), _c(cell_dt, np.int64), _c(cell_gt, np.int64), _c(offsets, np.int64), out)
-    chars = np.zeros(len(d_start) + 1, np.int64)
-    np.cumsum(d_end - d_start, out=chars[1:])
-    work = np.diff(offsets) * 8 + (chars[cell_dt[:, 1]] - chars[cell_dt[:, 0]])
+    n_dt, n_gt = cell_dt[:, 1] - cell_dt[:, 0], cell_gt[:, 1] - cell_gt[:, 0]
+    work = np.diff(offsets) * 256 + (n_gt > 0) * (n_dt + n_gt) * 64  # a pair's merge, a mask's decoding
     _run(_split(work), lambda a, b: NATIVE.segm_iou_cells(*args, a, b))
     return out
 

@@ -355,8 +355,10 @@ def _as_rle(segm: Any, image_id: int, sizes: dict[int, tuple[int, int]] | None) 
             raise ValueError(checks.rle_record_problem(size, counts))
         if isinstance(counts, str):
             return {"size": [int(size[0]), int(size[1])], "counts": counts}
-        if isinstance(counts, list):
-            return masks.compress({"size": [int(size[0]), int(size[1])], "counts": counts})
+        if isinstance(counts, list):  # uncompressed: held to the validator's rule, as compressed ones are
+            rle = {"size": [int(size[0]), int(size[1])], "counts": counts}
+            checks.refuse_bad_uncompressed_rle(rle)
+            return masks.compress(rle)
         raise ValueError("RLE 'counts' must be a string or a list of run lengths")
     if isinstance(segm, list) and segm:
         if sizes is None or image_id not in sizes:

@@ -38,6 +38,16 @@ def rle_record_problem(size: Any, counts: Any) -> str | None:
     return None
 
 
+def refuse_bad_uncompressed_rle(rle: dict) -> None:
+    """ValueError (the reader names the result) when an uncompressed RLE {"size", "counts": [runs]} breaks
+    the validator's rule (`rle_problems`): runs non-negative integers summing to height * width."""
+    problems: list[str] = []
+    rle_problems(rle, None, lambda field, message, severity="error": problems.append(
+        f"{field.partition('.')[2] or field} {message}") if severity == "error" else None)
+    if problems:
+        raise ValueError(problems[0])
+
+
 def check_packed_rles(rles: PackedRles, file: str) -> None:
     """DataError naming each result whose RLE breaks the validator's rule (runs summing to h*w, sane size)."""
     problems: list[Problem] = []
