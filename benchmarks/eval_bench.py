@@ -1,14 +1,15 @@
-"""COCO evaluation at val2017 scale: cocoseg vs faster-coco-eval vs pycocotools, one fresh process per run.
+"""COCO evaluation at val2017 or Objects365 scale: cocoseg vs faster-coco-eval vs pycocotools, one fresh process per run.
 
     python benchmarks/eval_bench.py [--images 5000] [--per_image 100] [--iou_types bbox,segm]
                                     [--tools cocoseg,faster-coco-eval,pycocotools] [--repeat 1]
 
 Builds (once, cached under --workdir) a deterministic set: --images images, 80 categories, ~7.3 GT
 per image of which ~1% crowd, --per_image detections per image, segm results as compressed RLE.
-Each run times the whole job from JSON files — load GT, load results, evaluate, accumulate,
-summarize — in a fresh interpreter (imports excluded from the time, included in peak memory,
-the child's VmHWM: on Linux its ru_maxrss would include the parent's peak, kept across exec). cocoseg also runs once with an empty numba cache ("cold":
-includes compiling) before its timed "warm" runs. The stats of every tool are compared with
+Each run times the whole job from JSON files — import, load GT, load results, evaluate, accumulate,
+summarize — in a fresh interpreter, interpreter start included; peak memory is the child's VmHWM
+(on Linux its ru_maxrss would include the parent's peak, kept across exec). Phases are printed per
+tool. cocoseg also runs once with an empty numba cache ("cold": includes compiling) before its
+timed "warm" runs. The stats of every tool are compared with
 pycocotools' (or faster-coco-eval's when pycocotools is skipped).
 """
 from __future__ import annotations
