@@ -193,8 +193,7 @@ class Evaluator:
         return pack_gt_masks(self.table, self.gt.annotations, self.image_sizes, self.gt.source)
 
     def _note_dropped(self, res: DetectionResults) -> None:
-        cats = np.asarray(self.params.category_ids)
-        unknown = ~np.isin(res.category_ids, cats)
+        unknown = positions(np.asarray(self.params.category_ids, dtype=np.int64), res.category_ids) < 0
         if unknown.any():
             self.notes.append(f"{int(unknown.sum())} detections of categories not evaluated were left out "
                               f"(e.g. category_id {int(res.category_ids[unknown][0])})")

@@ -32,6 +32,7 @@ _INT64, _FLOAT64 = np.int64, np.float64
 _COLUMNS = ("image_ids", "widths", "heights", "ann_id", "ann_image_id", "ann_category_id", "ann_iscrowd",
             "ann_area", "ann_box", "ann_parts", "part_len", "coords", "ann_span")
 _PARALLEL_BYTES = 1 << 23  # below this a file is scanned by one thread
+_LARGE_SPANS = 1 << 22  # records to decode totalling this many bytes are decoded by msgspec
 _TYPES = (_INT64,) * 7 + (_FLOAT64, _FLOAT64, _INT64, _INT64, _FLOAT64, _INT64)
 
 
@@ -120,7 +121,9 @@ def _columns_of(view: memoryview, file: str) -> GtColumns | None:
     if detailed is None:
         return None
     try:
-        records = {r: _decode(view[a:b]) for r, (a, b) in zip(detailed.tolist(), spans[detailed].tolist())}
+        chosen = spans[detailed]
+        large = int((chosen[:, 1] - chosen[:, 0]).sum()) >= _LARGE_SPANS
+        records = {r: _decode(view[a:b], large) for r, (a, b) in zip(detailed.tolist(), chosen.tolist())}
     except ValueError:
         return None
     if not _no_errors(columns, records):
@@ -129,16 +132,19 @@ def _columns_of(view: memoryview, file: str) -> GtColumns | None:
     return columns
 
 
-def _decode(raw: memoryview) -> Any:
-    """One JSON value of the file (a span the scanner validated)."""
-    try:
-        import msgspec
+def _decode(raw: memoryview, large: bool = False) -> Any:
+    """One JSON value of the file (a span the scanner validated); msgspec when the spans are `large`
+    (below a few MB, importing it costs more than it saves over the standard parser)."""
+    if large:
+        try:
+            import msgspec
 
-        return msgspec.json.decode(raw)
-    except ImportError:
-        return json.loads(bytes(raw))
-    except msgspec.DecodeError:  # e.g. an integer beyond 64 bits: the standard parser takes it
-        return json.loads(bytes(raw))
+            return msgspec.json.decode(raw)
+        except ImportError:
+            pass
+        except msgspec.DecodeError:  # e.g. an integer beyond 64 bits: the standard parser takes it
+            pass
+    return json.loads(bytes(raw))
 
 
 def _screened_out(g: GtColumns, crowd: np.ndarray) -> np.ndarray | None:
@@ -177,10 +183,13 @@ def _polygons_pass(g: GtColumns, side: np.ndarray) -> np.ndarray:
     bad = np.zeros(len(g), np.bool_)
     row_of_part = np.repeat(np.arange(len(g)), np.maximum(g.ann_parts, 0))
     bad[row_of_part[(g.part_len < 6) | (g.part_len % 2 == 1)]] = True
-    row_of_coord = np.repeat(row_of_part, g.part_len)
-    s = side[row_of_coord]
-    t = POLYGON_TOLERANCE
-    bad[row_of_coord[~((g.coords >= -t * s) & (g.coords <= (1 + t) * s))]] = True
+    filled = np.flatnonzero(g.part_len > 0)
+    if len(filled):  # each part's extremes against its image's bounds (empty parts hold no coordinates)
+        starts = (np.cumsum(g.part_len) - g.part_len)[filled]
+        s = side[row_of_part[filled]]
+        t = POLYGON_TOLERANCE
+        inside = (np.minimum.reduceat(g.coords, starts) >= -t * s) & (np.maximum.reduceat(g.coords, starts) <= (1 + t) * s)
+        bad[row_of_part[filled[~inside]]] = True
     return ~bad
 
 

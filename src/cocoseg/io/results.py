@@ -24,6 +24,7 @@ import numpy as np
 from cocoseg import masks
 from cocoseg.errors import DataError, Problem
 from cocoseg.io import results_checks as checks
+from cocoseg.io.id_lookup import positions
 from cocoseg.io.jsonio import PathLike, read_json
 from cocoseg.io.results_json import ScannedColumns, scan_columns, scan_results_file
 from cocoseg.io.scan_flags import ScanFlag
@@ -78,10 +79,7 @@ class DetectionResults:
 
     def check_images(self, known_image_ids: Sequence[int] | np.ndarray) -> None:
         """DataError naming the first results (index, image_id) whose image is not in `known_image_ids`."""
-        known = np.unique(np.asarray(known_image_ids, dtype=np.int64))
-        pos = np.searchsorted(known, self.image_ids)
-        bad = np.flatnonzero((pos >= len(known)) | (known[np.minimum(pos, len(known) - 1)] != self.image_ids)) \
-            if len(known) else np.arange(len(self))
+        bad = np.flatnonzero(positions(np.unique(np.asarray(known_image_ids, dtype=np.int64)), self.image_ids) < 0)
         if len(bad):
             problems = [Problem(self.source, f"result {i}", "image_id",
                                 f"{int(self.image_ids[i])} is not an image of the ground truth") for i in bad[:20].tolist()]
