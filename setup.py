@@ -8,7 +8,7 @@ from setuptools import Extension, setup
 setup(ext_modules=[Extension(
     "cocoseg._native",
     sources=["csrc/module.c", "csrc/kernels.c", "csrc/accumulate.c", "csrc/group.c", "csrc/rle.c", "csrc/rle_iou.c",
-             "csrc/scan.c", "csrc/scan_file.c", "csrc/poly.c", "csrc/gt_screen.c", "csrc/gt_columns.c",
+             "csrc/scan.c", "csrc/scan_file.c", "csrc/poly.c", "csrc/gt_columns.c",
              "csrc/gt_scan.c"],
     depends=["csrc/native.h", "csrc/sortkeys.h", "csrc/json_scan.h", "csrc/scan.h", "csrc/parallel.h",
              "csrc/codes.h", "csrc/rle.h"],

@@ -226,26 +226,16 @@ def test_threads_read_what_one_pass_reads(tmp_path: Path, tricky: bool) -> None:
     assert _check(path) is not None
 
 
-class _Polygons:
-    """The columns `_polygons_pass` reads."""
-
-    def __init__(self, rows: list[list[list[float]] | None]) -> None:
-        self.ann_parts = np.array([-1 if r is None else len(r) for r in rows], np.int64)
-        self.part_len = np.array([len(p) for r in rows if r is not None for p in r], np.int64)
-        self.coords = np.array([v for r in rows if r is not None for p in r for v in p], np.float64)
-        self.rows = len(rows)
-
-    def __len__(self) -> int:
-        return self.rows
-
-
 @given(st.lists(st.one_of(st.none(), st.lists(st.lists(st.sampled_from([-101.0, -100.0, 0.0, 3.5, 200.0, 201.0]),
                                                          max_size=9), max_size=4)), max_size=12))
 def test_the_vectorized_polygon_screen_is_the_per_coordinate_rule(rows: list) -> None:
-    from cocoseg.io.gt_scan import _polygons_pass
+    from cocoseg.io.annotation_screen import part_extremes, polygons_pass
     from cocoseg.masks.polygons import POLYGON_TOLERANCE as t
 
+    parts = np.array([-1 if r is None else len(r) for r in rows], np.int64)
+    part_len = np.array([len(p) for r in rows if r is not None for p in r], np.int64)
+    coords = np.array([v for r in rows if r is not None for p in r for v in p], np.float64)
     side = np.full(len(rows), 100.0)
     want = [r is None or all(len(p) >= 6 and len(p) % 2 == 0 and all(-t * 100 <= v <= (1 + t) * 100 for v in p)
                              for p in r) for r in rows]
-    assert _polygons_pass(_Polygons(rows), side).tolist() == want
+    assert polygons_pass(parts, part_len, *part_extremes(part_len, coords), side).tolist() == want

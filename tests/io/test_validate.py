@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
+import cocoseg.io.annotation_screen as screen_module
 import cocoseg.io.validate as validate_module
 from cocoseg.cli.main import main
 from cocoseg.errors import DataError, Problem
@@ -290,14 +291,15 @@ def test_a_val2017_scale_file_is_checked_to_its_last_record(corrupt, expected: s
 def _screened_both_ways(data: object, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list]:
     fast = validate_coco(data, "f.json")
     with monkeypatch.context() as m:
-        m.setattr(validate_module, "NATIVE", None)
+        m.setattr(screen_module, "NATIVE", None)
         slow = validate_coco(data, "f.json")
     return fast, slow
 
 
-@pytest.mark.skipif(validate_module.NATIVE is None, reason="cocoseg._native is not built here")
-def test_the_compiled_screen_reports_what_the_python_screen_reports(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every corpus case, and a large file with faults the screen must send on, give the same problems."""
+@pytest.mark.skipif(screen_module.NATIVE is None, reason="cocoseg._native is not built here")
+def test_the_compiled_columns_screen_what_the_python_columns_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every corpus case, and a large file with faults the screen must send on, give the same problems
+    whether the annotations are read into columns in C or in Python."""
     for name in sorted(CASES):
         raw = (CORPUS / name).read_bytes()
         try:

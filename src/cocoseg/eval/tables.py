@@ -14,6 +14,7 @@ from cocoseg.errors import DataError, Problem
 from cocoseg.eval.inputs import warn_category_sigmas
 from cocoseg.eval.kernels import group_detections
 from cocoseg.eval.params import COCO_KEYPOINT_SIGMAS, EvalParams
+from cocoseg.io.annotation_screen import native_columns
 from cocoseg.io.dataset import CocoDataset
 from cocoseg.io.gt_scan import GtColumns
 from cocoseg.io.id_lookup import positions
@@ -103,16 +104,14 @@ def build_gt_table(gt: CocoDataset | GtColumns, params: EvalParams) -> GtTable:
 
 def _native_columns(anns: object) -> tuple[np.ndarray, ...] | None:
     """(image_id, category_id, boxes, areas, iscrowd, complete) of every annotation read by the C core
-    (csrc/gt_columns.c), or None where it is absent or the records are not plain JSON ones."""
-    if NATIVE is None or type(anns) is not list:
+    (the columns validation's screen reads, without polygons), or None where it is absent or the records
+    are not plain JSON ones."""
+    if type(anns) is not list:
         return None
-    out = NATIVE.gt_columns(anns)
-    if out is None:
+    cols = native_columns(anns, polygons=False)
+    if cols is None or not cols.fits:
         return None
-    types = (np.int64, np.int64, np.float64, np.float64, np.bool_, np.bool_)
-    cols = [np.frombuffer(b, t) for b, t in zip(out, types)]
-    cols[2] = cols[2].reshape(-1, 4)
-    return tuple(cols)
+    return cols.image_id, cols.category_id, cols.box, cols.area, cols.iscrowd != 0, cols.complete
 
 
 def distinct(ids: np.ndarray) -> np.ndarray:

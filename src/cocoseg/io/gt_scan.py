@@ -4,9 +4,10 @@
 1.9M floats, ~110 MB; at Objects365 scale ~1 GB, and the collector's passes over them take seconds).
 An evaluation needs a few columns of them. `scan_gt_file` reads those columns in C (csrc/gt_scan.c)
 and takes the file only where validation would pass it: the C scanner accepts the types validation's
-screen passes, and this module applies the screen's value rules on the columns (references, unique
-ids, sizes, boxes and polygons against their image), the validator's own category checks on the
-categories, and its detailed checks on the few annotations with an RLE. Where anything would need
+screen passes (its type step), this module applies the screen's value rules on the columns
+(`cocoseg.io.annotation_screen.screened_out`, the same function validation runs on parsed records),
+the image screen's rules and unique ids, the validator's own category checks on the categories, and
+its detailed checks on the few annotations the screen sends on (an RLE, a far polygon...). Where anything would need
 the full validator, it returns None and the caller loads the file as a CocoDataset, which reports
 the problems or accepts the file exactly as before.
 """
@@ -20,11 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from cocoseg.io.id_lookup import positions
+from cocoseg.io.annotation_screen import AnnotationColumns, part_extremes, screened_out
 from cocoseg.io.jsonio import PathLike
 from cocoseg.io.validate import _annotation_in_detail, _check_categories
-from cocoseg.io.validate_records import BBOX_SLACK_PX, MAX_SIDE
-from cocoseg.masks.polygons import POLYGON_TOLERANCE
+from cocoseg.io.validate_records import MAX_SIDE
 from cocoseg.masks.threads import threads as masks_threads
 from cocoseg.native import NATIVE
 
@@ -148,7 +148,7 @@ def _decode(raw: memoryview, large: bool = False) -> Any:
 
 
 def _screened_out(g: GtColumns, crowd: np.ndarray) -> np.ndarray | None:
-    """The annotation rows validation's screen (validate.py `_check_annotations`) sends to its detailed
+    """The annotation rows validation's screen (`cocoseg.io.annotation_screen`) sends to its detailed
     checks, or None when the images or categories already hold an error."""
     if type(g.categories) is not list:
         return None
@@ -156,41 +156,13 @@ def _screened_out(g: GtColumns, crowd: np.ndarray) -> np.ndarray | None:
     g._counts = _check_categories(g.categories, g.source, problems)
     if any(p.severity == "error" for p in problems):
         return None
-    images = np.sort(g.image_ids)
     w, h = g.widths, g.heights
-    if not (((w > 0) & (w <= MAX_SIDE) & (h > 0) & (h <= MAX_SIDE)).all() and _unique(images)):
+    if not (((w > 0) & (w <= MAX_SIDE) & (h > 0) & (h <= MAX_SIDE)).all() and _unique(np.sort(g.image_ids))):
         return None  # the image screen's rules: the C scanner took only images that pass its type tests
-    if not len(g):
-        return np.zeros(0, _INT64)
-    img = positions(images, g.ann_image_id)
-    cats = np.array(sorted(g._counts), dtype=_INT64)
-    if not len(images):
-        return np.arange(len(g))  # every annotation names an unknown image
-    order = np.argsort(g.image_ids, kind="stable")[np.maximum(img, 0)]  # each row's image, in file order
-    width, height = w[order].astype(_FLOAT64), h[order].astype(_FLOAT64)
-    x, y, bw, bh = g.ann_box.T
-    slack = BBOX_SLACK_PX
-    ok = ((g.ann_id > 0) & (img >= 0) & (positions(cats, g.ann_category_id) >= 0) & ((crowd == 0) | (crowd == 1))
-          & (g.ann_area >= 0) & (bw >= 0) & (bh >= 0) & (-x <= slack) & (-y <= slack)
-          & (x + bw - width <= slack) & (y + bh - height <= slack)
-          & ((g.ann_parts > 0) | (g.ann_parts == -1)) & _polygons_pass(g, np.minimum(width, height)))
-    return np.flatnonzero(~ok)
-
-
-def _polygons_pass(g: GtColumns, side: np.ndarray) -> np.ndarray:
-    """Per row, validate.py `_polygons_pass` of its polygons: each an even number >= 6 of coordinates,
-    all within the tolerance of the image's shorter `side` (True for rows without polygons)."""
-    bad = np.zeros(len(g), np.bool_)
-    row_of_part = np.repeat(np.arange(len(g)), np.maximum(g.ann_parts, 0))
-    bad[row_of_part[(g.part_len < 6) | (g.part_len % 2 == 1)]] = True
-    filled = np.flatnonzero(g.part_len > 0)
-    if len(filled):  # each part's extremes against its image's bounds (empty parts hold no coordinates)
-        starts = (np.cumsum(g.part_len) - g.part_len)[filled]
-        s = side[row_of_part[filled]]
-        t = POLYGON_TOLERANCE
-        inside = (np.minimum.reduceat(g.coords, starts) >= -t * s) & (np.maximum.reduceat(g.coords, starts) <= (1 + t) * s)
-        bad[row_of_part[filled[~inside]]] = True
-    return ~bad
+    typed = np.ones(len(g), np.bool_)  # the C scanner took only annotations of the types the rules take
+    cols = AnnotationColumns(g.ann_id, g.ann_image_id, g.ann_category_id, crowd, g.ann_area, g.ann_box, g.ann_parts,
+                             g.part_len, *part_extremes(g.part_len, g.coords), typed)
+    return screened_out(cols, g.image_ids, w, h, np.fromiter(g._counts, _INT64, len(g._counts)))
 
 
 def _no_errors(g: GtColumns, records: dict[int, Any]) -> bool:

@@ -1,9 +1,10 @@
 """Validate COCO JSON: structure, references, geometry and values, one `Problem` per finding.
 
-`validate_coco` screens every annotation with flat, inlined checks (a val2017-scale file, 5k images
-and 37k annotations, takes about 0.12 s) and hands only the records the screen cannot pass to the
-detailed checkers of `cocoseg.io.validate_records`, which name every problem by record and field. The screen never
-reports anything itself, so the result is the same as running the detailed checks on every record
+`validate_coco` screens every image with flat, inlined checks and every annotation on typed columns
+(`cocoseg.io.annotation_screen`: one pass over the records in C, then the value rules vectorized),
+and hands only the records the screens cannot pass to the detailed checkers of
+`cocoseg.io.validate_records`, which name every problem by record and field. The screens never
+report anything themselves, so the result is the same as running the detailed checks on every record
 (the fuzz test asserts exactly that).
 """
 from __future__ import annotations
@@ -12,10 +13,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cocoseg.errors import DataError, Problem
+from cocoseg.io.annotation_screen import AnnotationColumns, screen, unique_ids
 from cocoseg.io.file_kinds import other_coco_kind
 from cocoseg.io.jsonio import PathLike, read_json
 from cocoseg.io.validate_records import (
-    BBOX_SLACK_PX,
     ID_ZERO_WARNING,
     INT_LIMIT,
     MAX_ID,
@@ -27,8 +28,6 @@ from cocoseg.io.validate_records import (
     kind,
     show,
 )
-from cocoseg.masks.polygons import POLYGON_TOLERANCE
-from cocoseg.native import NATIVE
 
 __all__ = ["check_coco", "read_and_validate", "validate_coco", "validate_file"]
 
@@ -217,74 +216,25 @@ def _check_categories(categories: list, file: str, out: list[Problem]) -> dict[i
 
 
 def _check_annotations(anns: list, sizes: dict | None, counts: dict | None, file: str, out: list[Problem]) -> None:
-    """Screen every annotation inline; check the ones the screen cannot pass in detail.
-
-    The screen is one flat loop with local names and at most two helper calls per annotation: it
-    runs over every annotation of every file a user loads, so it must stay well under json.load.
-    """
-    ids: list[int | None] = []
-    keep_id = ids.append
-    detailed: list[int] = []
-    recheck = detailed.append
-    screen = _SCREEN and sizes is not None and counts is not None
-    if screen and NATIVE is not None:  # the same screen in C (csrc/gt_screen.c)
-        ids, detailed, keypoint_rows = NATIVE.screen_annotations(anns, sizes, counts, BBOX_SLACK_PX, POLYGON_TOLERANCE)
-        _finish_annotations(anns, ids, detailed, keypoint_rows, sizes, counts, file, out)
+    """Screen every annotation on columns (`cocoseg.io.annotation_screen`); check the ones it cannot pass
+    in detail."""
+    if not (_SCREEN and sizes is not None and counts is not None):
+        _finish_annotations(anns, None, list(range(len(anns))), [], sizes, counts, file, out)
         return
-    size_of = sizes.get if sizes is not None else None
-    number, slack, limit = _NUMBER, BBOX_SLACK_PX, INT_LIMIT
-    for i, a in enumerate(anns):
-        if type(a) is not dict:
-            keep_id(None)
-            recheck(i)
-            continue
-        aid = a.get("id")
-        keep_id(aid if type(aid) is int else None)
-        if not screen:
-            recheck(i)
-            continue
-        try:  # every test passes, or the annotation goes to the detailed checks
-            iid, cid = a.get("image_id"), a.get("category_id")
-            if type(aid) is not int or type(iid) is not int or type(cid) is not int or not 0 < aid <= MAX_ID:
-                recheck(i)
-                continue
-            size = size_of(iid)
-            crowd, area, bbox = a.get("iscrowd"), a.get("area"), a.get("bbox")
-            if (size is None or cid not in counts or type(crowd) is not int or not (crowd == 0 or crowd == 1)
-                    or (type(area) is not float and type(area) is not int) or not 0 <= area < limit
-                    or type(bbox) is not list or len(bbox) != 4):
-                recheck(i)
-                continue
-            x, y, w, h = bbox
-            width, height = size
-            if (type(x) not in number or type(y) not in number or type(w) not in number or type(h) not in number
-                    or not (w >= 0 and h >= 0 and -x <= slack and -y <= slack
-                            and x + w - width <= slack and y + h - height <= slack)):
-                recheck(i)
-                continue
-            segmentation = a.get("segmentation")
-            if type(segmentation) is list:
-                if not _polygons_pass(segmentation, min(width, height)):
-                    recheck(i)
-                    continue
-            elif segmentation is not None or "segmentation" in a:
-                recheck(i)  # an RLE (checked in detail: rare in ground truth), or a wrong type
-                continue
-            if ("keypoints" in a and not _keypoints_pass(a, counts[cid])):
-                recheck(i)
-        except (TypeError, OverflowError):
-            recheck(i)
-    _finish_annotations(anns, ids, detailed, [], sizes, counts, file, out)
+    cols, detailed, keypoint_rows = screen(anns, sizes, counts)
+    _finish_annotations(anns, cols, detailed, keypoint_rows, sizes, counts, file, out)
 
 
-def _finish_annotations(anns: list, ids: list, detailed: list[int], keypoint_rows: list[int], sizes: dict | None,
-                        counts: dict | None, file: str, out: list[Problem]) -> None:
+def _finish_annotations(anns: list, cols: AnnotationColumns | None, detailed: list[int], keypoint_rows: list[int],
+                        sizes: dict | None, counts: dict | None, file: str, out: list[Problem]) -> None:
     """After the screen: the keypoints it left, the detailed checks, the checks across annotations."""
     if keypoint_rows:
         detailed = sorted(detailed + [i for i in keypoint_rows if not _keypoints_screened(anns[i], counts)])
     for i in detailed:
         _annotation_in_detail(anns, i, sizes, counts, file, out)
-    _duplicate_annotation_ids(ids, file, out)
+    if cols is None or not unique_ids(cols):
+        _duplicate_annotation_ids([a.get("id") if type(a) is dict and type(a.get("id")) is int else None
+                                   for a in anns], file, out)
     _all_crowd(anns, file, out)
 
 
@@ -297,20 +247,6 @@ def _numbers_pass(values: list) -> bool:
         return False
     total = sum(values)  # an int too large for a float raises OverflowError
     return total - total == 0  # NaN or infinity anywhere makes this NaN
-
-
-def _polygons_pass(segmentation: list, side: int) -> bool:
-    """A non-empty list of polygons, each an even number >= 6 of finite numbers, all within the extent
-    (POLYGON_TOLERANCE) of the image's shorter `side`; anything else gets the detailed checks."""
-    if not segmentation:
-        return False
-    lo, hi = -POLYGON_TOLERANCE * side, (1 + POLYGON_TOLERANCE) * side
-    for polygon in segmentation:
-        if type(polygon) is not list or len(polygon) < 6 or len(polygon) & 1 or not _numbers_pass(polygon):
-            return False
-        if min(polygon) < lo or max(polygon) > hi:
-            return False
-    return True
 
 
 def _keypoints_screened(ann: dict, counts: dict) -> bool:
