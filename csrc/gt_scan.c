@@ -3,14 +3,15 @@
  *
  * It reads what evaluation needs (images: id, width, height, file_name; annotations: id, image_id,
  * category_id, iscrowd, area, bbox and polygon segmentations; the span of the categories list) and
- * validates the JSON grammar and UTF-8 of everything it skips. It takes only the clean layout that
- * validation's screen (cocoseg/io/validate.py) passes field by field: the types it requires, each key
- * of interest once, ints exact below 2**52 where they become doubles, finite numbers, polygons as lists
- * of numbers, file names without escapes. Each annotation's byte span is kept: the records the screen
- * would not pass (an RLE, a polygon outside its image's shorter side...) are parsed alone by the caller
- * for validation's detailed checks. Anything else (keypoints in the GT, a missing
- * field, a float id, a duplicate key...) returns None, and the caller loads the file
- * with the full parser and validator, which report or accept it. Value checks that need other records
+ * validates the JSON grammar and UTF-8 of everything it skips. It is the file's type step of validation's
+ * annotation screen (cocoseg/io/annotation_screen.py, whose value rules the caller runs on these columns):
+ * it takes only the clean layout the screen passes field by field, the types it requires, each key of
+ * interest once, ints exact below 2**52 where they become doubles, finite numbers, polygons as lists of
+ * numbers, file names without escapes. Each annotation's byte span is kept: the records the screen would
+ * not pass (an RLE, a polygon outside its image's shorter side...) are parsed alone by the caller for
+ * validation's detailed checks. Anything else (keypoints in the GT, a missing field, a float id, a
+ * duplicate key...) returns None, and the caller loads the file with the full parser and validator,
+ * which report or accept it. Value checks that need other records
  * (references, ranges against the image size, unique ids) are left to the caller, on the columns. */
 #include "native.h"
 #include "json_scan.h"
@@ -64,7 +65,7 @@ static Py_ssize_t exact_int(const Doc *d, Py_ssize_t i, int64_t *v) {
     return j;
 }
 
-/* A number as the screen takes it (validate.py `_numbers_pass` / the bbox and area tests): finite, and an
+/* A number as the screen takes it (a TYPED number of csrc/gt_columns.c): finite, and an
  * int token only when exact below 2**52 (a larger int goes to the detailed checks there). */
 static Py_ssize_t screen_number(const Doc *d, Py_ssize_t i, double *v) {
     int exact;

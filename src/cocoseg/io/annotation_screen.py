@@ -118,31 +118,33 @@ def python_columns(anns: list, polygons: bool = True) -> AnnotationColumns:
 
 def _python_row(a: dict, ints: np.ndarray, numbers: np.ndarray, flags: np.ndarray) -> tuple[bool, bool]:
     """One record's ids, iscrowd, area, box and flags into its rows of the arrays; (typed, fits)."""
-    kind, ints[0] = _int64(a.get("id"))
-    image, ints[1] = _int64(a.get("image_id"))
-    category, ints[2] = _int64(a.get("category_id"))
+    kind, aid = _int64(a.get("id"))
+    image, iid = _int64(a.get("image_id"))
+    category, cid = _int64(a.get("category_id"))
     refs = image == 1 and category == 1
     typed, fits = kind == 1 and refs, refs
     crowd, area, bbox = a.get("iscrowd", _ABSENT), a.get("area", _ABSENT), a.get("bbox", _ABSENT)
+    crowd_value = 0
     if crowd is _ABSENT:
         typed = False
     else:
-        crowd_kind, ints[3] = _int64(crowd)
+        crowd_kind, crowd_value = _int64(crowd)
         if crowd_kind != 1:
             typed = fits = False
-    area_kind, numbers[0] = (_NOT_NUMBER, 0.0) if area is _ABSENT else _number(area)
+    area_kind, area_value = (_NOT_NUMBER, 0.0) if area is _ABSENT else _number(area)
     typed = typed and area_kind == _TYPED
     complete = area is not _ABSENT and bbox is not _ABSENT and bbox is not None
     if type(bbox) is list and len(bbox) == 4:
-        for k in range(4):
-            box_kind, numbers[1 + k] = _number(bbox[k])
-            typed = typed and box_kind == _TYPED
-            fits = fits and not (complete and box_kind == _NOT_NUMBER)
-        fits = fits and not (complete and area_kind == _NOT_NUMBER)
+        (kx, x), (ky, y), (kw, w), (kh, h) = map(_number, bbox)
+        typed = typed and kx == ky == kw == kh == _TYPED
+        fits = fits and not (complete and _NOT_NUMBER in (area_kind, kx, ky, kw, kh))
+        numbers[:] = area_value, x, y, w, h
     else:
+        numbers[0] = area_value
         typed = False
         fits = fits and not (complete and type(bbox) is not list)
         complete = False
+    ints[:] = aid, iid, cid, crowd_value
     flags[0], flags[2], flags[3] = kind, complete, "keypoints" in a
     return typed, fits
 
