@@ -2,11 +2,13 @@
 faster-coco-eval's drop-in, one fresh process per run, on the same files.
 
     python benchmarks/compat_bench.py [--images 5000] [--per_image 100] [--iou_types bbox,segm]
-                                      [--client script,torchvision] [--repeat 2]
+                                      [--client script,torchvision,torchmetrics] [--repeat 2]
 
 "script" is the classic COCO(gt) / loadRes / evaluate / accumulate / summarize; "torchvision" drives
 COCOeval the way torchvision's detection reference does (batches of 8 images: loadRes, cocoDt assigned,
-params.imgIds set, evaluate, evalImgs read; then evalImgs merged, accumulate, summarize). The drop-ins
+params.imgIds set, evaluate, evalImgs read; then evalImgs merged, accumulate, summarize); "torchmetrics"
+is `MeanAveragePrecision(backend="pycocotools")` updated in batches of 8 images and computed (bbox; the
+tensors are built before the clock starts; needs torch and torchmetrics). The drop-ins
 are installed with their `init_as_pycocotools()` before the script imports pycocotools. Times are the
 whole job after the imports; runs of the tools are interleaved; the stats are compared with pycocotools'.
 """
@@ -34,13 +36,42 @@ elif tool == "faster-coco-eval":
     faster_coco_eval.init_as_pycocotools()
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
+if client == "torchmetrics":  # MeanAveragePrecision(backend="pycocotools") over the same boxes, batches of 8
+    import torch, types
+    import torchmetrics.detection.mean_ap as tm_map  # it only needs torchvision's box_convert: a stand-in
+    tm_map._TORCHVISION_AVAILABLE = True
+    xywh = lambda b: torch.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1)
+    sys.modules["torchvision"] = types.SimpleNamespace(ops=types.SimpleNamespace(box_convert=lambda b, **_: xywh(b)))
+    sys.modules["torchvision.ops"] = sys.modules["torchvision"].ops
+    gt_data, by_image = json.load(open(gt_file)), {}
+    for kind, records in (("gt", gt_data["annotations"]), ("dt", json.load(open(res_file)))):
+        for r in records:
+            by_image.setdefault((kind, r["image_id"]), []).append(r)
+    boxes = lambda rs: torch.tensor([[x, y, x + w, y + h] for x, y, w, h in (r["bbox"] for r in rs)],
+                                    dtype=torch.float64).reshape(-1, 4)
+    def column(rs, key, dtype=torch.int64):
+        return torch.tensor([r[key] for r in rs], dtype=dtype)
+    preds, target = [], []
+    for im in sorted(i["id"] for i in gt_data["images"]):
+        d, g = by_image.get(("dt", im), []), by_image.get(("gt", im), [])
+        preds.append({"boxes": boxes(d), "scores": column(d, "score", torch.float64), "labels": column(d, "category_id")})
+        target.append({"boxes": boxes(g), "labels": column(g, "category_id"), "iscrowd": column(g, "iscrowd"),
+                       "area": column(g, "area", torch.float64)})
 start = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
-    coco_gt = COCO(gt_file)
+    if client == "torchmetrics":
+        metric = tm_map.MeanAveragePrecision(backend="pycocotools", iou_type="bbox")
+        for b in range(0, len(preds), 8):
+            metric.update(preds[b:b + 8], target[b:b + 8])
+        out = metric.compute()
+        stats = [float(out[k]) for k in ("map", "map_50", "map_75", "map_small", "map_medium", "map_large",
+                                         "mar_1", "mar_10", "mar_100", "mar_small", "mar_medium", "mar_large")]
+    else:
+        coco_gt = COCO(gt_file)
     if client == "script":
         ev = COCOeval(coco_gt, coco_gt.loadRes(res_file), iou_type)
         ev.evaluate()
-    else:
+    elif client == "torchvision":
         results = json.load(open(res_file))
         by_image = {}
         for r in results:
@@ -57,11 +88,13 @@ with contextlib.redirect_stdout(io.StringIO()):
         ev.evalImgs = list(np.concatenate(parts, 2).flatten())
         ev.params.imgIds = images
         ev._paramsEval = copy.deepcopy(ev.params)
-    ev.accumulate()
-    ev.summarize()
+    if client != "torchmetrics":
+        ev.accumulate()
+        ev.summarize()
+        stats = [float(v) for v in ev.stats]
 end = time.perf_counter()
 peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
-print(json.dumps({"seconds": end - start, "stats": [float(v) for v in ev.stats], "peak_mb": peak}))
+print(json.dumps({"seconds": end - start, "stats": stats, "peak_mb": peak}))
 """
 
 TOOLS = ("cocoseg", "faster-coco-eval", "pycocotools")
@@ -105,7 +138,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--per_image", type=int, default=100)
     parser.add_argument("--iou_types", default="bbox,segm")
-    parser.add_argument("--client", default="script,torchvision")
+    parser.add_argument("--client", default="script,torchvision,torchmetrics")
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=Path(__file__).resolve().parents[1] / ".cocoseg_cache" / "eval_bench")
@@ -117,6 +150,8 @@ def main() -> None:
     print(f"{paths['gt'].parent}: {args.images} images, {args.per_image} detections per image; CPUs {os.cpu_count()}")
     for client in [c for c in args.client.split(",") if c]:
         for iou_type in [t for t in args.iou_types.split(",") if t]:
+            if client == "torchmetrics" and iou_type != "bbox":
+                continue  # its masks are dense (N, H, W) tensors: the data alone would outweigh the evaluation
             print(f"{client} {iou_type}:", flush=True)
             measure(tools, client, iou_type, paths, args.repeat)
 
