@@ -234,16 +234,6 @@ static void scan_ann_chunks(void *ctx, Py_ssize_t t0, Py_ssize_t t1) {
         c->end[t] = records_until(c->d, c->start[t], c->start[t + 1], c->g[t], &c->closed[t]);
 }
 
-static Py_ssize_t next_record_start(const Doc *d, Py_ssize_t i) {
-    for (; i < d->n; i++) {
-        if (d->b[i] != '}') continue;
-        Py_ssize_t j = ws(d, i + 1);
-        if (j >= d->n || d->b[j] != ',') continue;
-        j = ws(d, j + 1);
-        if (j < d->n && d->b[j] == '{') return j;
-    }
-    return d->n;
-}
 
 static void free_columns(Gt *g) {
     for (int c = 0; c < N_COLUMNS; c++) { free(g->col[c].p); g->col[c].p = NULL; g->col[c].len = g->col[c].cap = 0; }
@@ -259,7 +249,7 @@ static Py_ssize_t annotations(const Doc *d, Py_ssize_t i, Gt *g) {
     int k = 1, threads = g->threads < MAX_THREADS ? g->threads : MAX_THREADS;
     c.start[0] = first;
     for (; k < threads; k++) {
-        Py_ssize_t s = next_record_start(d, c.start[k - 1] + (d->n - first) / threads);
+        Py_ssize_t s = record_start(d, c.start[k - 1] + (d->n - first) / threads);
         if (s >= d->n) break;
         c.start[k] = s;
     }

@@ -160,17 +160,6 @@ static Py_ssize_t records(const Doc *d, Py_ssize_t i, Out *o) {
     }
 }
 
-/* The next index >= i that looks like a record's start: '{' after '}' ',' (spaces between); n when none. */
-static Py_ssize_t record_start(const Doc *d, Py_ssize_t i) {
-    for (; i < d->n; i++) {
-        if (d->b[i] != '}') continue;
-        Py_ssize_t j = ws(d, i + 1);
-        if (j >= d->n || d->b[j] != ',') continue;
-        j = ws(d, j + 1);
-        if (j < d->n && d->b[j] == '{') return j;
-    }
-    return d->n;
-}
 
 typedef struct {
     const Doc *d;
