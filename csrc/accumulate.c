@@ -7,6 +7,7 @@
  */
 #include "native.h"
 #include "codes.h"
+#include "sortkeys.h"
 
 typedef struct {
     Py_ssize_t n_a, n_t, n_m, n_r, n_k, stride; /* stride: K*A*M, between recall thresholds in the outputs */
@@ -117,25 +118,7 @@ static inline int score_less(const score_key *a, const score_key *b) { /* numpy'
     return a->row < b->row;
 }
 
-/* Merge sort of a[0..n) (tmp holds n/2 + 1 keys), insertion sort on short runs (as sortkeys.h, on 16-byte keys). */
-static void sort_scores(score_key *a, score_key *tmp, int64_t n) {
-    if (n <= 16) {
-        for (int64_t i = 1; i < n; i++) {
-            score_key k = a[i];
-            int64_t j = i;
-            for (; j > 0 && score_less(&k, &a[j - 1]); j--) a[j] = a[j - 1];
-            a[j] = k;
-        }
-        return;
-    }
-    int64_t h = n / 2, i = 0, j = h, o = 0;
-    sort_scores(a, tmp, h);
-    sort_scores(a + h, tmp, n - h);
-    if (!score_less(&a[h], &a[h - 1])) return;
-    memcpy(tmp, a, sizeof(score_key) * h);
-    while (i < h && j < n) a[o++] = score_less(&a[j], &tmp[i]) ? a[j++] : tmp[i++];
-    while (i < h) a[o++] = tmp[i++];
-}
+DEFINE_MERGE_SORT(sort_scores, score_key, score_less)
 
 enum { BLOCK_BYTES = 4 << 20, MOST_PASSES = 8 }; /* rows gathered per pass over the state (which reads it in
                                                  * address order): at least 4 MB, at most 8 passes */

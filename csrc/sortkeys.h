@@ -22,23 +22,27 @@ static inline int key_less(const sort_key *a, const sort_key *b) {
     return a->row < b->row;
 }
 
-/* Merge sort of a[0..n) (tmp holds n/2 + 1 keys), insertion sort on short runs. */
-static void sort_keys(sort_key *a, sort_key *tmp, int64_t n) {
-    if (n <= 16) {
-        for (int64_t i = 1; i < n; i++) {
-            sort_key k = a[i];
-            int64_t j = i;
-            for (; j > 0 && key_less(&k, &a[j - 1]); j--) a[j] = a[j - 1];
-            a[j] = k;
-        }
-        return;
+/* `static inline void NAME(TYPE *a, TYPE *tmp, int64_t n)`: a merge sort of a[0..n) by LESS (tmp holds n/2 + 1
+ * keys), insertion sort on short runs; one definition for every key type that needs it. */
+#define DEFINE_MERGE_SORT(NAME, TYPE, LESS)                                                         \
+    static inline void NAME(TYPE *a, TYPE *tmp, int64_t n) {                                            \
+        if (n <= 16) {                                                                              \
+            for (int64_t i = 1; i < n; i++) {                                                       \
+                TYPE k = a[i];                                                                      \
+                int64_t j = i;                                                                      \
+                for (; j > 0 && LESS(&k, &a[j - 1]); j--) a[j] = a[j - 1];                          \
+                a[j] = k;                                                                           \
+            }                                                                                       \
+            return;                                                                                 \
+        }                                                                                           \
+        int64_t h = n / 2, i = 0, j = h, o = 0;                                                     \
+        NAME(a, tmp, h);                                                                            \
+        NAME(a + h, tmp, n - h);                                                                    \
+        if (!LESS(&a[h], &a[h - 1])) return;                                                        \
+        memcpy(tmp, a, sizeof(TYPE) * h);                                                           \
+        while (i < h && j < n) a[o++] = LESS(&a[j], &tmp[i]) ? a[j++] : tmp[i++];                   \
+        while (i < h) a[o++] = tmp[i++];                                                            \
     }
-    int64_t h = n / 2, i = 0, j = h, o = 0;
-    sort_keys(a, tmp, h);
-    sort_keys(a + h, tmp, n - h);
-    if (!key_less(&a[h], &a[h - 1])) return;
-    memcpy(tmp, a, sizeof(sort_key) * h);
-    while (i < h && j < n) a[o++] = key_less(&a[j], &tmp[i]) ? a[j++] : tmp[i++];
-    while (i < h) a[o++] = tmp[i++];
-}
+
+DEFINE_MERGE_SORT(sort_keys, sort_key, key_less)
 #endif
